@@ -1,0 +1,24 @@
+# inami: PostgreSQL extension, built with PGXS.
+EXTENSION = inami
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" inami.control)
+
+MODULE_big = inami
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA = sql/inami--$(EXTVERSION).sql
+
+PG_CPPFLAGS = -I$(srcdir)/src -DINAMI_VERSION='"$(EXTVERSION)"'
+SHLIB_LINK += -lxml2
+
+# pg_regress inputs live in sql/ beside the install script (PostgreSQL 15's pg_regress
+# has no --expecteddir): every sql/NAME.sql but the install scripts is a test, and each
+# suite runs in a throwaway instance of its own.
+REGRESS = $(sort $(filter-out inami--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --temp-config=$(srcdir)/test/inami.conf --temp-instance=$(CURDIR)/tmp_check \
+	--load-extension=pgtap --load-extension=inami
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

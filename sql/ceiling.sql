@@ -1,0 +1,36 @@
+-- R2: the IM income ceiling (Circ. O.A. 2024/165 4.2; 2024/200 footnote 3).
+\set VERBOSITY default
+SELECT plan(16);
+
+SELECT is(inami.im_plafond(4, 2022), 36246.38, '2 titulaires + 2 dependents in 2022: 36,246.38 (Circ. 2024/200, footnote 3)');
+SELECT is(inami.im_plafond(1, 2022), 23303.84, 'a household of one: the base');
+SELECT is(inami.im_plafond(2, 2022), 27618.02, 'two persons: base + 4,314.18');
+SELECT is(inami.im_plafond(3, 2022), 31932.20, 'three persons: 31,932.20 (R3 example)');
+SELECT is(inami.im_plafond(12, 2022), 70759.82, 'twelve persons: base + 11 x 4,314.18');
+SELECT is(scale(inami.im_plafond(1, 2022)), 2, 'ceilings carry two decimals');
+SELECT is(inami.im_plafond(NULL, 2022), NULL, 'NULL size');
+SELECT is(inami.im_plafond(1, NULL), NULL, 'NULL year');
+
+SELECT throws_ok('SELECT inami.im_plafond(0, 2022)', '22023', NULL, 'household size 0');
+SELECT throws_ok('SELECT inami.im_plafond(-3, 2022)', '22023', NULL, 'a negative household size');
+SELECT throws_ok('SELECT inami.im_plafond(1, 2023)', '55000', NULL, 'an income year with no row');
+
+-- Other years are rows the operator adds; the next statement sees them.
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source)
+VALUES (2023, 25000.00, 4600.00, 'test: hypothetical circular');
+SELECT is(inami.im_plafond(3, 2023), 34200.00, 'an operator row for 2023');
+SELECT is(sum(inami.im_plafond(s, y)), 36246.38 + 38800.00, 'one query over two years')
+FROM (VALUES (4, 2022), (4, 2023)) AS v(s, y);
+DELETE FROM inami.im_ceiling WHERE income_year = 2023;
+SELECT throws_ok('SELECT inami.im_plafond(1, 2023)', '55000', NULL, 'gone again once the row is deleted');
+
+SELECT throws_ok($$INSERT INTO inami.im_ceiling VALUES (2030, 1000.005, 1, 'test')$$, '23514', NULL,
+                 'a ceiling has at most two decimals');
+SELECT throws_ok($$UPDATE inami.im_ceiling SET base = 1 WHERE income_year = 2022$$, '42501', NULL,
+                 'the shipped 2022 row cannot be edited');
+
+SELECT * FROM finish();
+
+-- The errors as a user reads them.
+SELECT inami.im_plafond(1, 2023);
+SELECT inami.im_plafond(0, 2022);

@@ -1,0 +1,30 @@
+-- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
+\set VERBOSITY default
+SELECT plan(16);
+
+SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
+SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
+SELECT is(inami.contribution_minimum(2024, 20), 5982.54, 'under 21: 7,976.72 x 3/4 = 5,982.54 (circular)');
+SELECT is(inami.contribution_minimum(2024, 0), 5982.54, 'age 0: the under-21 class');
+
+-- Worked example (project's, following the circular's steps A, B, C):
+-- 7,976.72 - 6,000.00 - 7,976.72 x 20 / 240 = 1,311.99 -> 1,312 EUR x 10.85 % = 142.35.
+SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20), 142.35, 'worker of 30, wages 6,000.00, 20 assimilated days');
+SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20, 'miners'), 116.11, 'the same miner: 1,312 x 8.85 %');
+SELECT is(inami.contribution_complement(2024, 19, 5000.00, 0), 106.66, 'under 21: (5,982.54 - 5,000.00) -> 983 x 10.85 % = 106.6555');
+-- Under 10.00 EUR nothing is claimed: 92 x 10.85 % = 9.98; 93 x 10.85 % = 10.09.
+SELECT is(inami.contribution_complement(2024, 30, 7885.00, 0), 0.00, '91.72 -> 92 EUR gives 9.98: not claimed');
+SELECT is(inami.contribution_complement(2024, 30, 7884.00, 0), 10.09, '92.72 -> 93 EUR gives 10.09: claimed');
+SELECT is(inami.contribution_complement(2024, 30, 7976.72, 0), 0.00, 'wages at the minimum: nothing');
+SELECT is(inami.contribution_complement(2024, 30, 9000.00, 0), 0.00, 'wages over the minimum: nothing');
+SELECT is(inami.contribution_complement(2024, 30, 0, 240), 0.00, '240 assimilated days: nothing');
+
+SELECT throws_ok('SELECT inami.contribution_minimum(2023, 30)', '55000', NULL, 'a year with no minimum income row');
+SELECT throws_ok('SELECT inami.contribution_minimum(2024, -1)', '22023', NULL, 'a negative age');
+SELECT throws_ok($$SELECT inami.contribution_complement(2024, 30, 1000, 0, 'farmers')$$, '55000', NULL, 'an unknown category');
+SELECT throws_ok('SELECT inami.contribution_complement(2024, 30, -5, 0)', '22023', NULL, 'negative wages');
+
+SELECT * FROM finish();
+
+SELECT inami.contribution_minimum(2023, 30);
+SELECT inami.contribution_complement(2024, 30, 1000, 0, 'farmers');

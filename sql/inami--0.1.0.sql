@@ -1,0 +1,387 @@
+-- inami 0.1.0: the one install script (the one SQL source of truth).
+\echo Use "CREATE EXTENSION inami" to load this file. \quit
+
+-- The sections below follow the issues that built them:
+--   1. Parameters: dated rows, each with its source (rules R1, R2, R3, R8)
+--   2. Rules as functions: R1, R2, R8, R9
+--   3. Household income for the IM: R3 aggregates
+--   4. Data exchanges: loaded flows, readers, loaders, writers
+--   5. Control runs: Syst_05, Pro_04, events, run log, statistics, retention
+--   6. MAF: households, ceilings, counter (R6)
+
+------------------------------------------------------------------------------------------
+-- 1. Parameters
+--
+-- Every legal amount is a row with the source it comes from. Rows the extension ships are
+-- marked shipped = true: pg_dump leaves them to CREATE EXTENSION, and dumps every row an
+-- operator adds (pg_extension_config_dump with the filter WHERE NOT shipped). Shipped
+-- rows are the sources' own figures: they cannot be edited or deleted, only superseded.
+------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inami.protect_shipped_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.shipped THEN
+        RAISE EXCEPTION 'cannot % a parameter row shipped with the extension', lower(TG_OP)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The row of %I.%I is the published figure of %s.',
+                                  TG_TABLE_SCHEMA, TG_TABLE_NAME, OLD.source),
+                  HINT = 'Shipped rows are fixed by the sources; add a row for a new period instead.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION inami.protect_shipped_row() IS
+'Trigger: refuses to update or delete a parameter row shipped with the extension.';
+
+-- R1: the pivot-index crossings of the dependent person's quarterly income limit.
+CREATE TABLE inami.pivot_index_step (
+    effective_from date PRIMARY KEY
+        CHECK (effective_from = date_trunc('month', effective_from)::date),
+    exponent int NOT NULL UNIQUE CHECK (exponent >= 0),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.pivot_index_step IS
+'R1: pivot-index crossings. From the first month effective_from on, the monthly limit is base_amount x step_factor^exponent (inami.dependent_limit_base).';
+COMMENT ON COLUMN inami.pivot_index_step.effective_from IS 'First day of the first month in force.';
+COMMENT ON COLUMN inami.pivot_index_step.exponent IS 'Number of pivot-index crossings n since the base.';
+COMMENT ON COLUMN inami.pivot_index_step.source IS 'Circular and section that publish the step.';
+COMMENT ON COLUMN inami.pivot_index_step.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R1: the base amount and index from which the steps are computed.
+CREATE TABLE inami.dependent_limit_base (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    base_amount numeric NOT NULL CHECK (base_amount > 0 AND base_amount = round(base_amount, 2)),
+    base_index numeric NOT NULL CHECK (base_index > 0),
+    step_factor numeric NOT NULL CHECK (step_factor > 1),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.dependent_limit_base IS
+'R1: the monthly amount at the base pivot index and the factor of one pivot-index crossing (one row).';
+COMMENT ON COLUMN inami.dependent_limit_base.singleton IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN inami.dependent_limit_base.base_amount IS 'Monthly amount in EUR at the base index.';
+COMMENT ON COLUMN inami.dependent_limit_base.base_index IS 'Pivot index of the base amount (base 1996).';
+COMMENT ON COLUMN inami.dependent_limit_base.step_factor IS 'Factor of one pivot-index crossing.';
+COMMENT ON COLUMN inami.dependent_limit_base.source IS 'Circular and section that publish the base.';
+COMMENT ON COLUMN inami.dependent_limit_base.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- Up to when each dated series is vouched for by the sources.
+CREATE TABLE inami.parameter_coverage (
+    series text NOT NULL CHECK (series IN ('quarterly_dependent_limit')),
+    valid_until date NOT NULL,
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (series, valid_until)
+);
+COMMENT ON TABLE inami.parameter_coverage IS
+'Up to which day a dated parameter series is vouched for: the latest valid_until of the series. A date after it is an error, never a guess: after adding the newer rows, add a row with the new valid_until and its source.';
+COMMENT ON COLUMN inami.parameter_coverage.series IS 'The series: quarterly_dependent_limit (inami.pivot_index_step).';
+COMMENT ON COLUMN inami.parameter_coverage.valid_until IS 'Last day the series is known to be complete for, according to source.';
+COMMENT ON COLUMN inami.parameter_coverage.source IS 'The source that vouches for the series up to valid_until.';
+COMMENT ON COLUMN inami.parameter_coverage.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R2: the IM income ceiling per income year.
+CREATE TABLE inami.im_ceiling (
+    income_year int PRIMARY KEY CHECK (income_year BETWEEN 1990 AND 2200),
+    base numeric NOT NULL CHECK (base > 0 AND base = round(base, 2)),
+    per_member numeric NOT NULL CHECK (per_member >= 0 AND per_member = round(per_member, 2)),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.im_ceiling IS
+'R2: IM income ceiling of an income year: base + per_member x (household size - 1).';
+COMMENT ON COLUMN inami.im_ceiling.income_year IS 'Income year (control year - 2).';
+COMMENT ON COLUMN inami.im_ceiling.base IS 'Ceiling in EUR for a household of one.';
+COMMENT ON COLUMN inami.im_ceiling.per_member IS 'Amount in EUR added per extra household member.';
+COMMENT ON COLUMN inami.im_ceiling.source IS 'Circular and section that publish the ceiling.';
+COMMENT ON COLUMN inami.im_ceiling.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R3: the yearly IPCAL list (operator data: the annex is not published).
+CREATE TABLE inami.ipcal_rule (
+    tax_year int NOT NULL CHECK (tax_year BETWEEN 1990 AND 2200),
+    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
+    factor numeric NOT NULL CHECK (factor BETWEEN -1 AND 1),
+    label text NOT NULL CHECK (btrim(label) <> ''),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tax_year, code)
+);
+COMMENT ON TABLE inami.ipcal_rule IS
+'R3: how an IPCAL code counts in a member''s income for a tax year (1 added, -1 subtracted, 0.1 spread over ten years, 0 ignored). The yearly list is an annex the sources do not publish: the operator fills it. Ships empty.';
+COMMENT ON COLUMN inami.ipcal_rule.tax_year IS 'Tax year (exercice d''imposition) = income year + 1.';
+COMMENT ON COLUMN inami.ipcal_rule.code IS 'IPCAL code, four digits.';
+COMMENT ON COLUMN inami.ipcal_rule.factor IS 'Factor applied to the amount reported under the code.';
+COMMENT ON COLUMN inami.ipcal_rule.label IS 'What the code reports.';
+COMMENT ON COLUMN inami.ipcal_rule.source IS 'The yearly IPCAL list the row comes from.';
+COMMENT ON COLUMN inami.ipcal_rule.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R8: the guaranteed average minimum monthly income that sets a year's minimum value.
+CREATE TABLE inami.contribution_minimum_income (
+    year int PRIMARY KEY CHECK (year BETWEEN 1990 AND 2200),
+    monthly_income numeric NOT NULL CHECK (monthly_income > 0 AND monthly_income = round(monthly_income, 2)),
+    in_force_since date NOT NULL,
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.contribution_minimum_income IS
+'R8: the guaranteed average minimum monthly income (CCT 43) that sets the minimum value of the contribution documents of a year.';
+COMMENT ON COLUMN inami.contribution_minimum_income.year IS 'Calendar year of the contribution documents.';
+COMMENT ON COLUMN inami.contribution_minimum_income.monthly_income IS 'Guaranteed average minimum monthly income in EUR.';
+COMMENT ON COLUMN inami.contribution_minimum_income.in_force_since IS 'Day the amount took effect.';
+COMMENT ON COLUMN inami.contribution_minimum_income.source IS 'Circular and section that publish the amount.';
+COMMENT ON COLUMN inami.contribution_minimum_income.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R8: the minimum value per age class, as multiples of the minimum monthly income.
+CREATE TABLE inami.contribution_minimum_factor (
+    min_age int PRIMARY KEY CHECK (min_age >= 0),
+    months numeric NOT NULL CHECK (months > 0),
+    share numeric NOT NULL CHECK (share > 0 AND share <= 1),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.contribution_minimum_factor IS
+'R8: minimum value = round(round(monthly income x months, 2) x share, 2) for workers aged min_age up to the next row''s min_age.';
+COMMENT ON COLUMN inami.contribution_minimum_factor.min_age IS 'Lowest age of the class (age at the start of the year or at (re)registration).';
+COMMENT ON COLUMN inami.contribution_minimum_factor.months IS 'Multiple of the minimum monthly income.';
+COMMENT ON COLUMN inami.contribution_minimum_factor.share IS 'Share of that multiple the class must reach.';
+COMMENT ON COLUMN inami.contribution_minimum_factor.source IS 'Circular and section that publish the rule.';
+COMMENT ON COLUMN inami.contribution_minimum_factor.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- R8: the health care and benefits contribution rates per category of worker.
+CREATE TABLE inami.contribution_rate (
+    category text NOT NULL CHECK (category ~ '^[a-z_]+$'),
+    effective_from date NOT NULL,
+    rate numeric NOT NULL CHECK (rate > 0 AND rate < 100),
+    employer_rate numeric NOT NULL CHECK (employer_rate >= 0),
+    worker_rate numeric NOT NULL CHECK (worker_rate >= 0),
+    label text NOT NULL CHECK (btrim(label) <> ''),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (category, effective_from),
+    CHECK (rate = employer_rate + worker_rate)
+);
+COMMENT ON TABLE inami.contribution_rate IS
+'R8: global contribution rate in percent (employer + worker shares) for health care and benefits, per category of worker.';
+COMMENT ON COLUMN inami.contribution_rate.category IS 'Category key: workers, miners or public_services.';
+COMMENT ON COLUMN inami.contribution_rate.effective_from IS 'Day the rate took effect.';
+COMMENT ON COLUMN inami.contribution_rate.rate IS 'Global rate in percent.';
+COMMENT ON COLUMN inami.contribution_rate.employer_rate IS 'Employer''s share in percent.';
+COMMENT ON COLUMN inami.contribution_rate.worker_rate IS 'Worker''s share in percent.';
+COMMENT ON COLUMN inami.contribution_rate.label IS 'The category as the circular names it.';
+COMMENT ON COLUMN inami.contribution_rate.source IS 'Circular and section that publish the rate.';
+COMMENT ON COLUMN inami.contribution_rate.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
+-- The rows the sources give.
+INSERT INTO inami.dependent_limit_base VALUES
+    (true, 1762.82, 103.14, 1.02,
+     'Circ. O.A. 2024/253 (5 Sep 2024), I. Personnes à charge - plafond trimestriel', true);
+
+INSERT INTO inami.pivot_index_step (effective_from, exponent, source, shipped)
+SELECT d::date, n, 'Circ. O.A. 2024/253 (5 Sep 2024), I. Personnes à charge - plafond trimestriel', true
+FROM (VALUES ('2009-01-01', 10), ('2010-09-01', 11), ('2011-05-01', 12), ('2012-02-01', 13),
+             ('2012-12-01', 14), ('2015-07-01', 15), ('2016-06-01', 16), ('2017-06-01', 17),
+             ('2018-09-01', 18), ('2020-03-01', 19), ('2021-09-01', 20), ('2022-01-01', 21),
+             ('2022-03-01', 22), ('2022-05-01', 23), ('2022-08-01', 24), ('2022-11-01', 25),
+             ('2022-12-01', 26), ('2023-11-01', 27), ('2024-05-01', 28)) AS s(d, n);
+
+INSERT INTO inami.parameter_coverage VALUES
+    ('quarterly_dependent_limit', '2024-09-30',
+     'Circ. O.A. 2024/253 (5 Sep 2024): quarterly values up to the third quarter of 2024', true);
+
+INSERT INTO inami.im_ceiling VALUES
+    (2022, 23303.84, 4314.18,
+     'Circ. O.A. 2024/165, 4.2 (average of the 2022 ceilings, art. 21 A.R. 15.01.2014); Circ. O.A. 2024/200, footnote 3', true);
+
+INSERT INTO inami.contribution_minimum_income VALUES
+    (2024, 1994.18, '2023-11-01', 'Circ. O.A. 2024/164 (28 May 2024), II. Valeur minimale des documents de cotisation 2024', true);
+
+INSERT INTO inami.contribution_minimum_factor VALUES
+    (0, 4, 0.75, 'Circ. O.A. 2024/164, II: under 21, 3/4 of the value for 21 and over (art. 286 A.R. 03.07.1996)', true),
+    (21, 4, 1, 'Circ. O.A. 2024/164, II: 21 and over, four times the minimum monthly income (art. 286 A.R. 03.07.1996)', true);
+
+INSERT INTO inami.contribution_rate VALUES
+    ('workers', '2017-01-01', 10.85, 6.15, 4.70, 'Ouvriers et employés',
+     'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true),
+    ('miners', '2017-01-01', 8.85, 5.15, 3.70, 'Mineurs',
+     'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true),
+    ('public_services', '2017-01-01', 7.35, 3.80, 3.55, 'Services publics (health care only)',
+     'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true);
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['pivot_index_step', 'dependent_limit_base', 'parameter_coverage',
+                             'im_ceiling', 'ipcal_rule', 'contribution_minimum_income',
+                             'contribution_minimum_factor', 'contribution_rate']
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
+        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE UPDATE OR DELETE ON inami.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
+    END LOOP;
+END;
+$$;
+
+-- R1: the monthly amount of every step, as the C cache reads it.
+CREATE VIEW inami.dependent_limit_month AS
+SELECT s.effective_from,
+       (lead(s.effective_from) OVER (ORDER BY s.effective_from) - 1) AS effective_until,
+       s.exponent,
+       round(b.base_amount * b.step_factor ^ s.exponent, 2) AS monthly_amount,
+       s.source
+FROM inami.pivot_index_step s CROSS JOIN inami.dependent_limit_base b;
+COMMENT ON VIEW inami.dependent_limit_month IS
+'R1: the monthly income limit of a dependent from each pivot-index crossing on, rounded half-up to the cent.';
+
+------------------------------------------------------------------------------------------
+-- 2. Rules as functions: R1, R2, R8, R9
+------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inami.version() RETURNS text
+AS 'MODULE_PATHNAME', 'inami_version'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION inami.version() IS 'The version of the inami shared library.';
+
+CREATE FUNCTION inami.quarterly_dependent_limit(year int, quarter int) RETURNS numeric
+AS 'MODULE_PATHNAME', 'inami_quarterly_dependent_limit'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.quarterly_dependent_limit(int, int) IS
+'R1: the gross income limit in EUR of a dependent person for a calendar quarter (income GREATER than it disqualifies); the mean of the three monthly amounts, rounded half-up to the cent.';
+
+CREATE FUNCTION inami.quarterly_dependent_limit(day date) RETURNS numeric
+AS 'MODULE_PATHNAME', 'inami_quarterly_dependent_limit_date'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.quarterly_dependent_limit(date) IS
+'R1: the quarterly income limit of a dependent person for the quarter holding day.';
+
+CREATE FUNCTION inami.dependent_income_within_limit(quarter_income numeric, year int, quarter int)
+RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN quarter_income <= inami.quarterly_dependent_limit(year, quarter);
+COMMENT ON FUNCTION inami.dependent_income_within_limit(numeric, int, int) IS
+'R1: true when a gross quarterly income still allows being a dependent (equal to the limit qualifies; greater does not).';
+
+CREATE FUNCTION inami.im_plafond(household_size int, income_year int) RETURNS numeric
+AS 'MODULE_PATHNAME', 'inami_im_plafond'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.im_plafond(int, int) IS
+'R2: the IM income ceiling in EUR of a household of household_size persons for an income year.';
+
+CREATE FUNCTION inami.niss_is_valid(niss text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'inami_niss_is_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.niss_is_valid(text) IS
+'R9: true when niss is 11 digits with a valid birth-date part and check digits (births from 2000 on with the 2 prefix).';
+
+CREATE FUNCTION inami.niss_birth_date(niss text) RETURNS date
+AS 'MODULE_PATHNAME', 'inami_niss_birth_date'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.niss_birth_date(text) IS
+'R9: the birth date a valid NISS carries (bis numbers too); NULL when its month or day is 00 (unknown). An invalid NISS is an error.';
+
+CREATE FUNCTION inami.request_number(oa text, year int, niss text) RETURNS text
+AS 'MODULE_PATHNAME', 'inami_request_number'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.request_number(text, int, text) IS
+'R4: the request number of a household: OA code (3 digits) + year of transmission (4) + requester NISS (11).';
+
+CREATE FUNCTION inami.contribution_minimum(year int, age int) RETURNS numeric
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    income inami.contribution_minimum_income;
+    f inami.contribution_minimum_factor;
+BEGIN
+    IF age < 0 THEN
+        RAISE EXCEPTION 'age must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The age given is %s.', age),
+                  HINT = 'Give the age at the start of the year, or at (re)registration.';
+    END IF;
+    SELECT * INTO income FROM inami.contribution_minimum_income m WHERE m.year = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no guaranteed minimum monthly income for year %', $1
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('inami.contribution_minimum_income has no row for year %s.', $1),
+                  HINT = 'Add the row from the yearly circular: INSERT INTO inami.contribution_minimum_income (year, monthly_income, in_force_since, source) VALUES (...).';
+    END IF;
+    SELECT * INTO f FROM inami.contribution_minimum_factor m
+    WHERE m.min_age <= $2 ORDER BY m.min_age DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no minimum value rule for age %', $2
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('inami.contribution_minimum_factor has no row with min_age <= %s.', $2),
+                  HINT = 'Add the age class to inami.contribution_minimum_factor.';
+    END IF;
+    RETURN round(round(income.monthly_income * f.months, 2) * f.share, 2);
+END;
+$$;
+COMMENT ON FUNCTION inami.contribution_minimum(int, int) IS
+'R8: the minimum value in EUR that the contribution documents of a year must reach for a worker of the given age (at the start of the year or at (re)registration).';
+
+CREATE FUNCTION inami.contribution_complement(year int, age int, wages numeric,
+                                              assimilated_workdays numeric,
+                                              category text DEFAULT 'workers')
+RETURNS numeric
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    minimum numeric := inami.contribution_minimum(year, age);
+    r numeric;
+    shortfall numeric;
+    complement numeric;
+BEGIN
+    IF wages < 0 OR assimilated_workdays < 0 OR assimilated_workdays > 240 THEN
+        RAISE EXCEPTION 'wages and assimilated workdays must be within their range'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('wages = %s, assimilated_workdays = %s.', wages, assimilated_workdays),
+                  HINT = 'Give wages >= 0 as on the contribution documents and 0 to 240 workdays of assimilated periods.';
+    END IF;
+    SELECT c.rate INTO r FROM inami.contribution_rate c
+    WHERE c.category = $5 AND c.effective_from <= make_date($1, 1, 1)
+    ORDER BY c.effective_from DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no contribution rate for category "%" in %', $5, $1
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('inami.contribution_rate has no row for category %L in force on 1 January %s.', $5, $1),
+                  HINT = 'Use a category of inami.contribution_rate (workers, miners, public_services) or add its rate.';
+    END IF;
+    -- A: minimum - wages; B: - minimum x workdays / 240; C: rounded up to the euro, x rate.
+    shortfall := ceil(minimum - wages - minimum * assimilated_workdays / 240);
+    IF shortfall <= 0 THEN
+        RETURN 0.00;
+    END IF;
+    complement := round(shortfall * r / 100, 2);
+    -- Under 10.00 EUR nothing is claimed.
+    RETURN CASE WHEN complement < 10.00 THEN 0.00 ELSE complement END;
+END;
+$$;
+COMMENT ON FUNCTION inami.contribution_complement(int, int, numeric, numeric, text) IS
+'R8: the contribution complement in EUR: (minimum - wages - minimum x assimilated workdays / 240) rounded up to the euro, times the category''s rate; 0.00 when under 10.00 EUR.';
+
+------------------------------------------------------------------------------------------
+-- 3. Household income for the IM: R3 aggregates
+------------------------------------------------------------------------------------------
+
+-- (end of section 3)
+
+------------------------------------------------------------------------------------------
+-- 4. Data exchanges: loaded flows, readers, loaders, writers
+------------------------------------------------------------------------------------------
+
+-- (end of section 4)
+
+------------------------------------------------------------------------------------------
+-- 5. Control runs: Syst_05, Pro_04, events, run log, statistics, retention
+------------------------------------------------------------------------------------------
+
+-- (end of section 5)
+
+------------------------------------------------------------------------------------------
+-- 6. MAF: households, ceilings, counter (R6)
+------------------------------------------------------------------------------------------
+
+-- (end of section 6)

@@ -1,0 +1,68 @@
+-- R9: the NISS, and R4's request number built on it.
+\set VERBOSITY default
+SELECT plan(43);
+
+-- The rules' example.
+SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
+SELECT is(inami.niss_birth_date('85073003328'), '1985-07-30'::date, '85073003328 is born on 30 July 1985');
+
+-- Births from 2000 on: the 2 prefix before the modulo.
+SELECT ok(inami.niss_is_valid('05010100113'), 'born 1 Jan 2005 (2 prefix)');
+SELECT is(inami.niss_birth_date('05010100113'), '2005-01-01'::date, '05010100113 is born on 1 Jan 2005');
+SELECT is(inami.niss_birth_date('05010200279'), '2005-01-02'::date, '05010200279 is born on 2 Jan 2005');
+SELECT is(inami.niss_birth_date('10061512396'), '2010-06-15'::date, '10061512396 is born on 15 June 2010');
+SELECT is(inami.niss_birth_date('24010100124'), '2024-01-01'::date, '24010100124 is born on 1 Jan 2024');
+SELECT is(inami.niss_birth_date('99123199742'), '1999-12-31'::date, '99123199742 is born on 31 Dec 1999 (no prefix)');
+
+-- The century follows the check digits, and leap years follow the century.
+SELECT is(inami.niss_birth_date('00022900145'), '2000-02-29'::date, '29 Feb 2000 exists (2 prefix)');
+SELECT ok(NOT inami.niss_is_valid('00022900116'), '29 Feb 1900 does not exist (no prefix)');
+SELECT is(inami.niss_birth_date('24022900362'), '2024-02-29'::date, '29 Feb 2024 exists');
+SELECT ok(NOT inami.niss_is_valid('23022900341'), '29 Feb 2023 does not exist');
+SELECT ok(NOT inami.niss_is_valid('85023000125'), '30 February does not exist');
+
+-- Bis numbers: month + 20 (sex unknown) or + 40 (sex known).
+SELECT ok(inami.niss_is_valid('85273003371'), 'bis number, month + 20');
+SELECT is(inami.niss_birth_date('85273003371'), '1985-07-30'::date, 'bis + 20 gives the birth month back');
+SELECT is(inami.niss_birth_date('85473003416'), '1985-07-30'::date, 'bis + 40 gives the birth month back');
+SELECT is(inami.niss_birth_date('00200001161'), NULL, 'bis number with month 00 + 20: birth date unknown');
+SELECT ok(NOT inami.niss_is_valid('85133200142'), 'month 13 is not a month');
+
+-- Month or day 00: valid, birth date unknown.
+SELECT ok(inami.niss_is_valid('00000012371'), 'month and day 00 are valid');
+SELECT is(inami.niss_birth_date('00000012371'), NULL, 'month and day 00: birth date unknown');
+SELECT ok(inami.niss_is_valid('85070004543'), 'day 00 is valid');
+SELECT is(inami.niss_birth_date('85070004543'), NULL, 'day 00: birth date unknown');
+
+-- Not a NISS.
+SELECT ok(NOT inami.niss_is_valid('85073003327'), 'a wrong check digit');
+SELECT ok(NOT inami.niss_is_valid('8507300332'), '10 digits');
+SELECT ok(NOT inami.niss_is_valid('850730033280'), '12 digits');
+SELECT ok(NOT inami.niss_is_valid('8507300332a'), 'a letter');
+SELECT ok(NOT inami.niss_is_valid('85.07.30-033.28'), 'dots and dashes');
+SELECT ok(NOT inami.niss_is_valid(''), 'the empty string');
+SELECT ok(NOT inami.niss_is_valid(' 85073003328'), 'a leading space');
+SELECT is(inami.niss_is_valid(NULL), NULL, 'NULL in, NULL out');
+SELECT is(inami.niss_birth_date(NULL), NULL, 'NULL birth date for NULL');
+SELECT throws_ok($$SELECT inami.niss_birth_date('85073003327')$$, '22P02', NULL, 'birth date of an invalid NISS is an error');
+SELECT throws_ok($$SELECT inami.niss_birth_date('123')$$, '22P02', NULL, 'birth date of 3 digits is an error');
+
+-- R4: the request number.
+SELECT is(inami.request_number('300', 2024, '85073003328'), '300202485073003328', 'OA 300, 2024, 85073003328');
+SELECT is(inami.request_number('101', 2025, '05010100113'), '101202505010100113', 'a requester born in 2005');
+SELECT is(inami.request_number(NULL, 2024, '85073003328'), NULL, 'NULL OA');
+SELECT is(inami.request_number('300', NULL, '85073003328'), NULL, 'NULL year');
+SELECT throws_ok($$SELECT inami.request_number('300', 2024, '85073003327')$$, '22P02', NULL, 'a wrong check digit');
+SELECT throws_ok($$SELECT inami.request_number('300', 2024, '8507300332')$$, '22P02', NULL, 'a NISS of 10 digits');
+SELECT throws_ok($$SELECT inami.request_number('30', 2024, '85073003328')$$, '22P02', NULL, 'an OA of 2 digits');
+SELECT throws_ok($$SELECT inami.request_number('3000', 2024, '85073003328')$$, '22P02', NULL, 'an OA of 4 digits');
+SELECT throws_ok($$SELECT inami.request_number('30a', 2024, '85073003328')$$, '22P02', NULL, 'an OA with a letter');
+SELECT throws_ok($$SELECT inami.request_number('300', 999, '85073003328')$$, '22023', NULL, 'a year of 3 digits');
+
+SELECT * FROM finish();
+
+-- The errors as a user reads them.
+SELECT inami.request_number('300', 2024, '85073003327');
+SELECT inami.request_number('300', 2024, '85.07.30-033.28');
+SELECT inami.request_number('30', 2024, '85073003328');
+SELECT inami.niss_birth_date('85023000125');

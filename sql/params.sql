@@ -1,0 +1,61 @@
+-- Parameters are data: every table commented, checked, dumped; every shipped row sourced.
+\set VERBOSITY default
+SELECT plan(10);
+
+SELECT is(inami.version(), (SELECT extversion FROM pg_extension WHERE extname = 'inami'),
+          'the library and the install script carry the same version');
+
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'inami' AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL
+$$, 'every table and view has a comment');
+
+SELECT is_empty($$
+    SELECT c.relname, a.attname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname = 'inami' AND c.relkind = 'r' AND col_description(c.oid, a.attnum) IS NULL
+$$, 'every column of every table has a comment');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'inami' AND obj_description(p.oid, 'pg_proc') IS NULL
+$$, 'every function and aggregate has a comment');
+
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'inami' AND c.relkind = 'r'
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c')
+$$, 'every table has a CHECK constraint');
+
+-- Parameter tables: the ones with a shipped column.
+SELECT is_empty($$
+    SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'shipped'
+    WHERE n.nspname = 'inami' AND c.relkind = 'r'
+      AND NOT c.oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'inami')::oid[])
+$$, 'every parameter table is dumped by pg_dump (pg_extension_config_dump)');
+
+SELECT is_empty($$
+    SELECT cfg FROM pg_extension e, unnest(e.extcondition) AS cfg
+    WHERE e.extname = 'inami' AND cfg <> 'WHERE NOT shipped'
+$$, 'pg_dump keeps operator rows only: shipped rows come back with CREATE EXTENSION');
+
+SELECT is(count(*), 0::bigint, 'the IPCAL list ships empty (operator data)') FROM inami.ipcal_rule;
+
+SELECT is_empty($$
+    SELECT 'im_ceiling', income_year::text FROM inami.im_ceiling WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'pivot_index_step', effective_from::text FROM inami.pivot_index_step WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'contribution_rate', category FROM inami.contribution_rate WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'contribution_minimum_income', year::text FROM inami.contribution_minimum_income WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'contribution_minimum_factor', min_age::text FROM inami.contribution_minimum_factor WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'dependent_limit_base', base_amount::text FROM inami.dependent_limit_base WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'parameter_coverage', series FROM inami.parameter_coverage WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+$$, 'every shipped row names its circular');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'inami' AND p.prosecdef
+$$, 'no SECURITY DEFINER function');
+
+SELECT * FROM finish();

@@ -1,0 +1,169 @@
+/*
+ * cents.c
+ *		Exact money as int64 cents: amounts in the sources have at most two decimals,
+ *		so sums in cents are exact and much cheaper than numeric's internal state.
+ */
+#include "postgres.h"
+
+#include "common/int.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+#include "inami.h"
+
+/*
+ * numeric's on-disk header, as utils/adt/numeric.c lays it out (stable since
+ * PostgreSQL 9.1, the format pg_upgrade keeps). Decoding it directly spares a
+ * numeric multiplication, truncation and comparison for every amount.
+ */
+#define NBASE					10000
+#define NUMERIC_SIGN_MASK		0xC000
+#define NUMERIC_NEG				0x4000
+#define NUMERIC_SHORT			0x8000
+#define NUMERIC_SPECIAL			0xC000
+#define NUMERIC_SHORT_SIGN_MASK 0x2000
+#define NUMERIC_SHORT_WEIGHT_SIGN_MASK 0x0040
+#define NUMERIC_SHORT_WEIGHT_MASK 0x003F
+
+/* Digit i of a numeric's base-NBASE digits (a packed datum may be unaligned). */
+static inline int
+digit_at(const char *digits, int i)
+{
+	int16		d;
+
+	memcpy(&d, digits + i * sizeof(int16), sizeof(int16));
+	return d;
+}
+
+/* Return cents as a numeric of scale 2. */
+Datum
+inami_cents_to_numeric(int64 cents)
+{
+	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
+}
+
+/* Complain that an amount is not a whole number of cents within int64. */
+static void
+cents_error(Numeric num, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("%s must be a finite amount with at most two decimals", what),
+			 errdetail("The value given is %s.",
+					   DatumGetCString(DirectFunctionCall1(numeric_out,
+														   NumericGetDatum(num)))),
+			 errhint("Round the amount to the cent; amounts are limited to +/- 92233720368547758.07.")));
+}
+
+/*
+ * Convert a numeric to cents. An amount with a non-zero third decimal, NaN,
+ * infinity, or beyond int64 cents is an error naming what. num may be a packed
+ * (short-header) datum: PG_DETOAST_DATUM_PACKED is enough.
+ */
+int64
+inami_numeric_to_cents(Numeric num, const char *what)
+{
+	const char *data = VARDATA_ANY(num);
+	int			nbytes = VARSIZE_ANY_EXHDR(num);
+	uint16		header;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	int64		cents = 0;
+
+	memcpy(&header, data, sizeof(uint16));
+	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
+		cents_error(num, what);	/* NaN or infinity */
+	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SHORT)
+	{
+		negative = (header & NUMERIC_SHORT_SIGN_MASK) != 0;
+		weight = (header & NUMERIC_SHORT_WEIGHT_MASK);
+		if (header & NUMERIC_SHORT_WEIGHT_SIGN_MASK)
+			weight |= ~NUMERIC_SHORT_WEIGHT_MASK;
+		data += sizeof(uint16);
+		nbytes -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		negative = (header & NUMERIC_SIGN_MASK) == NUMERIC_NEG;
+		memcpy(&w, data + sizeof(uint16), sizeof(int16));
+		weight = w;
+		data += 2 * sizeof(uint16);
+		nbytes -= 2 * sizeof(uint16);
+	}
+	ndigits = nbytes / (int) sizeof(int16);
+
+	/*
+	 * value = sum of digits[i] x NBASE^(weight - i). Stored digits carry no leading
+	 * or trailing zero digit, so a digit at power -2 or below is a third decimal.
+	 */
+	for (int p = weight; p >= 0; p--)
+	{
+		int			i = weight - p;
+		int			d = (i < ndigits) ? digit_at(data, i) : 0;
+
+		if (pg_mul_s64_overflow(cents, NBASE, &cents) ||
+			pg_add_s64_overflow(cents, d, &cents))
+			cents_error(num, what);
+	}
+	if (pg_mul_s64_overflow(cents, 100, &cents))
+		cents_error(num, what);
+	for (int i = Max(weight + 1, 0); i < ndigits; i++)
+	{
+		int			d = digit_at(data, i);
+
+		if (weight - i < -1 || d % 100 != 0)
+			cents_error(num, what);
+		if (pg_add_s64_overflow(cents, d / 100, &cents))
+			cents_error(num, what);
+	}
+	return negative ? -cents : cents;
+}
+
+/* a + b, an error on overflow. */
+int64
+inami_cents_add(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount out of range"),
+				 errdetail("Adding %lld cents to %lld cents overflows.",
+						   (long long) b, (long long) a)));
+	return r;
+}
+
+/* a x b, an error on overflow. */
+int64
+inami_cents_mul(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_mul_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount out of range"),
+				 errdetail("Multiplying %lld cents by %lld overflows.",
+						   (long long) a, (long long) b)));
+	return r;
+}
+
+/* cents / divisor rounded half away from zero (the sources' half-up on positive amounts). */
+int64
+inami_cents_div_round(int64 cents, int64 divisor)
+{
+	int64		q = cents / divisor;
+	int64		r = cents % divisor;
+
+	Assert(divisor > 0);
+	if (r < 0)
+		r = -r;
+	if (r * 2 >= divisor)
+		q += (cents < 0) ? -1 : 1;
+	return q;
+}

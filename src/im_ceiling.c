@@ -1,0 +1,82 @@
+/*
+ * im_ceiling.c
+ *		R2: the IM income ceiling of a household (Circ. O.A. 2024/165 4.2, 2024/200).
+ *		ceiling(size, income year) = base + per_member x (size - 1), from inami.im_ceiling.
+ */
+#include "postgres.h"
+
+#include "inami.h"
+
+/* Keep one ceiling row: (income_year, base cents, per_member cents). */
+static void
+ceiling_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	InamiCeilings *c = arg;
+	int			i = c->n++;
+
+	if (i == c->max)
+	{
+		c->max *= 2;
+		c->income_year = repalloc(c->income_year, c->max * sizeof(int));
+		c->base = repalloc(c->base, c->max * sizeof(int64));
+		c->per_member = repalloc(c->per_member, c->max * sizeof(int64));
+	}
+	c->income_year[i] = DatumGetInt32(inami_param_get(tuple, desc, 1));
+	c->base[i] = DatumGetInt64(inami_param_get(tuple, desc, 2));
+	c->per_member[i] = DatumGetInt64(inami_param_get(tuple, desc, 3));
+}
+
+/* Read inami.im_ceiling into mcxt (callers keep it in fn_extra: once per query). */
+InamiCeilings *
+inami_ceilings_load(MemoryContext mcxt)
+{
+	InamiCeilings *c = MemoryContextAllocZero(mcxt, sizeof(InamiCeilings));
+
+	c->max = 16;
+	c->income_year = MemoryContextAlloc(mcxt, c->max * sizeof(int));
+	c->base = MemoryContextAlloc(mcxt, c->max * sizeof(int64));
+	c->per_member = MemoryContextAlloc(mcxt, c->max * sizeof(int64));
+	inami_param_foreach("SELECT income_year, (base * 100)::int8, (per_member * 100)::int8"
+						" FROM inami.im_ceiling ORDER BY income_year",
+						0, NULL, NULL, ceiling_row, c);
+	return c;
+}
+
+/* The ceiling in cents; an error when the size is below 1 or the year has no row. */
+int64
+inami_ceiling_cents(const InamiCeilings *c, int household_size, int income_year)
+{
+	if (household_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("household size must be at least 1"),
+				 errdetail("The household size given is %d.", household_size),
+				 errhint("Count every member of the household, the requester included.")));
+
+	for (int i = 0; i < c->n; i++)
+		if (c->income_year[i] == income_year)
+			return inami_cents_add(c->base[i],
+								   inami_cents_mul(c->per_member[i], household_size - 1));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("no IM income ceiling for income year %d", income_year),
+			 errdetail("inami.im_ceiling has no row with income_year = %d.", income_year),
+			 errhint("Add the ceiling from the yearly circular: INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (%d, ...).",
+					 income_year)));
+	pg_unreachable();
+}
+
+PG_FUNCTION_INFO_V1(inami_im_plafond);
+Datum
+inami_im_plafond(PG_FUNCTION_ARGS)
+{
+	int32		household_size = PG_GETARG_INT32(0);
+	int32		income_year = PG_GETARG_INT32(1);
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = inami_ceilings_load(fcinfo->flinfo->fn_mcxt);
+
+	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ceiling_cents(fcinfo->flinfo->fn_extra,
+															   household_size, income_year)));
+}

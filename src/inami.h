@@ -1,0 +1,69 @@
+/*
+ * inami.h
+ *		Shared declarations of the inami extension: parameter cache, cents arithmetic,
+ *		NISS helpers.
+ */
+#ifndef INAMI_H
+#define INAMI_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "utils/numeric.h"
+
+/* ---- params.c: read a parameter table once per query ---- */
+
+/* Called for each row a parameter query returns; arg is the caller's state. */
+typedef void (*inami_param_row_fn) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+extern void inami_param_foreach(const char *query, int nargs, Oid *argtypes,
+								Datum *values, inami_param_row_fn row_fn, void *arg);
+extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
+
+/* ---- cents.c: exact money in int64 cents ---- */
+
+extern Datum inami_cents_to_numeric(int64 cents);
+extern int64 inami_numeric_to_cents(Numeric num, const char *what);
+extern int64 inami_cents_add(int64 a, int64 b);
+extern int64 inami_cents_mul(int64 a, int64 b);
+extern int64 inami_cents_div_round(int64 cents, int64 divisor);
+
+/* ---- im_ceiling.c: R2 ---- */
+
+/* The rows of inami.im_ceiling, amounts in cents. */
+typedef struct InamiCeilings
+{
+	int			n;
+	int			max;
+	int		   *income_year;
+	int64	   *base;
+	int64	   *per_member;
+} InamiCeilings;
+
+extern InamiCeilings *inami_ceilings_load(MemoryContext mcxt);
+extern int64 inami_ceiling_cents(const InamiCeilings *c, int household_size, int income_year);
+
+/* ---- niss.c: NISS (national register number) ---- */
+
+/* What a NISS says, when it is valid. */
+typedef struct InamiNiss
+{
+	int			year;			/* full birth year (century from the check digits) */
+	int			month;			/* 1..12, 0 when unknown */
+	int			day;			/* 1..31, 0 when unknown */
+} InamiNiss;
+
+extern bool inami_niss_parse(const char *s, int len, InamiNiss *out);
+extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss *out);
+
+/* ---- household income (R3): declarations shared beyond its files ---- */
+
+/* ---- data exchanges: declarations shared beyond their files ---- */
+
+/* ---- control runs: declarations shared beyond their files ---- */
+
+/* ---- MAF (R6): declarations shared beyond its files ---- */
+
+#endif							/* INAMI_H */

@@ -1,0 +1,170 @@
+/*
+ * niss.c
+ *		R9: the NISS (Belgian national register number) YYMMDD SSS CC, and R4's
+ *		request number built on it.
+ *
+ * CC = 97 - (the first nine digits mod 97); for births from 2000 on the nine digits
+ * are prefixed with 2. Bis numbers add 20 or 40 to the month; a month or day of 00
+ * leaves that part of the birth date unknown.
+ */
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+
+#include "inami.h"
+
+/* Why a string is not a NISS, or NISS_OK. */
+typedef enum NissProblem
+{
+	NISS_OK,
+	NISS_NOT_11_DIGITS,
+	NISS_BAD_CHECK_DIGITS,
+	NISS_BAD_BIRTH_DATE
+} NissProblem;
+
+/* Read a NISS; fills out when it is valid. */
+static NissProblem
+niss_read(const char *s, int len, InamiNiss *out)
+{
+	int64		first9 = 0;
+	int			check;
+	int			yy,
+				mm,
+				dd;
+
+	if (len != 11)
+		return NISS_NOT_11_DIGITS;
+	for (int i = 0; i < 11; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return NISS_NOT_11_DIGITS;
+
+	for (int i = 0; i < 9; i++)
+		first9 = first9 * 10 + (s[i] - '0');
+	check = (s[9] - '0') * 10 + (s[10] - '0');
+	yy = (s[0] - '0') * 10 + (s[1] - '0');
+	mm = (s[2] - '0') * 10 + (s[3] - '0');
+	dd = (s[4] - '0') * 10 + (s[5] - '0');
+
+	/* the two centuries give check digits 68 apart (2 x 10^9 mod 97): at most one fits */
+	if (97 - (2000000000 + first9) % 97 == check)
+		out->year = 2000 + yy;
+	else if (97 - first9 % 97 == check)
+		out->year = 1900 + yy;
+	else
+		return NISS_BAD_CHECK_DIGITS;
+
+	if (mm >= 40)
+		mm -= 40;				/* bis number, sex known */
+	else if (mm >= 20)
+		mm -= 20;				/* bis number, sex unknown */
+	if (mm > 12 || dd > 31)
+		return NISS_BAD_BIRTH_DATE;
+	if (mm > 0 && dd > day_tab[isleap(out->year)][mm - 1])
+		return NISS_BAD_BIRTH_DATE;
+	out->month = mm;
+	out->day = dd;
+	return NISS_OK;
+}
+
+/* True when s (len bytes, not terminated) is a valid NISS; fills out. */
+bool
+inami_niss_parse(const char *s, int len, InamiNiss *out)
+{
+	return niss_read(s, len, out) == NISS_OK;
+}
+
+/* An error naming what when s is not a valid NISS; returns what it says. */
+void
+inami_niss_check(const char *s, int len, const char *what, InamiNiss *out)
+{
+	InamiNiss	scratch;
+	NissProblem problem = niss_read(s, len, out ? out : &scratch);
+	char	   *value;
+
+	if (problem == NISS_OK)
+		return;
+	value = pnstrdup(s, Min(len, 64));
+	switch (problem)
+	{
+		case NISS_NOT_11_DIGITS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("%s must be 11 digits", what),
+					 errdetail("The value given is \"%s\" (%d characters).", value, len),
+					 errhint("Write the NISS as 11 digits, without dots, dashes or spaces.")));
+			break;
+		case NISS_BAD_CHECK_DIGITS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("%s has wrong check digits", what),
+					 errdetail("The value given is \"%s\": its last two digits match neither 97 - (first nine digits mod 97) nor the same with the 2 prefix of births from 2000 on.",
+							   value),
+					 errhint("Check the NISS against the national register; a typing error is the usual cause.")));
+			break;
+		case NISS_BAD_BIRTH_DATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("%s has an impossible birth date", what),
+					 errdetail("The value given is \"%s\": month %.2s, day %.2s.", value, s + 2, s + 4),
+					 errhint("The month is 01-12 (plus 20 or 40 for bis numbers) or 00, the day a day of that month or 00.")));
+			break;
+		case NISS_OK:
+			break;
+	}
+}
+
+PG_FUNCTION_INFO_V1(inami_niss_is_valid);
+Datum
+inami_niss_is_valid(PG_FUNCTION_ARGS)
+{
+	text	   *niss = PG_GETARG_TEXT_PP(0);
+	InamiNiss	parsed;
+
+	PG_RETURN_BOOL(inami_niss_parse(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), &parsed));
+}
+
+PG_FUNCTION_INFO_V1(inami_niss_birth_date);
+Datum
+inami_niss_birth_date(PG_FUNCTION_ARGS)
+{
+	text	   *niss = PG_GETARG_TEXT_PP(0);
+	InamiNiss	parsed;
+
+	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "NISS", &parsed);
+	if (parsed.month == 0 || parsed.day == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATEADT(date2j(parsed.year, parsed.month, parsed.day) - POSTGRES_EPOCH_JDATE);
+}
+
+PG_FUNCTION_INFO_V1(inami_request_number);
+Datum
+inami_request_number(PG_FUNCTION_ARGS)
+{
+	text	   *oa = PG_GETARG_TEXT_PP(0);
+	int32		year = PG_GETARG_INT32(1);
+	text	   *niss = PG_GETARG_TEXT_PP(2);
+	const char *oa_s = VARDATA_ANY(oa);
+	int			oa_len = VARSIZE_ANY_EXHDR(oa);
+	bool		oa_ok = (oa_len == 3);
+
+	for (int i = 0; oa_ok && i < 3; i++)
+		oa_ok = (oa_s[i] >= '0' && oa_s[i] <= '9');
+	if (!oa_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("OA code must be 3 digits"),
+				 errdetail("The value given is \"%s\".", pnstrdup(oa_s, Min(oa_len, 64))),
+				 errhint("Give the insurer's code as three digits, for example '300'.")));
+	if (year < 1000 || year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("year of transmission must have 4 digits"),
+				 errdetail("The year given is %d.", year),
+				 errhint("Give the year the household is sent in, for example 2024.")));
+	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "requester NISS", NULL);
+
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%.3s%04d%.11s", oa_s, year, VARDATA_ANY(niss))));
+}

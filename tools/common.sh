@@ -1,0 +1,80 @@
+# Shared by tools/demo.sh and tools/test.sh: packages, build, a copy the postgres user
+# can read, and a throwaway cluster. Sourced, not run.
+set -euo pipefail
+
+INAMI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
+ libxml2-dev libxml2-utils libipc-run-perl libtap-parser-sourcehandler-pgtap-perl"
+
+say() { printf '\n== %s\n' "$*"; }
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "run this as root (it installs packages and runs PostgreSQL as the postgres user)" >&2
+		exit 1
+	fi
+}
+
+# Install the Debian 12 packages that are not there yet.
+install_packages() {
+	local missing=""
+	for p in $PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		say "installing:$missing"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	fi
+}
+
+# Build with warnings as errors and assertions, then install into PostgreSQL.
+build_install() {
+	say "building and installing inami"
+	make -C "$INAMI_ROOT" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+	make -C "$INAMI_ROOT" -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="-DUSE_ASSERT_CHECKING -Wall -Werror"
+	make -C "$INAMI_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# Copy the tree where the postgres user can read and write it (the clone may be under
+# /root); prints the copy's path. The caller removes it.
+stage_tree() {
+	local dir
+	dir=$(mktemp -d /tmp/inami.XXXXXX)
+	cp -a "$INAMI_ROOT/." "$dir/"
+	chown -R postgres:postgres "$dir"
+	chmod 755 "$dir"
+	echo "$dir"
+}
+
+# A free TCP port on loopback, from 54320 up.
+free_port() {
+	local port=54320
+	while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		port=$((port + 1))
+	done
+	echo "$port"
+}
+
+as_postgres() { su postgres -s /bin/bash -c "$*"; }
+
+# Start a throwaway cluster in $1 (data dir) with its socket in $1/sock; sets PGPORT and
+# PGHOST. Extra postgresql.conf lines may follow as $2.
+start_cluster() {
+	local dir=$1 extra=${2:-}
+	local bindir
+	bindir=$("$PG_CONFIG" --bindir)
+	PGPORT=$(free_port)
+	PGHOST="$dir/sock"
+	export PGPORT PGHOST PGUSER=postgres
+	as_postgres "mkdir -p '$dir/sock' && '$bindir/initdb' -D '$dir/data' -A trust -U postgres >'$dir/initdb.log' 2>&1"
+	printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n%s\n" \
+		"$PGPORT" "$PGHOST" "$extra" >>"$dir/data/postgresql.conf"
+	as_postgres "'$bindir/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w start >/dev/null"
+}
+
+stop_cluster() {
+	local dir=$1
+	as_postgres "'$("$PG_CONFIG" --bindir)/pg_ctl' -D '$dir/data' -m fast -w stop >/dev/null" || true
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job, from nothing: as root on Debian 12, install what is missing, build and
+# install inami, start a throwaway PostgreSQL cluster as the postgres user, run every step
+# of demo/ in order (NN-name.sh is sourced, NN-name.sql goes through psql) and print what
+# each step shows. The cluster is stopped and removed at the end.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+require_root
+install_packages
+build_install
+
+work=$(stage_tree)
+cluster=$(mktemp -d /tmp/inami-cluster.XXXXXX)
+chown postgres:postgres "$cluster"
+trap 'stop_cluster "$cluster"; rm -rf "$work" "$cluster"' EXIT
+start_cluster "$cluster"
+say "throwaway cluster on port $PGPORT, socket $PGHOST"
+
+# What the steps share: where the files the server reads go, and how to run SQL.
+export SAMPLES="$work/demo/samples" INAMI_WORK="$work"
+as_postgres "mkdir -p '$SAMPLES'"
+psql_demo() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+psql_demo -c "CREATE EXTENSION inami"
+
+for step in "$work"/demo/[0-9]*; do
+	say "demo step $(basename "$step")"
+	case "$step" in
+		*.sh) source "$step" ;;
+		*.sql) psql_demo -v samples="$SAMPLES" -f "$step" ;;
+	esac
+done
+say "demo finished"
