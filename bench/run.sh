@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the benchmarks of bench/ (all, or those named) in one throwaway cluster, as root.
+# Each bench/NAME.sh is sourced with the helpers of bench/lib.sh and prints its ratios.
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
+require_root
+install_packages
+build_install
+
+work=$(stage_tree)
+cluster=$(mktemp -d /tmp/inami-bench.XXXXXX)
+chown postgres:postgres "$cluster"
+trap 'stop_cluster "$cluster"; rm -rf "$work" "$cluster"' EXIT
+start_cluster "$cluster" "shared_buffers = '2GB'
+work_mem = '256MB'
+maintenance_work_mem = '1GB'
+max_parallel_workers_per_gather = 2
+max_wal_size = '8GB'
+synchronous_commit = off
+jit = off"
+source "$INAMI_ROOT/bench/lib.sh"
+bench_sql -c "CREATE EXTENSION inami"
+
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=($(cd "$INAMI_ROOT/bench" && ls [a-z]*.sh | grep -v -e '^lib.sh$' -e '^run.sh$' | sed 's/\.sh$//'))
+for name in "${names[@]}"; do
+	say "benchmark $name"
+	source "$INAMI_ROOT/bench/$name.sh"
+done
