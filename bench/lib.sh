@@ -21,5 +21,5 @@ bench_time() {
 bench_ratio() {
 	local a=$1 b=$2
 	awk -v x="${BENCH_MS[$a]}" -v y="${BENCH_MS[$b]}" -v a="$a" -v b="$b" \
-		'BEGIN { printf "  ratio %-44s %6.2fx  (%s / %s)\n", a " : " b, (y > 0 ? x / y : 0), a, b }'
+		'BEGIN { printf "  ratio %6.2fx  %s / %s\n", (y > 0 ? x / y : 0), a, b }'
 }

@@ -372,6 +372,219 @@ COMMENT ON FUNCTION inami.contribution_complement(int, int, numeric, numeric, te
 -- 4. Data exchanges: loaded flows, readers, loaders, writers
 ------------------------------------------------------------------------------------------
 
+-- What the loaders fill and the control runs read. Every loaded row keeps the file it came
+-- from (inami.flow_file); deleting a file's row deletes what it loaded.
+
+CREATE TABLE inami.flow_file (
+    file_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('Syst01', 'Syst04', 'Syst05', 'Pro01', 'Pro03', 'Pro04')),
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    oa text CHECK (oa ~ '^[0-9]{3}$'),
+    income_year int CHECK (income_year BETWEEN 1990 AND 2200),
+    shipment int CHECK (shipment BETWEEN 1 AND 9),
+    source_name text NOT NULL CHECK (btrim(source_name) <> ''),
+    loaded_at timestamptz NOT NULL DEFAULT now(),
+    loaded_by name NOT NULL DEFAULT current_user,
+    record_count bigint NOT NULL CHECK (record_count >= 0)
+);
+COMMENT ON TABLE inami.flow_file IS
+'One row per exchange file loaded: its kind (root element), year, OA, income year, shipment, where it came from and when.';
+COMMENT ON COLUMN inami.flow_file.file_id IS 'Identifies the load; the loaded rows point to it.';
+COMMENT ON COLUMN inami.flow_file.kind IS 'Root element of the document: Syst01, Syst04, Syst05, Pro01, Pro03 or Pro04.';
+COMMENT ON COLUMN inami.flow_file.year IS 'controlYear (Syst) or year (Pro) of the document.';
+COMMENT ON COLUMN inami.flow_file.oa IS 'OA code of the document, when it carries one (Syst01, Syst05, Pro01).';
+COMMENT ON COLUMN inami.flow_file.income_year IS 'incomeYear of the document (Syst04, Pro03).';
+COMMENT ON COLUMN inami.flow_file.shipment IS 'Shipment number (Syst04, Pro03, Pro04): 1 in August, 2 in October.';
+COMMENT ON COLUMN inami.flow_file.source_name IS 'Server path given to load_flow_file, or ''load_flow'' for a document given as text.';
+COMMENT ON COLUMN inami.flow_file.loaded_at IS 'When the load committed its transaction (transaction start).';
+COMMENT ON COLUMN inami.flow_file.loaded_by IS 'Role that loaded the file.';
+COMMENT ON COLUMN inami.flow_file.record_count IS 'Households (Syst01, Syst04, Pro01), feedbacks, persons (Pro03) or results (Pro04) loaded.';
+
+-- Syst_01 (OA -> SCA): households under systematic control, with every member.
+CREATE TABLE inami.syst01_household (
+    control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (control_year, request_number)
+);
+COMMENT ON TABLE inami.syst01_household IS
+'Syst_01: a household whose IM rests on a DSH, sent for the systematic control of control_year.';
+COMMENT ON COLUMN inami.syst01_household.control_year IS 'Year of the control (controlYear).';
+COMMENT ON COLUMN inami.syst01_household.request_number IS 'OA (3) + year of transmission (4) + requester NISS (11); never changes across Syst_01/04/05.';
+COMMENT ON COLUMN inami.syst01_household.oa IS 'OA that sent the household.';
+COMMENT ON COLUMN inami.syst01_household.requester_niss IS 'NISS of the requester (also listed among the members).';
+COMMENT ON COLUMN inami.syst01_household.file_id IS 'The file it was loaded from.';
+
+CREATE TABLE inami.syst01_member (
+    control_year int NOT NULL,
+    request_number text NOT NULL,
+    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    PRIMARY KEY (control_year, request_number, niss),
+    FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.syst01_member IS 'Syst_01: every member of a household, the requester too.';
+COMMENT ON COLUMN inami.syst01_member.control_year IS 'Year of the control.';
+COMMENT ON COLUMN inami.syst01_member.request_number IS 'The household.';
+COMMENT ON COLUMN inami.syst01_member.niss IS 'NISS of the member.';
+
+-- Syst_04 (SCA -> OA): incomes per household and member, in one or two shipments.
+CREATE TABLE inami.syst04_household (
+    control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
+    income_year int NOT NULL CHECK (income_year BETWEEN 1990 AND 2200),
+    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    household_total numeric CHECK (household_total = round(household_total, 2)),
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (control_year, request_number, shipment)
+);
+COMMENT ON TABLE inami.syst04_household IS
+'Syst_04: the answer for one household in one shipment. A household may be answered in shipment 1 and again in shipment 2; inami.syst04_answer says which counts.';
+COMMENT ON COLUMN inami.syst04_household.control_year IS 'Year of the control.';
+COMMENT ON COLUMN inami.syst04_household.request_number IS 'The household, as in Syst_01.';
+COMMENT ON COLUMN inami.syst04_household.shipment IS 'Shipment number: 1 (August), 2 (October).';
+COMMENT ON COLUMN inami.syst04_household.income_year IS 'Income year of the incomes (control year - 2).';
+COMMENT ON COLUMN inami.syst04_household.requester_niss IS 'NISS of the requester.';
+COMMENT ON COLUMN inami.syst04_household.household_total IS 'HouseholdTotal as sent by the SCA: only when every member is known; NULL otherwise.';
+COMMENT ON COLUMN inami.syst04_household.file_id IS 'The file it was loaded from.';
+
+CREATE TABLE inami.syst04_member (
+    control_year int NOT NULL,
+    request_number text NOT NULL,
+    shipment int NOT NULL,
+    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    return_code text NOT NULL CHECK (return_code ~ '^[0-9]{2}$'),
+    tax_sheet text CHECK (btrim(tax_sheet) <> ''),
+    cadastral_income numeric CHECK (cadastral_income = round(cadastral_income, 2)),
+    personal_total numeric CHECK (personal_total = round(personal_total, 2)),
+    PRIMARY KEY (control_year, request_number, shipment, niss),
+    FOREIGN KEY (control_year, request_number, shipment) REFERENCES inami.syst04_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.syst04_member IS 'Syst_04: one member of an answered household.';
+COMMENT ON COLUMN inami.syst04_member.control_year IS 'Year of the control.';
+COMMENT ON COLUMN inami.syst04_member.request_number IS 'The household.';
+COMMENT ON COLUMN inami.syst04_member.shipment IS 'Shipment number.';
+COMMENT ON COLUMN inami.syst04_member.niss IS 'NISS of the member.';
+COMMENT ON COLUMN inami.syst04_member.return_code IS 'Tax administration return code: 00 income known (IPCAL items follow); any other, not known (03, 04, 10, 11: not yet processed).';
+COMMENT ON COLUMN inami.syst04_member.tax_sheet IS 'Tax sheet number, when sent.';
+COMMENT ON COLUMN inami.syst04_member.cadastral_income IS 'Cadastral income of the own home, when sent.';
+COMMENT ON COLUMN inami.syst04_member.personal_total IS 'Personal total as sent, when sent.';
+
+CREATE TABLE inami.syst04_ipcal (
+    control_year int NOT NULL,
+    request_number text NOT NULL,
+    shipment int NOT NULL,
+    niss text NOT NULL,
+    item_no int NOT NULL CHECK (item_no >= 1),
+    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
+    amount numeric NOT NULL CHECK (amount = round(amount, 2)),
+    PRIMARY KEY (control_year, request_number, shipment, niss, item_no),
+    FOREIGN KEY (control_year, request_number, shipment, niss) REFERENCES inami.syst04_member ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.syst04_ipcal IS 'Syst_04: one IPCAL item of a member with return code 00, in document order.';
+COMMENT ON COLUMN inami.syst04_ipcal.control_year IS 'Year of the control.';
+COMMENT ON COLUMN inami.syst04_ipcal.request_number IS 'The household.';
+COMMENT ON COLUMN inami.syst04_ipcal.shipment IS 'Shipment number.';
+COMMENT ON COLUMN inami.syst04_ipcal.niss IS 'NISS of the member.';
+COMMENT ON COLUMN inami.syst04_ipcal.item_no IS 'Position of the item among the member''s items (1, 2, ...).';
+COMMENT ON COLUMN inami.syst04_ipcal.code IS 'IPCAL code (see inami.ipcal_rule).';
+COMMENT ON COLUMN inami.syst04_ipcal.amount IS 'Amount in EUR, possibly negative.';
+
+CREATE VIEW inami.syst04_answer AS
+SELECT DISTINCT ON (control_year, request_number) *
+FROM inami.syst04_household
+ORDER BY control_year, request_number, shipment DESC;
+COMMENT ON VIEW inami.syst04_answer IS
+'Syst_04: the answer that counts for each household: the one of its latest shipment (shipment 2 answers what shipment 1 left open, and replaces it).';
+
+-- Pro_01 (OA -> SCA): households with at least one member without IM on 1 January.
+CREATE TABLE inami.pro01_household (
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (year, request_number)
+);
+COMMENT ON TABLE inami.pro01_household IS 'Pro_01: a household of the proactive flow of year; the requester is its eldest member.';
+COMMENT ON COLUMN inami.pro01_household.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.pro01_household.request_number IS 'OA (3) + year (4) + requester NISS (11).';
+COMMENT ON COLUMN inami.pro01_household.oa IS 'OA that sent the household.';
+COMMENT ON COLUMN inami.pro01_household.requester_niss IS 'NISS of the requester (the eldest member).';
+COMMENT ON COLUMN inami.pro01_household.file_id IS 'The file it was loaded from.';
+
+CREATE TABLE inami.pro01_member (
+    year int NOT NULL,
+    request_number text NOT NULL,
+    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    PRIMARY KEY (year, request_number, niss),
+    FOREIGN KEY (year, request_number) REFERENCES inami.pro01_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.pro01_member IS 'Pro_01: every member of a household, the requester too.';
+COMMENT ON COLUMN inami.pro01_member.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.pro01_member.request_number IS 'The household.';
+COMMENT ON COLUMN inami.pro01_member.niss IS 'NISS of the member.';
+
+-- Pro_03 (tax administration -> SCA): incomes per person.
+CREATE TABLE inami.pro03_person (
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
+    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    income_year int NOT NULL CHECK (income_year BETWEEN 1990 AND 2200),
+    return_code text NOT NULL CHECK (return_code ~ '^[0-9]{2}$'),
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (year, shipment, niss)
+);
+COMMENT ON TABLE inami.pro03_person IS 'Pro_03: the income answer for one person in one shipment; the latest shipment of a person counts (inami.pro03_answer).';
+COMMENT ON COLUMN inami.pro03_person.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.pro03_person.shipment IS 'Shipment number.';
+COMMENT ON COLUMN inami.pro03_person.niss IS 'NISS of the person.';
+COMMENT ON COLUMN inami.pro03_person.income_year IS 'Income year (year - 2).';
+COMMENT ON COLUMN inami.pro03_person.return_code IS 'Tax administration return code, as in Syst_04.';
+COMMENT ON COLUMN inami.pro03_person.file_id IS 'The file it was loaded from.';
+
+CREATE TABLE inami.pro03_ipcal (
+    year int NOT NULL,
+    shipment int NOT NULL,
+    niss text NOT NULL,
+    item_no int NOT NULL CHECK (item_no >= 1),
+    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
+    amount numeric NOT NULL CHECK (amount = round(amount, 2)),
+    PRIMARY KEY (year, shipment, niss, item_no),
+    FOREIGN KEY (year, shipment, niss) REFERENCES inami.pro03_person ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.pro03_ipcal IS 'Pro_03: one IPCAL item of a person with return code 00.';
+COMMENT ON COLUMN inami.pro03_ipcal.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.pro03_ipcal.shipment IS 'Shipment number.';
+COMMENT ON COLUMN inami.pro03_ipcal.niss IS 'NISS of the person.';
+COMMENT ON COLUMN inami.pro03_ipcal.item_no IS 'Position of the item among the person''s items.';
+COMMENT ON COLUMN inami.pro03_ipcal.code IS 'IPCAL code.';
+COMMENT ON COLUMN inami.pro03_ipcal.amount IS 'Amount in EUR, possibly negative.';
+
+CREATE VIEW inami.pro03_answer AS
+SELECT DISTINCT ON (year, niss) *
+FROM inami.pro03_person
+ORDER BY year, niss, shipment DESC;
+COMMENT ON VIEW inami.pro03_answer IS 'Pro_03: the answer that counts for each person: the one of its latest shipment.';
+
+-- One call per statement: each call updates pg_extension.
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['inami.flow_file', 'inami.flow_file_file_id_seq',
+                             'inami.syst01_household', 'inami.syst01_member',
+                             'inami.syst04_household', 'inami.syst04_member', 'inami.syst04_ipcal',
+                             'inami.pro01_household', 'inami.pro01_member',
+                             'inami.pro03_person', 'inami.pro03_ipcal']::regclass[]
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(t, '');
+    END LOOP;
+END;
+$$;
+
 -- (end of section 4)
 
 ------------------------------------------------------------------------------------------

@@ -28,18 +28,22 @@ SELECT is_empty($$
       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c')
 $$, 'every table has a CHECK constraint');
 
--- Parameter tables: the ones with a shipped column.
+-- Every table and sequence holds users' data: pg_dump must dump it.
 SELECT is_empty($$
     SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'shipped'
-    WHERE n.nspname = 'inami' AND c.relkind = 'r'
+    WHERE n.nspname = 'inami' AND c.relkind IN ('r', 'p', 'S')
       AND NOT c.oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'inami')::oid[])
-$$, 'every parameter table is dumped by pg_dump (pg_extension_config_dump)');
+$$, 'every table and sequence is dumped by pg_dump (pg_extension_config_dump)');
 
+-- Parameter tables (the ones with a shipped column): operator rows only.
 SELECT is_empty($$
-    SELECT cfg FROM pg_extension e, unnest(e.extcondition) AS cfg
-    WHERE e.extname = 'inami' AND cfg <> 'WHERE NOT shipped'
-$$, 'pg_dump keeps operator rows only: shipped rows come back with CREATE EXTENSION');
+    SELECT c.oid::regclass, cfg.cond
+    FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS cfg(rel, cond)
+    JOIN pg_class c ON c.oid = cfg.rel
+    WHERE e.extname = 'inami'
+      AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'shipped')
+      AND cfg.cond <> 'WHERE NOT shipped'
+$$, 'pg_dump keeps operator rows only of parameter tables: shipped rows come back with CREATE EXTENSION');
 
 SELECT is(count(*), 0::bigint, 'the IPCAL list ships empty (operator data)') FROM inami.ipcal_rule;
 
