@@ -591,6 +591,82 @@ $$;
 -- 5. Control runs: Syst_05, Pro_04, events, run log, statistics, retention
 ------------------------------------------------------------------------------------------
 
+-- What the control runs write and the writers (syst05_document, pro04_document) read.
+
+CREATE TABLE inami.control_run (
+    run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('systematic_control', 'proactive_flow', 'purge')),
+    year int CHECK (year BETWEEN 1990 AND 2200),
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    ended_at timestamptz CHECK (ended_at >= started_at),
+    status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
+    counts jsonb,
+    error_sqlstate text CHECK (error_sqlstate ~ '^[0-9A-Z]{5}$'),
+    error_message text,
+    CHECK ((status = 'running') = (ended_at IS NULL)),
+    CHECK ((status = 'failed') = (error_sqlstate IS NOT NULL))
+);
+COMMENT ON TABLE inami.control_run IS
+'The run log: one row per control run, written before its work starts and completed when it ends, failures included.';
+COMMENT ON COLUMN inami.control_run.run_id IS 'Identifies the run; decisions point to the run that made them.';
+COMMENT ON COLUMN inami.control_run.kind IS 'systematic_control, proactive_flow or purge.';
+COMMENT ON COLUMN inami.control_run.year IS 'Control year (systematic), year (proactive); NULL for a purge.';
+COMMENT ON COLUMN inami.control_run.started_at IS 'When the run started.';
+COMMENT ON COLUMN inami.control_run.ended_at IS 'When the run ended; NULL while running.';
+COMMENT ON COLUMN inami.control_run.status IS 'running, succeeded or failed.';
+COMMENT ON COLUMN inami.control_run.counts IS 'Counts per reason or code (or per table purged), as a JSON object.';
+COMMENT ON COLUMN inami.control_run.error_sqlstate IS 'SQLSTATE of the error that failed the run.';
+COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and hint) of the error that failed the run.';
+
+-- Syst_05: the decision for every Syst_01 household of a control year.
+CREATE TABLE inami.control_decision (
+    control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    reason text NOT NULL CHECK (reason IN ('KEEPSYST', 'STOPSYST', 'STOPFAM', 'STOPOA', 'STOPDEATH',
+                                           'STOPFISC', 'KEEPADV', 'KEEPDSH')),
+    right_end date,
+    run_id bigint NOT NULL REFERENCES inami.control_run,
+    PRIMARY KEY (control_year, request_number),
+    FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.control_decision IS
+'Syst_05: the decision on one Syst_01 household (R4): the reason reported and the end of the right; what it was made from is kept beside it.';
+COMMENT ON COLUMN inami.control_decision.control_year IS 'Year of the control.';
+COMMENT ON COLUMN inami.control_decision.request_number IS 'The household, as in Syst_01.';
+COMMENT ON COLUMN inami.control_decision.oa IS 'OA that sends the feedback.';
+COMMENT ON COLUMN inami.control_decision.reason IS 'Reason code: KEEPSYST, STOPSYST, STOPFAM, STOPOA, STOPDEATH, STOPFISC, KEEPADV or KEEPDSH.';
+COMMENT ON COLUMN inami.control_decision.right_end IS 'Last day of the right (rightEnd of Syst_05).';
+COMMENT ON COLUMN inami.control_decision.run_id IS 'The run that made the decision.';
+
+-- Pro_04: the code of every Pro_01 household of a year.
+CREATE TABLE inami.proactive_decision (
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    code text NOT NULL CHECK (code IN ('OK', 'NOK', 'ONHOLD')),
+    run_id bigint NOT NULL REFERENCES inami.control_run,
+    PRIMARY KEY (year, request_number),
+    FOREIGN KEY (year, request_number) REFERENCES inami.pro01_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.proactive_decision IS
+'Pro_04: the code of one Pro_01 household (R5): OK (income under the ceiling), NOK, or ONHOLD (income unknown).';
+COMMENT ON COLUMN inami.proactive_decision.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.proactive_decision.request_number IS 'The household, as in Pro_01.';
+COMMENT ON COLUMN inami.proactive_decision.code IS 'OK, NOK or ONHOLD.';
+COMMENT ON COLUMN inami.proactive_decision.run_id IS 'The run that computed the code.';
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['inami.control_run', 'inami.control_run_run_id_seq',
+                             'inami.control_decision', 'inami.proactive_decision']::regclass[]
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(t, '');
+    END LOOP;
+END;
+$$;
+
 -- (end of section 5)
 
 ------------------------------------------------------------------------------------------
