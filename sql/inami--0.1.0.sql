@@ -585,6 +585,14 @@ BEGIN
 END;
 $$;
 
+-- 4a. Reading: the streamed reader, loaders load_flow / load_flow_file, read_* functions
+
+-- (end of section 4a)
+
+-- 4b. Writing: syst01_document, syst05_document, pro01_document, pro04_document
+
+-- (end of section 4b)
+
 -- (end of section 4)
 
 ------------------------------------------------------------------------------------------
