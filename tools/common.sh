@@ -57,7 +57,7 @@ free_port() {
 	echo "$port"
 }
 
-as_postgres() { su postgres -s /bin/bash -c "$*"; }
+as_postgres() { (cd / && su postgres -s /bin/bash -c "$*"); }
 
 # Start a throwaway cluster in $1 (data dir) with its socket in $1/sock; sets PGPORT and
 # PGHOST. Extra postgresql.conf lines may follow as $2.
