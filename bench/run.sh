@@ -2,15 +2,7 @@
 # Run the benchmarks of bench/ (all, or those named) in one throwaway cluster, as root.
 # Each bench/NAME.sh is sourced with the helpers of bench/lib.sh and prints its ratios.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
-require_root
-install_packages
-build_install
-
-work=$(stage_tree)
-cluster=$(mktemp -d /tmp/inami-bench.XXXXXX)
-chown postgres:postgres "$cluster"
-trap 'stop_cluster "$cluster"; rm -rf "$work" "$cluster"' EXIT
-start_cluster "$cluster" "shared_buffers = '2GB'
+setup_throwaway "shared_buffers = '2GB'
 work_mem = '256MB'
 maintenance_work_mem = '1GB'
 max_parallel_workers_per_gather = 2

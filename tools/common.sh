@@ -78,3 +78,17 @@ stop_cluster() {
 	local dir=$1
 	as_postgres "'$("$PG_CONFIG" --bindir)/pg_ctl' -D '$dir/data' -m fast -w stop >/dev/null" || true
 }
+
+# Everything a run needs from nothing: packages, build and install, a copy of the tree the
+# server can read ($work) and a throwaway cluster ($cluster; extra postgresql.conf lines
+# as $1). Both are stopped and removed on exit.
+setup_throwaway() {
+	require_root
+	install_packages
+	build_install
+	work=$(stage_tree)
+	cluster=$(mktemp -d /tmp/inami-cluster.XXXXXX)
+	chown postgres:postgres "$cluster"
+	trap 'stop_cluster "$cluster"; rm -rf "$work" "$cluster"' EXIT
+	start_cluster "$cluster" "${1:-}"
+}

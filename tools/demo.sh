@@ -4,15 +4,7 @@
 # of demo/ in order (NN-name.sh is sourced, NN-name.sql goes through psql) and print what
 # each step shows. The cluster is stopped and removed at the end.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-require_root
-install_packages
-build_install
-
-work=$(stage_tree)
-cluster=$(mktemp -d /tmp/inami-cluster.XXXXXX)
-chown postgres:postgres "$cluster"
-trap 'stop_cluster "$cluster"; rm -rf "$work" "$cluster"' EXIT
-start_cluster "$cluster"
+setup_throwaway
 say "throwaway cluster on port $PGPORT, socket $PGHOST"
 
 # What the steps share: where the files the server reads go, and how to run SQL.
