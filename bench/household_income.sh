@@ -6,6 +6,7 @@
 # contender gets the same plan shape; the parallel ones are said below. Every query
 # consumes every result: SELECT count(*), sum(x) FROM (...).
 bench_sql <<'SQL'
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_household, bench_member, bench_member_p, bench_item;
 DROP AGGREGATE IF EXISTS bench_household_plpgsql(text, numeric, date, int);
 DROP AGGREGATE IF EXISTS bench_ipcal_plpgsql(numeric, numeric, text);
