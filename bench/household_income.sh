@@ -115,7 +115,10 @@ bench_sql -c "SELECT count(*) AS households, count(x) AS known, count(*) FILTER 
                            bench_household_plpgsql(return_code, income, birth_date, income_year) AS z
                     FROM bench_member GROUP BY household) s"
 
-SERIAL="SET max_parallel_workers_per_gather = 0;"
+# work_mem large enough that no contender's hash table spills (2.2M groups for IPCAL).
+SERIAL="SET max_parallel_workers_per_gather = 0; SET work_mem = '1GB';"
+bench_time "R3 grouping alone: count(*) GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, count(*) AS x FROM bench_member GROUP BY household) s"
 bench_time "R3 floor: sum(income) GROUP BY household" \
 	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, sum(income) AS x FROM bench_member GROUP BY household) s"
 bench_time "R3 household_income GROUP BY household" \
@@ -127,15 +130,20 @@ bench_time "R3 PL/pgSQL aggregate GROUP BY household" \
 bench_ratio "R3 household_income GROUP BY household" "R3 floor: sum(income) GROUP BY household"
 bench_ratio "R3 plain SQL rule GROUP BY household" "R3 household_income GROUP BY household"
 bench_ratio "R3 PL/pgSQL aggregate GROUP BY household" "R3 household_income GROUP BY household"
+bench_ratio "R3 household_income GROUP BY household" "R3 grouping alone: count(*) GROUP BY household"
 
 # Parallel, ungrouped: every member of every household into one state per worker.
 # The leader only gathers (parallel_leader_participation = off), so 1 worker = 1 process.
 PAR="SET parallel_leader_participation = off; SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;"
 bench_time "R3 floor: sum(income) ungrouped, serial" "$SERIAL SELECT sum(income) FROM bench_member"
 bench_time "R3 household_income ungrouped, serial" "$SERIAL SELECT $HH_C FROM bench_member"
+bench_time "R3 plain SQL rule ungrouped, serial" "$SERIAL SELECT $HH_SQL FROM bench_member"
+bench_time "R3 PL/pgSQL aggregate ungrouped, serial" "$SERIAL SELECT bench_household_plpgsql(return_code, income, birth_date, income_year) FROM bench_member"
 bench_time "R3 household_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT $HH_C FROM bench_member"
 bench_time "R3 household_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT $HH_C FROM bench_member"
 bench_ratio "R3 household_income ungrouped, serial" "R3 floor: sum(income) ungrouped, serial"
+bench_ratio "R3 plain SQL rule ungrouped, serial" "R3 household_income ungrouped, serial"
+bench_ratio "R3 PL/pgSQL aggregate ungrouped, serial" "R3 household_income ungrouped, serial"
 bench_ratio "R3 household_income ungrouped, 1 worker" "R3 household_income ungrouped, 2 workers"
 bench_ratio "R3 household_income ungrouped, serial" "R3 household_income ungrouped, 2 workers"
 
@@ -157,6 +165,8 @@ bench_sql -c "SELECT count(*) AS members, count(*) FILTER (WHERE x IS DISTINCT F
               FROM (SELECT member, inami.ipcal_income(i.code, i.amount, 2023) AS x, $IP_SQL AS y,
                            bench_ipcal_plpgsql(i.amount, r.factor, i.code) AS z
                     FROM bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code GROUP BY member) s"
+bench_time "IPCAL grouping alone: count(*) GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, count(*) AS x FROM bench_item GROUP BY member) s"
 bench_time "IPCAL floor: sum(amount) GROUP BY member" \
 	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, sum(amount) AS x FROM bench_item GROUP BY member) s"
 bench_time "IPCAL ipcal_income GROUP BY member" \
@@ -168,14 +178,18 @@ bench_time "IPCAL PL/pgSQL aggregate (left join) GROUP BY member" \
 bench_ratio "IPCAL ipcal_income GROUP BY member" "IPCAL floor: sum(amount) GROUP BY member"
 bench_ratio "IPCAL sum(amount * factor) join GROUP BY member" "IPCAL ipcal_income GROUP BY member"
 bench_ratio "IPCAL PL/pgSQL aggregate (left join) GROUP BY member" "IPCAL ipcal_income GROUP BY member"
+bench_ratio "IPCAL ipcal_income GROUP BY member" "IPCAL grouping alone: count(*) GROUP BY member"
 
 bench_time "IPCAL floor: sum(amount) ungrouped, serial" "$SERIAL SELECT sum(amount) FROM bench_item"
 bench_time "IPCAL sum(amount * factor) join ungrouped, serial" "$SERIAL SELECT $IP_SQL FROM $IP_JOIN"
 bench_time "IPCAL ipcal_income ungrouped, serial" "$SERIAL SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
+bench_time "IPCAL PL/pgSQL aggregate (left join) ungrouped, serial" \
+	"$SERIAL SELECT bench_ipcal_plpgsql(i.amount, r.factor, i.code) FROM bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code"
 bench_time "IPCAL ipcal_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
 bench_time "IPCAL ipcal_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
 bench_ratio "IPCAL ipcal_income ungrouped, serial" "IPCAL floor: sum(amount) ungrouped, serial"
 bench_ratio "IPCAL sum(amount * factor) join ungrouped, serial" "IPCAL ipcal_income ungrouped, serial"
+bench_ratio "IPCAL PL/pgSQL aggregate (left join) ungrouped, serial" "IPCAL ipcal_income ungrouped, serial"
 bench_ratio "IPCAL ipcal_income ungrouped, 1 worker" "IPCAL ipcal_income ungrouped, 2 workers"
 bench_ratio "IPCAL ipcal_income ungrouped, serial" "IPCAL ipcal_income ungrouped, 2 workers"
 
