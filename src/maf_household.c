@@ -413,14 +413,6 @@ maf_under_16(const MafPerson *p, int32 year, const char *why)
 	return p->birth > date2j(year - 16, 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-/* True when persons a and b are married to each other (either row may say so). */
-static bool
-maf_married(const MafPerson *a, const MafPerson *b)
-{
-	return (a->has_spouse && memcmp(a->spouse, b->niss, NISS_LEN) == 0) ||
-		(b->has_spouse && memcmp(b->spouse, a->niss, NISS_LEN) == 0);
-}
-
 /* The row type of inami.maf_member and its array element type, cached in fn_extra. */
 static MafResultType *
 maf_result_type(FunctionCallInfo fcinfo)
@@ -459,6 +451,7 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 	bool		any_tp = false;
 	bool		any_host = false;
 	bool		any_hosted_tp = false;
+	bool	   *spouse_of_host;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -502,6 +495,17 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 		return;
 	}
 
+	/* the persons a host-family member says they are married to */
+	spouse_of_host = palloc0(n * sizeof(bool));
+	for (int i = 0; i < n; i++)
+		if (!ps[i].tp && ps[i].host == 1 && ps[i].has_spouse)
+		{
+			int			s = maf_find(ps, n, ps[i].spouse);
+
+			if (s >= 0)
+				spouse_of_host[s] = true;
+		}
+
 	/* host family, and the TP persons married to or dependents of one of its members */
 	for (int i = 0; i < n; i++)
 	{
@@ -525,13 +529,15 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 				reason[i] = MAF_R_TP_DEPENDENT;
 			}
 			else
-				for (int j = 0; j < n; j++)
-					if (!ps[j].tp && ps[j].host == 1 && maf_married(p, &ps[j]))
-					{
-						household[i] = 1;
-						reason[i] = MAF_R_TP_SPOUSE;
-						break;
-					}
+			{
+				int			s = p->has_spouse ? maf_find(ps, n, p->spouse) : -1;
+
+				if (spouse_of_host[i] || (s >= 0 && !ps[s].tp && ps[s].host == 1))
+				{
+					household[i] = 1;
+					reason[i] = MAF_R_TP_SPOUSE;
+				}
+			}
 			if (household[i] == 2)
 				any_hosted_tp = true;
 		}
