@@ -46,10 +46,10 @@ bench_sql -c "DROP TABLE bench_maf_person"
 # Contributions: 30 per household on average, amounts 0.01-150.00 with one correction in 50.
 bench_sql -v n="$MAF_BENCH_CONTRIBUTIONS" <<'SQL'
 CREATE TABLE bench_maf_contribution AS
-SELECT i / 30 AS household, i AS id, date '2024-01-01' + (i * 7919) % 366 AS day,
+SELECT (i / 30)::int AS household, i AS id, date '2024-01-01' + ((i * 7919) % 366)::int AS day,
        CASE WHEN i % 50 = 0 THEN -round(((i * 31) % 5000) / 100.0, 2)
             ELSE round((1 + (i * 7919) % 15000) / 100.0, 2) END AS amount
-FROM generate_series(1, :n) AS i;
+FROM generate_series(1::bigint, :n) AS i;
 ANALYZE bench_maf_contribution;
 SQL
 bench_time "MAF floor: sum(amount) OVER (PARTITION BY household ORDER BY day, id)" \

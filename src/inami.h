@@ -66,4 +66,9 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */
 
+/*
+ * maf_household.c (households of an address) and maf_counter.c (the counter) share
+ * nothing yet: their SQL entry points are declared with PG_FUNCTION_INFO_V1.
+ */
+
 #endif							/* INAMI_H */
