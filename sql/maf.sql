@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(94);
+SELECT plan(96);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -130,6 +130,13 @@ INSERT INTO person (example, who, birth, has_im, im_basis, tp, host, spouse, dep
 ('two_tp_families', 'tp_b_father', '1982-04-04', true, 'temporary_protection', true, NULL, 'tp_b_mother', NULL),
 ('two_tp_families', 'tp_b_mother', '1983-05-05', true, 'temporary_protection', true, NULL, 'tp_b_father', NULL),
 ('two_tp_families', 'tp_b_baby', '2022-06-06', true, 'temporary_protection', false, false, NULL, 'tp_b_mother'),
+-- A TP mother married into the host family, her TP child and her child without TP, both
+-- her dependents (the sources are silent: the child without TP follows her, the TP child
+-- is "another TP person").
+('married_in_with_children', 'host', '1960-01-01', false, NULL, false, true, 'tp_mother', NULL),
+('married_in_with_children', 'tp_mother', '1985-02-02', true, 'temporary_protection', true, NULL, NULL, NULL),
+('married_in_with_children', 'tp_child', '2015-03-03', true, 'temporary_protection', true, NULL, NULL, 'tp_mother'),
+('married_in_with_children', 'child_no_tp', '2019-04-04', true, 'temporary_protection', false, false, NULL, 'tp_mother'),
 -- Host family whose only guest is a TP person married into it.
 ('host_only_married', 'host', '1960-01-01', false, NULL, false, true, NULL, NULL),
 ('host_only_married', 'tp_wife', '1965-02-02', false, NULL, true, NULL, 'host', NULL);
@@ -264,6 +271,12 @@ SELECT results_eq($$SELECT who, hh, tp_only FROM maf WHERE example = 'turns_16_n
 SELECT results_eq($$SELECT hh, count(*), bool_and(tp_only), string_agg(who, ',' ORDER BY who) FROM maf WHERE example = 'two_tp_families' GROUP BY hh ORDER BY hh$$,
     $$VALUES (1, 1::bigint, false, 'host'), (2, 5::bigint, true, 'tp_a_child,tp_a_mother,tp_b_baby,tp_b_father,tp_b_mother')$$,
     'two TP families at one host address: still two MAF households, both families in the second');
+SELECT results_eq($$SELECT who, hh, reason FROM maf WHERE example = 'married_in_with_children' ORDER BY hh, who$$,
+    $$VALUES ('child_no_tp', 1, 'child under 16 without TP, dependent of a TP person'),
+             ('host', 1, 'host family'),
+             ('tp_mother', 1, 'TP, married to a host-family member'),
+             ('tp_child', 2, 'TP, hosted')$$,
+    'silent sources: a child without TP follows the TP parent it is a dependent of; a TP child of a TP person married in stays in the second household');
 SELECT results_eq($$SELECT who, hh FROM maf WHERE example = 'host_only_married' ORDER BY who$$,
     $$VALUES ('host', 1), ('tp_wife', 1)$$,
     'a host family whose only TP guest is married into it: one MAF household (no empty second one)');
@@ -351,6 +364,10 @@ SELECT throws_ok($$SELECT inami.maf_household(2024, niss, NULL, false, NULL, tp,
 SELECT throws_ok($$SELECT inami.maf_household(2024, niss, NULL, false, NULL, tp, host, sp, NULL)
         FROM (VALUES ('60010100172', false, true, NULL), ('85073003328', true, NULL, '60010100172'), ('15010100129', false, false, NULL)) AS v(niss, tp, host, sp)$$,
     '22023', NULL, 'a child without TP nor anyone to follow at a host address');
+
+SELECT throws_ok($$SELECT inami.maf_household(2024, niss, NULL, false, NULL, tp, host, NULL, dep)
+        FROM (VALUES ('85073003328', true, NULL::boolean, NULL), ('60010100172', false, true, '85073003328')) AS v(niss, tp, host, dep)$$,
+    '22023', NULL, 'D example 5 told wrong: a host-family member who is the dependent of a TP person');
 
 -- Parallel: the aggregate has a combine, serialize and deserialize function.
 SELECT is((SELECT aggcombinefn::text || ' ' || aggserialfn::text || ' ' || aggdeserialfn::text

@@ -495,16 +495,36 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 		return;
 	}
 
-	/* the persons a host-family member says they are married to */
+	/*
+	 * The persons a host-family member says they are married to. A host-family member
+	 * registered as the dependent of a TP person has joined the TP person's household
+	 * (D example 5): that is not a host family.
+	 */
 	spouse_of_host = palloc0(n * sizeof(bool));
 	for (int i = 0; i < n; i++)
-		if (!ps[i].tp && ps[i].host == 1 && ps[i].has_spouse)
+	{
+		if (ps[i].tp || ps[i].host != 1)
+			continue;
+		if (ps[i].has_spouse)
 		{
 			int			s = maf_find(ps, n, ps[i].spouse);
 
 			if (s >= 0)
 				spouse_of_host[s] = true;
 		}
+		if (ps[i].has_dependent_of)
+		{
+			int			d = maf_find(ps, n, ps[i].dependent_of);
+
+			if (d >= 0 && ps[d].tp)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("a host-family member cannot be the dependent of a person under temporary protection"),
+						 errdetail("The person with NISS %.11s has host_family true and is a dependent of %.11s, who has temporary protection.",
+								   ps[i].niss, ps[d].niss),
+						 errhint("Set host_family false: a person registered as the dependent of a TP person is of that person's household (Circ. O.A. 2024/245, example 5).")));
+		}
+	}
 
 	/* host family, and the TP persons married to or dependents of one of its members */
 	for (int i = 0; i < n; i++)
