@@ -69,4 +69,9 @@ extern MemoryContext inami_agg_context(FunctionCallInfo fcinfo, const char *fnam
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */
 
+/*
+ * maf_household.c (households of an address) and maf_counter.c (the counter) share
+ * nothing yet: their SQL entry points are declared with PG_FUNCTION_INFO_V1.
+ */
+
 #endif							/* INAMI_H */
