@@ -62,6 +62,12 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 
 /* ---- data exchanges: declarations shared beyond their files ---- */
 
+/* Namespace of every exchange document (api.md, xsd/). */
+#define INAMI_FLOWS_NAMESPACE "urn:be:inami:flows:1"
+
+/* xml_writer.c: an error (22P02) unless oa is 3 ASCII digits; returns it. */
+extern char *inami_oa_check(text *oa);
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */
