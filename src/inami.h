@@ -65,7 +65,7 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 /* Namespace of every exchange document (api.md, xsd/). */
 #define INAMI_FLOWS_NAMESPACE "urn:be:inami:flows:1"
 
-/* xml_writer.c: an error (22P02) unless oa is 3 ASCII digits; returns it. */
+/* niss.c: an error (22P02) unless an OA code is 3 ASCII digits; returns it (request_number, writers, loaders). */
 extern char *inami_oa_check(text *oa);
 
 /* ---- control runs: declarations shared beyond their files ---- */

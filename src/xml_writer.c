@@ -264,25 +264,6 @@ write_document(const char *root, const char *const *root_attrs,
 	return result;
 }
 
-/* An error unless the OA code is three ASCII digits; returns it as a C string. */
-char *
-inami_oa_check(text *oa)
-{
-	const char *s = VARDATA_ANY(oa);
-	int			len = VARSIZE_ANY_EXHDR(oa);
-	bool		ok = (len == 3);
-
-	for (int i = 0; ok && i < 3; i++)
-		ok = (s[i] >= '0' && s[i] <= '9');
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("OA code must be 3 digits"),
-				 errdetail("The value given is \"%s\".", pnstrdup(s, Min(len, 64))),
-				 errhint("Give the insurer's code as three digits, for example '300'.")));
-	return pnstrdup(s, 3);
-}
-
 /* An error unless year is in the range of the exchange tables (and of xsd's Year). */
 static void
 check_year(int32 year, const char *what)
@@ -372,16 +353,29 @@ household_row(FlowWriter *fw, HeapTuple tuple, TupleDesc desc, void *arg)
 	}
 }
 
-/* The Syst01 or Pro01 document of one OA for one year. */
+/*
+ * The Syst01 or Pro01 document of one OA for one year, from inami.<flow>_household and
+ * <flow>_member, whose year column is year_column.
+ */
 static xmltype *
-households_document(const char *root, const char *year_attr, int32 year, const char *oa,
-					const char *query, const char *member_table)
+households_document(int32 year, text *oa_arg, const char *root, const char *flow,
+					const char *year_column, const char *year_attr, const char *year_what)
 {
 	HouseholdState st = {0};
+	char	   *oa = inami_oa_check(oa_arg);
 	const char *attrs[5];
+	char	   *query;
 
+	check_year(year, year_what);
+	query = psprintf("SELECT h.request_number, h.requester_niss, m.niss"
+					 " FROM inami.%s_household h LEFT JOIN inami.%s_member m"
+					 " ON m.%s OPERATOR(pg_catalog.=) h.%s"
+					 " AND m.request_number OPERATOR(pg_catalog.=) h.request_number"
+					 " WHERE h.%s OPERATOR(pg_catalog.=) $1 AND h.oa OPERATOR(pg_catalog.=) $2"
+					 " ORDER BY h.request_number COLLATE \"C\", m.niss COLLATE \"C\"",
+					 flow, flow, year_column, year_column, year_column);
 	st.cxt = CurrentMemoryContext;
-	st.member_table = member_table;
+	st.member_table = psprintf("inami.%s_member", flow);
 	attrs[0] = year_attr;
 	attrs[1] = psprintf("%d", year);
 	attrs[2] = "oa";
@@ -394,40 +388,16 @@ PG_FUNCTION_INFO_V1(inami_syst01_document);
 Datum
 inami_syst01_document(PG_FUNCTION_ARGS)
 {
-	int32		year = PG_GETARG_INT32(0);
-	char	   *oa = inami_oa_check(PG_GETARG_TEXT_PP(1));
-
-	check_year(year, "control year");
-	PG_RETURN_XML_P(households_document("Syst01", "controlYear", year, oa,
-										"SELECT h.request_number, h.requester_niss, m.niss"
-										" FROM inami.syst01_household h"
-										" LEFT JOIN inami.syst01_member m"
-										" ON m.control_year OPERATOR(pg_catalog.=) h.control_year"
-										" AND m.request_number OPERATOR(pg_catalog.=) h.request_number"
-										" WHERE h.control_year OPERATOR(pg_catalog.=) $1"
-										" AND h.oa OPERATOR(pg_catalog.=) $2"
-										" ORDER BY h.request_number COLLATE \"C\", m.niss COLLATE \"C\"",
-										"inami.syst01_member"));
+	PG_RETURN_XML_P(households_document(PG_GETARG_INT32(0), PG_GETARG_TEXT_PP(1), "Syst01",
+										"syst01", "control_year", "controlYear", "control year"));
 }
 
 PG_FUNCTION_INFO_V1(inami_pro01_document);
 Datum
 inami_pro01_document(PG_FUNCTION_ARGS)
 {
-	int32		year = PG_GETARG_INT32(0);
-	char	   *oa = inami_oa_check(PG_GETARG_TEXT_PP(1));
-
-	check_year(year, "year");
-	PG_RETURN_XML_P(households_document("Pro01", "year", year, oa,
-										"SELECT h.request_number, h.requester_niss, m.niss"
-										" FROM inami.pro01_household h"
-										" LEFT JOIN inami.pro01_member m"
-										" ON m.year OPERATOR(pg_catalog.=) h.year"
-										" AND m.request_number OPERATOR(pg_catalog.=) h.request_number"
-										" WHERE h.year OPERATOR(pg_catalog.=) $1"
-										" AND h.oa OPERATOR(pg_catalog.=) $2"
-										" ORDER BY h.request_number COLLATE \"C\", m.niss COLLATE \"C\"",
-										"inami.pro01_member"));
+	PG_RETURN_XML_P(households_document(PG_GETARG_INT32(0), PG_GETARG_TEXT_PP(1), "Pro01",
+										"pro01", "year", "year", "year"));
 }
 
 /* ---- Syst05: one Feedback per decision ---- */
