@@ -98,9 +98,16 @@ fw_open(FlowWriter *fw, const char *const *attrs)
 			fw_fail(fw, fw->root);
 }
 
-/* Start an element with attributes (name, value, ..., NULL); fw_end closes it. */
+/* Whether fw_element closes the element it writes (EMPTY) or leaves it to fw_end (OPEN). */
+typedef enum ElementKind
+{
+	ELEMENT_OPEN,
+	ELEMENT_EMPTY
+} ElementKind;
+
+/* Write an element with its attributes (name, value, ..., NULL). */
 static void
-fw_start(FlowWriter *fw, const char *element, ...)
+fw_element(FlowWriter *fw, ElementKind kind, const char *element, ...)
 {
 	va_list		ap;
 
@@ -109,6 +116,8 @@ fw_start(FlowWriter *fw, const char *element, ...)
 	va_start(ap, element);
 	fw_attributes(fw, element, ap);
 	va_end(ap);
+	if (kind == ELEMENT_EMPTY && xmlTextWriterEndElement(fw->w) < 0)
+		fw_fail(fw, element);
 }
 
 /* Close the innermost open element. */
@@ -117,21 +126,6 @@ fw_end(FlowWriter *fw)
 {
 	if (xmlTextWriterEndElement(fw->w) < 0)
 		fw_fail(fw, "(end)");
-}
-
-/* Write an empty element with attributes (name, value, ..., NULL). */
-static void
-fw_empty(FlowWriter *fw, const char *element, ...)
-{
-	va_list		ap;
-
-	if (xmlTextWriterStartElement(fw->w, BAD_CAST element) < 0)
-		fw_fail(fw, element);
-	va_start(ap, element);
-	fw_attributes(fw, element, ap);
-	va_end(ap);
-	if (xmlTextWriterEndElement(fw->w) < 0)
-		fw_fail(fw, element);
 }
 
 /* Flush to the buffer and refuse a document past what an xml value holds. */
@@ -341,12 +335,12 @@ household_row(FlowWriter *fw, HeapTuple tuple, TupleDesc desc, void *arg)
 		st->requester = MemoryContextStrdup(st->cxt, requester);
 		st->members = 0;
 		st->requester_listed = false;
-		fw_start(fw, "Household", "requestNumber", request_number, NULL);
-		fw_empty(fw, "Requester", "niss", requester, NULL);
+		fw_element(fw, ELEMENT_OPEN, "Household", "requestNumber", request_number, NULL);
+		fw_element(fw, ELEMENT_EMPTY, "Requester", "niss", requester, NULL);
 	}
 	if (niss != NULL)
 	{
-		fw_empty(fw, "Member", "niss", niss, NULL);
+		fw_element(fw, ELEMENT_EMPTY, "Member", "niss", niss, NULL);
 		st->members++;
 		if (strcmp(niss, st->requester) == 0)
 			st->requester_listed = true;
@@ -438,11 +432,11 @@ feedback_row(FlowWriter *fw, HeapTuple tuple, TupleDesc desc, void *arg)
 						   SPI_getvalue(tuple, desc, 3)),
 				 errhint("Correct right_end in inami.control_decision for request_number '%s'.",
 						 request_number)));
-	fw_empty(fw, "Feedback",
-			 "requestNumber", request_number,
-			 "reason", reason,
-			 "rightEnd", psprintf("%04d-%02d-%02d", y, m, day),
-			 NULL);
+	fw_element(fw, ELEMENT_EMPTY, "Feedback",
+			   "requestNumber", request_number,
+			   "reason", reason,
+			   "rightEnd", psprintf("%04d-%02d-%02d", y, m, day),
+			   NULL);
 }
 
 PG_FUNCTION_INFO_V1(inami_syst05_document);
@@ -476,7 +470,7 @@ result_row(FlowWriter *fw, HeapTuple tuple, TupleDesc desc, void *arg)
 
 	if (request_number == NULL || code == NULL)
 		elog(ERROR, "inami: proactive row without request number or code");
-	fw_empty(fw, "Result", "requestNumber", request_number, "code", code, NULL);
+	fw_element(fw, ELEMENT_EMPTY, "Result", "requestNumber", request_number, "code", code, NULL);
 }
 
 /* The Pro04 shipment: the latest Pro_03 shipment loaded for the year, 1 if none. */
