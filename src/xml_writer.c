@@ -84,6 +84,8 @@ fw_open(FlowWriter *fw, const char *const *attrs)
 	fw->buf = xmlBufferCreate();
 	if (fw->buf == NULL)
 		fw_fail(fw, fw->root);
+	/* grow by doubling: libxml2's default grows to the exact size, a realloc per flush */
+	xmlBufferSetAllocationScheme(fw->buf, XML_BUFFER_ALLOC_DOUBLEIT);
 	fw->w = xmlNewTextWriterMemory(fw->buf, 0);
 	if (fw->w == NULL)
 		fw_fail(fw, fw->root);
