@@ -4,17 +4,28 @@
 SET client_min_messages = warning;
 SELECT plan(51);
 
+-- The whole suite runs in one transaction, rolled back at the end: the suites share a
+-- database, and other suites load files into the same tables. It starts from empty tables
+-- (DELETE, rolled back too) and never names a file_id or run_id (the sequences run on).
+BEGIN;
+DELETE FROM inami.control_decision;
+DELETE FROM inami.proactive_decision;
+DELETE FROM inami.control_run;
+DELETE FROM inami.flow_file;
+
 -- Fixture, inserted out of order on purpose: households of OA 300 and 306 for 2024,
 -- one of 2023; members in no particular order.
 INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES
     ('Syst01', 2024, '300', 'fixture', 3),
     ('Pro01', 2024, '300', 'fixture', 2),
     ('Syst01', 2023, '300', 'fixture', 1);
-INSERT INTO inami.syst01_household VALUES
-    (2024, '300202485073003328', '300', '85073003328', 1),
-    (2024, '306202490010100123', '306', '90010100123', 1),
-    (2024, '300202465112420037', '300', '65112420037', 1),
-    (2023, '300202385073003328', '300', '85073003328', 3);
+INSERT INTO inami.syst01_household
+SELECT v.*, f.file_id FROM (VALUES
+    (2024, '300202485073003328', '300', '85073003328'),
+    (2024, '306202490010100123', '306', '90010100123'),
+    (2024, '300202465112420037', '300', '65112420037'),
+    (2023, '300202385073003328', '300', '85073003328')) AS v(y, rn, oa, niss)
+JOIN inami.flow_file f ON f.kind = 'Syst01' AND f.year = v.y;
 INSERT INTO inami.syst01_member VALUES
     (2024, '300202485073003328', '87021512307'), (2024, '300202485073003328', '85073003328'),
     (2024, '300202485073003328', '15070701175'), (2024, '300202485073003328', '12030104533'),
@@ -22,21 +33,27 @@ INSERT INTO inami.syst01_member VALUES
     (2023, '300202385073003328', '85073003328');
 INSERT INTO inami.control_run (kind, year) VALUES ('systematic_control', 2024), ('proactive_flow', 2024);
 -- 306202490010100123 moved to OA 300, which received its incomes and sends its feedback.
-INSERT INTO inami.control_decision VALUES
-    (2024, '306202490010100123', '300', 'STOPOA', '2024-12-31', 1),
-    (2024, '300202485073003328', '300', 'STOPFAM', '2024-09-30', 1),
-    (2024, '300202465112420037', '300', 'KEEPSYST', '2025-12-31', 1);
-INSERT INTO inami.pro01_household VALUES
-    (2024, '300202478051032182', '300', '78051032182', 2),
-    (2024, '300202465112420037', '300', '65112420037', 2),
-    (2024, '306202490010100123', '306', '90010100123', 2);
+INSERT INTO inami.control_decision
+SELECT v.*, r.run_id FROM (VALUES
+    (2024, '306202490010100123', '300', 'STOPOA', DATE '2024-12-31'),
+    (2024, '300202485073003328', '300', 'STOPFAM', DATE '2024-09-30'),
+    (2024, '300202465112420037', '300', 'KEEPSYST', DATE '2025-12-31')) AS v
+CROSS JOIN inami.control_run r WHERE r.kind = 'systematic_control';
+INSERT INTO inami.pro01_household
+SELECT v.*, f.file_id FROM (VALUES
+    (2024, '300202478051032182', '300', '78051032182'),
+    (2024, '300202465112420037', '300', '65112420037'),
+    (2024, '306202490010100123', '306', '90010100123')) AS v
+CROSS JOIN inami.flow_file f WHERE f.kind = 'Pro01';
 INSERT INTO inami.pro01_member VALUES
     (2024, '300202478051032182', '90010100123'), (2024, '300202478051032182', '78051032182'),
     (2024, '300202465112420037', '65112420037'), (2024, '306202490010100123', '90010100123');
-INSERT INTO inami.proactive_decision VALUES
-    (2024, '306202490010100123', 'NOK', 2),
-    (2024, '300202478051032182', 'OK', 2),
-    (2024, '300202465112420037', 'ONHOLD', 2);
+INSERT INTO inami.proactive_decision
+SELECT v.*, r.run_id FROM (VALUES
+    (2024, '306202490010100123', 'NOK'),
+    (2024, '300202478051032182', 'OK'),
+    (2024, '300202465112420037', 'ONHOLD')) AS v
+CROSS JOIN inami.control_run r WHERE r.kind = 'proactive_flow';
 
 -- Syst01: households in request-number order, members in NISS order, the requester among them.
 SELECT is(inami.syst01_document(2024, '300')::text,
@@ -131,11 +148,13 @@ SELECT is(inami.pro04_document(2024, '306')::text,
 INSERT INTO inami.flow_file (kind, year, income_year, shipment, source_name, record_count) VALUES
     ('Pro03', 2024, 2022, 1, 'fixture', 1), ('Pro03', 2024, 2022, 2, 'fixture', 1),
     ('Pro03', 2025, 2023, 1, 'fixture', 1);
-INSERT INTO inami.pro03_person VALUES (2024, 1, '90010100123', 2022, '10', 4);
+INSERT INTO inami.pro03_person
+SELECT 2024, 1, '90010100123', 2022, '10', file_id FROM inami.flow_file WHERE kind = 'Pro03' AND year = 2024 AND shipment = 1;
 SELECT alike(inami.pro04_document(2024, '300')::text, '%year="2024" shipment="1"%',
             'after the first Pro_03 shipment: shipment 1');
-INSERT INTO inami.pro03_person VALUES (2024, 2, '90010100123', 2022, '00', 5),
-                                      (2025, 1, '90010100123', 2023, '00', 6);
+INSERT INTO inami.pro03_person
+SELECT year, shipment, '90010100123', income_year, '00', file_id FROM inami.flow_file
+WHERE kind = 'Pro03' AND (year, shipment) IN ((2024, 2), (2025, 1));
 SELECT alike(inami.pro04_document(2024, '300')::text, '%year="2024" shipment="2"%',
             'after the second Pro_03 shipment: shipment 2');
 SELECT is(inami.pro04_document(2025, '300')::text,
@@ -144,11 +163,12 @@ SELECT is(inami.pro04_document(2025, '300')::text,
 
 -- Escaping: the CHECK constraints keep markup out of these tables; drop them for a
 -- moment to see what the writer makes of hostile text.
-BEGIN;
+SAVEPOINT hostile;
 ALTER TABLE inami.syst01_household DROP CONSTRAINT syst01_household_request_number_check;
 ALTER TABLE inami.syst01_household DROP CONSTRAINT syst01_household_requester_niss_check;
 ALTER TABLE inami.syst01_member DROP CONSTRAINT syst01_member_niss_check;
-INSERT INTO inami.syst01_household VALUES (2024, '<x a="1">&amp;''', '301', '"/><Evil/>', 1);
+INSERT INTO inami.syst01_household
+SELECT 2024, '<x a="1">&amp;''', '301', '"/><Evil/>', file_id FROM inami.flow_file WHERE kind = 'Syst01' AND year = 2024;
 INSERT INTO inami.syst01_member VALUES (2024, '<x a="1">&amp;''', '"/><Evil/>'),
                                        (2024, '<x a="1">&amp;''', ']]><!--'),
                                        (2024, '<x a="1">&amp;''', E'tab\there');
@@ -170,7 +190,7 @@ SELECT is((xpath('/f:Syst01/f:Household/@requestNumber', inami.syst01_document(2
                  ARRAY[ARRAY['f', 'urn:be:inami:flows:1']]))[1]::text,
           '&lt;x a="1"&gt;&amp;amp;''',
           'the attribute reads back as the stored text (xpath escapes < > & on output)');
-ROLLBACK;
+ROLLBACK TO SAVEPOINT hostile;
 
 -- Errors: bad arguments.
 SELECT throws_ok($$SELECT inami.syst01_document(2024, '30')$$, '22P02', 'OA code must be 3 digits',
@@ -193,19 +213,19 @@ SELECT is(inami.pro01_document(NULL, NULL)::text, NULL, 'pro01_document: NULLs')
 SELECT is(inami.pro04_document(2024, NULL)::text, NULL, 'pro04_document: NULL OA');
 
 -- Rows the format cannot carry are errors naming the row to fix, never an invalid document.
-BEGIN;
+SAVEPOINT broken;
 DELETE FROM inami.syst01_member WHERE request_number = '300202465112420037';
 SELECT throws_ok($$SELECT inami.syst01_document(2024, '300')$$, '55000',
                  'household "300202465112420037" has no member to write in the Syst01 document',
                  'a household without members');
-ROLLBACK;
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 DELETE FROM inami.pro01_member WHERE niss = '78051032182';
 SELECT throws_ok($$SELECT inami.pro01_document(2024, '300')$$, '55000',
                  'the requester of household "300202478051032182" is not among its members',
                  'a requester missing from the members');
-ROLLBACK;
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 UPDATE inami.control_decision SET right_end = NULL WHERE reason = 'STOPOA';
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
                  'the decision on household "306202490010100123" has no end of right',
@@ -213,17 +233,17 @@ SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
 SELECT is(inami.syst05_document(2024, '306')::text,
           '<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="306"/>',
           'another OA''s document is not affected');
-ROLLBACK;
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 UPDATE inami.control_decision SET right_end = 'infinity' WHERE reason = 'STOPOA';
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '22008', NULL,
                  'an infinite right_end is no ISO date');
-ROLLBACK;
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 UPDATE inami.control_decision SET right_end = '10000-01-01' WHERE reason = 'STOPOA';
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '22008', NULL,
                  'a five-digit year is no YYYY-MM-DD date');
-ROLLBACK;
+ROLLBACK TO SAVEPOINT broken;
 
 -- After an error the next call works (nothing of libxml2 left behind).
 SELECT is(inami.syst05_document(2024, '300')::text IS NOT NULL, true, 'a call after the errors works');
@@ -243,7 +263,8 @@ SELECT is(pg_get_function_result('inami.pro04_document(int, text)'::regprocedure
 -- Larger: 3,000 households of 3 members each (more than one cursor batch).
 INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2030, '500', 'fixture', 3000);
 INSERT INTO inami.syst01_household
-SELECT 2030, '5002030' || lpad(i::text, 11, '0'), '500', lpad(i::text, 11, '0'), 7 FROM generate_series(1, 3000) i;
+SELECT 2030, '5002030' || lpad(i::text, 11, '0'), '500', lpad(i::text, 11, '0'), f.file_id
+FROM generate_series(1, 3000) i, inami.flow_file f WHERE f.kind = 'Syst01' AND f.year = 2030;
 INSERT INTO inami.syst01_member
 SELECT 2030, '5002030' || lpad(i::text, 11, '0'), lpad((i + k)::text, 11, '0')
 FROM generate_series(1, 3000) i, generate_series(0, 2) k;
@@ -261,13 +282,17 @@ SELECT is(length(inami.syst01_document(2030, '500')::text), 3000 * 199 + 66 + 9,
 SELECT * FROM finish();
 
 -- The errors as a user reads them (message, DETAIL, HINT).
+SAVEPOINT broken;
 SELECT inami.syst01_document(2024, '30');
+ROLLBACK TO SAVEPOINT broken;
 SELECT inami.syst05_document(2201, '300');
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 DELETE FROM inami.syst01_member WHERE niss = '85073003328';
 SELECT inami.syst01_document(2024, '300');
-ROLLBACK;
-BEGIN;
+ROLLBACK TO SAVEPOINT broken;
+SAVEPOINT broken;
 UPDATE inami.control_decision SET right_end = NULL WHERE reason = 'STOPOA';
 SELECT inami.syst05_document(2024, '300');
+ROLLBACK TO SAVEPOINT broken;
 ROLLBACK;
