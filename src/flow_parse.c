@@ -39,6 +39,12 @@ struct FlowParser
 	flow_read_fn read;
 	void	   *read_ctx;
 	int			read_failed;
+	const char *mem;			/* memory input, read through mem_read */
+	size_t		mem_len;
+	size_t		mem_pos;
+	int			prolog;			/* state of the prolog scanner (PROLOG_*) */
+	int			prolog_aux;
+	bool		doctype;
 	flow_niss_fn niss_ok;
 	flow_tick_fn tick;
 	void	   *tick_ctx;
@@ -164,15 +170,90 @@ refuse_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 	return NULL;
 }
 
-/* The I/O callback of xmlReaderForIO. */
+/* States of the prolog scanner. */
+enum
+{
+	PROLOG_TEXT, PROLOG_LT, PROLOG_PI, PROLOG_BANG, PROLOG_BANG_DASH, PROLOG_COMMENT, PROLOG_DONE
+};
+
+/*
+ * Look at the bytes before the root element as they stream in: XML declaration,
+ * processing instructions, comments and white space pass; "<!" anything else (a
+ * DOCTYPE) stops the reading before libxml2 sees it, so no DTD is ever parsed.
+ * Returns false at a DOCTYPE.
+ */
+static bool
+scan_prolog(FlowParser *p, const char *buf, int n)
+{
+	for (int i = 0; i < n && p->prolog != PROLOG_DONE; i++)
+	{
+		char		c = buf[i];
+
+		switch (p->prolog)
+		{
+			case PROLOG_TEXT:
+				if (c == '<')
+					p->prolog = PROLOG_LT;
+				break;
+			case PROLOG_LT:
+				p->prolog = c == '?' ? PROLOG_PI : c == '!' ? PROLOG_BANG : PROLOG_DONE;
+				p->prolog_aux = 0;
+				break;
+			case PROLOG_PI:
+				if (p->prolog_aux && c == '>')
+					p->prolog = PROLOG_TEXT;
+				p->prolog_aux = (c == '?');
+				break;
+			case PROLOG_BANG:
+				if (c != '-')
+					return false;
+				p->prolog = PROLOG_BANG_DASH;
+				break;
+			case PROLOG_BANG_DASH:
+				if (c != '-')
+					return false;
+				p->prolog = PROLOG_COMMENT;
+				p->prolog_aux = 0;
+				break;
+			case PROLOG_COMMENT:
+				if (p->prolog_aux >= 2 && c == '>')
+					p->prolog = PROLOG_TEXT;
+				p->prolog_aux = (c == '-') ? p->prolog_aux + 1 : 0;
+				break;
+		}
+	}
+	return true;
+}
+
+/* The I/O callback of xmlReaderForIO: the caller's chunks, the prolog scanned. */
 static int
 io_read(void *ctx, char *buf, int len)
 {
 	FlowParser *p = ctx;
-	int			n = p->read(p->read_ctx, buf, len);
+	int			n;
 
+	if (p->doctype)
+		return -1;
+	if (p->mem)
+	{
+		size_t		left = p->mem_len - p->mem_pos;
+
+		n = left < (size_t) len ? (int) left : len;
+		memcpy(buf, p->mem + p->mem_pos, n);
+		p->mem_pos += n;
+	}
+	else
+		n = p->read(p->read_ctx, buf, len);
 	if (n < 0)
+	{
 		p->read_failed = 1;
+		return -1;
+	}
+	if (p->prolog != PROLOG_DONE && !scan_prolog(p, buf, n))
+	{
+		p->doctype = true;
+		return -1;
+	}
 	return n;
 }
 
@@ -212,7 +293,9 @@ flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok)
 		fail(p, "54000", "Load it with load_flow_file.", NULL, "document too large for memory");
 		return p;
 	}
-	p->reader = xmlReaderForMemory(buf, (int) len, NULL, "UTF-8", FLOW_XML_OPTIONS);
+	p->mem = buf ? buf : "";
+	p->mem_len = len;
+	p->reader = xmlReaderForIO(io_read, io_close, p, NULL, "UTF-8", FLOW_XML_OPTIONS);
 	if (p->reader == NULL)
 		fail(p, "53200", NULL, NULL, "could not create the XML reader");
 	else
@@ -424,7 +507,7 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 		if (name == NULL)
 			return fail(p, "2200N", NULL, NULL, "attribute without a name");
 		for (i = 0; names[i]; i++)
-			if (strcmp(names[i], name) == 0)
+			if (strcmp(names[i][0] == '?' ? names[i] + 1 : names[i], name) == 0)
 				break;
 		if (names[i] == NULL)
 			return failf(p, "2200N", "Remove the attribute: the format of api.md does not have it.",
@@ -473,6 +556,10 @@ reader_failed(FlowParser *p)
 {
 	if (p->failed)
 		return -1;
+	if (p->doctype)
+		return fail(p, "2200M", "Exchange files never carry a DOCTYPE: remove it (DOCTYPEs are refused before any of them is parsed, so that no entity is declared, loaded or expanded).",
+					"The document has a <!DOCTYPE> (or another <! declaration) before its root element.",
+					"DOCTYPE is not allowed in an exchange file");
 	if (p->read_failed)
 		return fail(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
 					NULL, "could not read the file");
@@ -496,7 +583,7 @@ next_node(FlowParser *p)
 {
 	int			r = xmlTextReaderRead(p->reader);
 
-	if (r < 0 || p->read_failed || (r == 1 && p->xml_error_seen))
+	if (r < 0 || p->read_failed || p->doctype || (r == 1 && p->xml_error_seen))
 		return reader_failed(p);
 	return r;
 }
@@ -667,6 +754,8 @@ finish_record(FlowParser *p)
 						   kind == FLOW_PRO04 ? "Result" : "Household");
 	int			i;
 
+	if (kind != FLOW_PRO03 && check_request_number(p, element) < 0)
+		return -1;
 	if (kind == FLOW_SYST01 || kind == FLOW_PRO01 || kind == FLOW_SYST04)
 	{
 		bool		listed = false;
@@ -702,8 +791,6 @@ finish_record(FlowParser *p)
 	}
 	if (kind == FLOW_PRO03 && rec->n_members != 1)
 		return fail(p, "2200N", NULL, NULL, "person without a NISS");
-	if (kind != FLOW_PRO03 && check_request_number(p, element) < 0)
-		return -1;
 	return 0;
 }
 
@@ -893,8 +980,8 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 
 			if (strcmp(m->return_code, "00") != 0)
 				return failf(p, "22023", "IPCAL items come only with return code 00 (income known).",
-							 "IPCAL item with a return code other than 00", "<Member niss=\"%s\" returnCode=\"%s\"> at line %d.",
-							 m->niss, m->return_code, m->line);
+							 "IPCAL item with a return code other than 00", "<Member niss=\"%s\" returnCode=\"%s\">.",
+							 m->niss, m->return_code);
 			if (rec->n_items >= FLOW_MAX_ITEMS)
 				return failf(p, "54000", "No household has that many IPCAL items; the file is not an exchange file.",
 							 "too many IPCAL items", "More than %d items in one record.", FLOW_MAX_ITEMS);

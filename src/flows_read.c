@@ -29,6 +29,7 @@
 #include "utils/date.h"
 #include "utils/formatting.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -629,14 +630,13 @@ refuse_loaded_shipment(FlowLoad *l)
 	{
 		char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		char	   *src = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		char	   *at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("this %s shipment is already loaded", l->h.kind_name),
-				 errdetail("%s of year %d%s%s%s%s was loaded as file_id %s from %s at %s.",
+				 errdetail("%s of year %d%s%s%s%s was loaded as file_id %s from %s.",
 						   l->h.kind_name, l->h.year, l->h.oa[0] ? ", OA " : "", l->h.oa,
-						   l->h.shipment ? ", shipment " : "", l->h.shipment ? psprintf("%d", l->h.shipment) : "", id, src, at),
+						   l->h.shipment ? ", shipment " : "", l->h.shipment ? psprintf("%d", l->h.shipment) : "", id, src),
 				 errhint("To replace it: DELETE FROM inami.flow_file WHERE file_id = %s; (it deletes what that file loaded) then load again.",
 						 id)));
 	}
@@ -836,6 +836,27 @@ text_or_null(const char *s, bool *isnull)
 	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
+/* The readers refuse the same household (person) twice, as the loaders do. */
+static void
+reader_check_duplicate(HTAB *seen, const FlowHeader *h, const FlowRecord *rec)
+{
+	char		key[19];
+	bool		found;
+	FlowKey    *entry;
+	const char *what = h->kind == FLOW_PRO03 ? "person" : h->kind == FLOW_SYST05 || h->kind == FLOW_PRO04 ? "household" : "household";
+
+	memset(key, 0, sizeof(key));
+	snprintf(key, sizeof(key), "%s", h->kind == FLOW_PRO03 ? rec->members[0].niss : rec->request_number);
+	entry = hash_search(seen, key, HASH_ENTER, &found);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("the same %s twice in a file", what),
+				 errdetail("%s %s at lines %d and %d of the document.", what, key, entry->line, rec->line),
+				 errhint("Each %s appears once per file; fix the file at the source.", what)));
+	entry->line = rec->line;
+}
+
 /* Walk the document of fcinfo, one tuple per member and item, into a tuplestore. */
 static void
 read_flow(FunctionCallInfo fcinfo, FlowKind expected)
@@ -845,9 +866,16 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FlowParser *volatile p;
 	MemoryContext record_cxt;
+	HTAB	   *seen;
+	HASHCTL		hctl;
 
 	InitMaterializedSRF(fcinfo, 0);
 	record_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow reader record", ALLOCSET_SMALL_SIZES);
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(((FlowKey *) NULL)->key);
+	hctl.entrysize = sizeof(FlowKey);
+	hctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("inami flow reader keys", 1024, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	p = open_text(doc);
 	PG_TRY();
 	{
@@ -884,6 +912,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 				break;
 			}
 			rec = flow_record(p);
+			reader_check_duplicate(seen, h, rec);
 			memset(n, 0, sizeof(n));
 			switch (h->kind)
 			{
