@@ -56,7 +56,7 @@ INSERT INTO hostile VALUES
 ('text where none belongs', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">surprise</Syst01>$$, '2200N', 'unexpected text'),
 ('an element inside a value', $$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><HouseholdTotal><b>1</b></HouseholdTotal></Household></Syst04>$$,
  '2200N', 'unexpected element'),
-('100,000-deep nesting', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">' || repeat('<Household>', 100000),
+('100,000-deep nesting', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">' || repeat('<Household requestNumber="300202485073003328">', 100000),
  '2200N', NULL),
 ('100,000-deep nesting as root', repeat('<a>', 100000), '2200N', NULL),
 ('deep nesting of known elements', '<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Member niss="85073003328" returnCode="00"><Ipcal code="1250" amount="1"><Ipcal code="1250" amount="1">' || repeat('<Ipcal>', 1000),
