@@ -78,7 +78,12 @@ current_line(FlowParser *p)
 	if (p->reader == NULL)
 		return 0;
 	node = xmlTextReaderCurrentNode(p->reader);
-	if (node != NULL && node->line > 0)
+	/* on an attribute the reader's node is an xmlAttr, which has no line: its element */
+	if (node != NULL && node->type == XML_ATTRIBUTE_NODE)
+		node = node->parent;
+	if (node != NULL && (node->type == XML_ELEMENT_NODE || node->type == XML_TEXT_NODE ||
+						 node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE) &&
+		node->line > 0)
 		return (int) xmlGetLineNo(node);
 	return xmlTextReaderGetParserLineNumber(p->reader);
 }
