@@ -64,7 +64,6 @@ struct FlowParser
 	const char *text_element;
 	char		text[FLOW_MAX_TEXT + 1];
 	int			text_len;
-	bool		text_seen;
 };
 
 static const char *const kind_names[] = {"Syst01", "Syst04", "Syst05", "Pro01", "Pro03", "Pro04"};
@@ -964,7 +963,7 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 		}
 		if (kind == FLOW_SYST04 && strcmp(name, "HouseholdTotal") == 0)
 		{
-			if (rec->has_total || p->text_seen)
+			if (rec->has_total)
 				return failf(p, "2200N", NULL, "second HouseholdTotal", "<Household requestNumber=\"%s\">.",
 							 rec->request_number);
 			p->level2 = "HouseholdTotal";
@@ -1030,7 +1029,6 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 	p->text_element = name;
 	p->text_len = 0;
 	p->text[0] = '\0';
-	p->text_seen = true;
 	if (empty)
 		return failf(p, "22P02", "Leave the element out rather than empty.", "empty value", "<%s/>.", name);
 	return 0;
@@ -1177,7 +1175,6 @@ flow_next(FlowParser *p)
 				{
 					if (p->text_target != TT_NONE && end_text(p) < 0)
 						return -1;
-					p->text_seen = false;
 					if (finish_record(p) < 0)
 						return -1;
 					return 1;
@@ -1187,11 +1184,7 @@ flow_next(FlowParser *p)
 					if (p->text_target != TT_NONE && end_text(p) < 0)
 						return -1;
 					if (depth == 2 && p->header.kind != FLOW_PRO03)
-					{
-						if (p->level2 && strcmp(p->level2, "HouseholdTotal") == 0)
-							p->text_seen = false;
 						p->level2 = NULL;
-					}
 				}
 				break;
 			case XML_READER_TYPE_TEXT:
