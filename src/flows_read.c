@@ -217,7 +217,7 @@ set_text(FlowLoad *l, int i, int r, int c, const char *s)
 		col->nulls[r] = true;
 		return;
 	}
-	col->values[r] = PointerGetDatum(cstring_to_text(s));	/* in batch_cxt */
+	col->values[r] = PointerGetDatum(cstring_to_text(s));	/* in batch_cxt: see flow_load */
 	col->nulls[r] = false;
 }
 
@@ -344,7 +344,10 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
 		return;
+	}
 	pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	missing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -379,10 +382,13 @@ flush_all(FlowLoad *l)
 	static const char *const what[] = {"household", "household", "household", "household", "person", "household"};
 	static const char *const needs[] = {"", "Syst01", "Syst01", "", "", "Pro01"};
 
+	MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
+
 	check_batch_duplicates(l, what[l->h.kind]);
 	check_batch_database(l, what[l->h.kind], needs[l->h.kind]);
 	for (int i = 0; i < l->ntables; i++)
 		table_flush(l, i);
+	MemoryContextSwitchTo(old);
 	l->nkeys = 0;
 	MemoryContextReset(l->batch_cxt);
 	for (int i = 0; i < l->ntables; i++)
@@ -736,7 +742,9 @@ flow_load(FlowParser *p, const char *source)
 			flow_raise(p, source);
 		if (r == 0)
 			break;
+		old = MemoryContextSwitchTo(l.batch_cxt);
 		add_record(&l, flow_record(p));
+		MemoryContextSwitchTo(old);
 		l.count++;
 		if (l.nkeys == FLOW_BATCH)
 			flush_all(&l);
