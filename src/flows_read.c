@@ -239,19 +239,27 @@ set_int4(FlowLoad *l, int i, int r, int c, int32 v)
 	col->nulls[r] = false;
 }
 
-/* An array datum of n values of column col. */
+/*
+ * An array datum of n values of column col, in cxt (the batch context: every SPI call
+ * returns with CurrentMemoryContext set to SPI's procedure context, which lives as long
+ * as the load, so nothing of a batch may be allocated there).
+ */
 static Datum
-col_array(FlowCol *col, int n)
+col_array(FlowCol *col, int n, MemoryContext cxt)
 {
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Datum		result;
 
 	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
-											  col->type, typlen, typbyval, typalign));
+	result = PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
+												col->type, typlen, typbyval, typalign));
+	MemoryContextSwitchTo(old);
+	return result;
 }
 
 /* Insert the batch of table i. */
@@ -272,7 +280,7 @@ table_flush(FlowLoad *l, int i)
 	}
 	for (int c = 0; c < t->ncols; c++)
 	{
-		args[t->nconst + c] = col_array(&t->cols[c], t->n);
+		args[t->nconst + c] = col_array(&t->cols[c], t->n, l->batch_cxt);
 		nulls[t->nconst + c] = ' ';
 	}
 	rc = SPI_execute_plan(t->plan, args, nulls, false, 0);
@@ -302,7 +310,7 @@ check_batch_duplicates(FlowLoad *l, const char *what)
 
 	if (l->nkeys < 2)
 		return;
-	sorted = palloc(sizeof(FlowKey) * l->nkeys);
+	sorted = MemoryContextAlloc(l->batch_cxt, sizeof(FlowKey) * l->nkeys);
 	memcpy(sorted, l->keys, sizeof(FlowKey) * l->nkeys);
 	qsort(sorted, l->nkeys, sizeof(FlowKey), key_cmp);
 	for (int k = 1; k < l->nkeys; k++)
@@ -339,7 +347,7 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 		return;
 	args[0] = l->consts[0];
 	args[1] = l->consts[1];
-	args[2] = col_array(&t->cols[0], t->n);
+	args[2] = col_array(&t->cols[0], t->n, l->batch_cxt);
 	rc = SPI_execute_plan(l->check_plan, args, nulls, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
