@@ -419,7 +419,6 @@ prepare_kind(FlowLoad *l)
 	static const Oid i4_t_i8[] = {INT4OID, TEXTOID, INT8OID};
 	static const Oid i4_i4[] = {INT4OID, INT4OID};
 	static const Oid i4_i4_i4_i8[] = {INT4OID, INT4OID, INT4OID, INT8OID};
-	static const Oid i4_t[] = {INT4OID, TEXTOID};
 	const char *check = NULL;
 	Oid			check_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
 
@@ -524,7 +523,6 @@ prepare_kind(FlowLoad *l)
 				"WHERE p.request_number IS NULL OR r.request_number IS NOT NULL ORDER BY u.i LIMIT 1";
 			break;
 	}
-	(void) i4_t;
 	l->check_plan = SPI_prepare(check, 3, check_types);
 	if (l->check_plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
