@@ -68,6 +68,9 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 /* niss.c: an error (22P02) unless an OA code is 3 ASCII digits; returns it (request_number, writers, loaders). */
 extern char *inami_oa_check(text *oa);
 
+/* Reading: the streamed reader is declared in flow_parse.h (no backend headers there, so
+ * that the fuzzer of test/fuzz/ builds it alone); flows_read.c holds the SQL functions. */
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */
