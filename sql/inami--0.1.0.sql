@@ -685,9 +685,146 @@ $$;
 
 -- 4a. Reading: the streamed reader, loaders load_flow / load_flow_file, read_* functions
 
+-- A shipment loads once: a second load of the same kind, year, OA and shipment is refused
+-- (23505, with the DELETE that replaces it), also when two sessions load it at once.
+CREATE UNIQUE INDEX flow_file_one_shipment ON inami.flow_file
+    (kind, year, coalesce(oa, ''), coalesce(shipment, 0));
+
+-- Syst_05 (OA -> SCA) as received: the feedback of an OA on a Syst_01 household.
+CREATE TABLE inami.syst05_feedback_received (
+    control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    reason text NOT NULL CHECK (reason IN ('KEEPSYST', 'STOPSYST', 'STOPFAM', 'STOPOA', 'STOPDEATH',
+                                           'STOPFISC', 'KEEPADV', 'KEEPDSH')),
+    right_end date,
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (control_year, request_number)
+);
+COMMENT ON TABLE inami.syst05_feedback_received IS
+'Syst_05 as loaded by load_flow / load_flow_file: the feedback sent for a Syst_01 household (one per household and control year).';
+COMMENT ON COLUMN inami.syst05_feedback_received.control_year IS 'Year of the control (controlYear).';
+COMMENT ON COLUMN inami.syst05_feedback_received.request_number IS 'The household, as in Syst_01.';
+COMMENT ON COLUMN inami.syst05_feedback_received.oa IS 'OA that sent the feedback.';
+COMMENT ON COLUMN inami.syst05_feedback_received.reason IS 'Reason code: KEEPSYST, STOPSYST, STOPFAM, STOPOA, STOPDEATH, STOPFISC, KEEPADV or KEEPDSH.';
+COMMENT ON COLUMN inami.syst05_feedback_received.right_end IS 'rightEnd: last day of the right, when sent.';
+COMMENT ON COLUMN inami.syst05_feedback_received.file_id IS 'The file it was loaded from.';
+
+-- Pro_04 (SCA -> OA) as received: the code of a Pro_01 household.
+CREATE TABLE inami.pro04_result_received (
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    code text NOT NULL CHECK (code IN ('OK', 'NOK', 'ONHOLD')),
+    file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
+    PRIMARY KEY (year, shipment, request_number)
+);
+COMMENT ON TABLE inami.pro04_result_received IS
+'Pro_04 as loaded by load_flow / load_flow_file: the result for a Pro_01 household in one shipment; the latest shipment counts.';
+COMMENT ON COLUMN inami.pro04_result_received.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.pro04_result_received.shipment IS 'Shipment number.';
+COMMENT ON COLUMN inami.pro04_result_received.request_number IS 'The household, as in Pro_01.';
+COMMENT ON COLUMN inami.pro04_result_received.code IS 'OK (right granted), NOK (refused) or ONHOLD (incomes not all known).';
+COMMENT ON COLUMN inami.pro04_result_received.file_id IS 'The file it was loaded from.';
+
+SELECT pg_catalog.pg_extension_config_dump('inami.syst05_feedback_received', '');
+SELECT pg_catalog.pg_extension_config_dump('inami.pro04_result_received', '');
+
+CREATE FUNCTION inami.load_flow(doc text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_load_flow'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION inami.load_flow(text) IS
+'Loads one exchange document (Syst01, Syst04, Syst05, Pro01, Pro03 or Pro04: the root element says which) into the inami tables, streamed and checked on the way; returns the households, persons or results loaded. All or nothing; a shipment already loaded is refused.';
+
+CREATE FUNCTION inami.load_flow_file(path text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_load_flow_file'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION inami.load_flow_file(text) IS
+'load_flow from a file on the server, read in chunks (any size, memory flat). Superusers and members of pg_read_server_files only.';
+REVOKE EXECUTE ON FUNCTION inami.load_flow_file(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION inami.load_flow_file(text) TO pg_read_server_files;
+
+CREATE FUNCTION inami.read_syst01(doc text,
+    OUT control_year int, OUT oa text, OUT request_number text, OUT requester_niss text,
+    OUT niss text, OUT line int) RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_syst01'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_syst01(text) IS
+'Reads a Syst01 document without loading it: one row per member (line: where the member is), checked as load_flow does, except against the tables.';
+
+CREATE FUNCTION inami.read_pro01(doc text,
+    OUT year int, OUT oa text, OUT request_number text, OUT requester_niss text,
+    OUT niss text, OUT line int) RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_pro01'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_pro01(text) IS
+'Reads a Pro01 document without loading it: one row per member.';
+
+CREATE FUNCTION inami.read_syst04(doc text,
+    OUT control_year int, OUT income_year int, OUT shipment int, OUT request_number text,
+    OUT requester_niss text, OUT household_total numeric, OUT niss text, OUT return_code text,
+    OUT tax_sheet text, OUT cadastral_income numeric, OUT personal_total numeric,
+    OUT item_no int, OUT ipcal_code text, OUT ipcal_amount numeric, OUT line int) RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_syst04'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_syst04(text) IS
+'Reads a Syst04 document without loading it: one row per member and IPCAL item (a member without items: one row, item columns NULL).';
+
+CREATE FUNCTION inami.read_pro03(doc text,
+    OUT year int, OUT income_year int, OUT shipment int, OUT niss text, OUT return_code text,
+    OUT item_no int, OUT ipcal_code text, OUT ipcal_amount numeric, OUT line int) RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_pro03'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_pro03(text) IS
+'Reads a Pro03 document without loading it: one row per person and IPCAL item.';
+
+CREATE FUNCTION inami.read_syst05(doc text,
+    OUT control_year int, OUT oa text, OUT request_number text, OUT reason text,
+    OUT right_end date, OUT line int) RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_syst05'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_syst05(text) IS
+'Reads a Syst05 document without loading it: one row per feedback.';
+
+CREATE FUNCTION inami.read_pro04(doc text,
+    OUT year int, OUT shipment int, OUT request_number text, OUT code text, OUT line int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_read_pro04'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.read_pro04(text) IS
+'Reads a Pro04 document without loading it: one row per result.';
+
 -- (end of section 4a)
 
 -- 4b. Writing: syst01_document, syst05_document, pro01_document, pro04_document
+
+-- Each returns one document of api.md as xml, valid against xsd/<kind>.xsd: households
+-- (or decisions) in request-number order, members in NISS order. Nothing to write gives
+-- the empty root, valid too. STABLE: they read tables.
+
+CREATE FUNCTION inami.syst01_document(control_year int, oa text) RETURNS xml
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'inami_syst01_document';
+COMMENT ON FUNCTION inami.syst01_document(int, text) IS
+'Syst_01 document of one OA for one control year, from inami.syst01_household and syst01_member (valid against xsd/syst01.xsd).';
+
+CREATE FUNCTION inami.syst05_document(control_year int, oa text) RETURNS xml
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'inami_syst05_document';
+COMMENT ON FUNCTION inami.syst05_document(int, text) IS
+'Syst_05 feedback document of one OA (inami.control_decision.oa, the OA that received the incomes) for one control year (valid against xsd/syst05.xsd).';
+
+CREATE FUNCTION inami.pro01_document(year int, oa text) RETURNS xml
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'inami_pro01_document';
+COMMENT ON FUNCTION inami.pro01_document(int, text) IS
+'Pro_01 document of one OA for one year, from inami.pro01_household and pro01_member (valid against xsd/pro01.xsd).';
+
+CREATE FUNCTION inami.pro04_document(year int, oa text) RETURNS xml
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'inami_pro04_document';
+COMMENT ON FUNCTION inami.pro04_document(int, text) IS
+'Pro_04 document for one year: the codes of inami.proactive_decision whose request number starts with oa (the OA that sent the household in Pro_01); shipment = the latest Pro_03 shipment loaded for the year, 1 if none (valid against xsd/pro04.xsd).';
 
 -- (end of section 4b)
 

@@ -65,6 +65,15 @@ extern MemoryContext inami_agg_context(FunctionCallInfo fcinfo, const char *fnam
 
 /* ---- data exchanges: declarations shared beyond their files ---- */
 
+/* Namespace of every exchange document (api.md, xsd/). */
+#define INAMI_FLOWS_NAMESPACE "urn:be:inami:flows:1"
+
+/* niss.c: an error (22P02) unless an OA code is 3 ASCII digits; returns it (request_number, writers, loaders). */
+extern char *inami_oa_check(text *oa);
+
+/* Reading: the streamed reader is declared in flow_parse.h (no backend headers there, so
+ * that the fuzzer of test/fuzz/ builds it alone); flows_read.c holds the SQL functions. */
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */

@@ -139,25 +139,33 @@ inami_niss_birth_date(PG_FUNCTION_ARGS)
 	PG_RETURN_DATEADT(date2j(parsed.year, parsed.month, parsed.day) - POSTGRES_EPOCH_JDATE);
 }
 
+/* An error (22P02) unless the OA code is three ASCII digits; returns it as a C string. */
+char *
+inami_oa_check(text *oa)
+{
+	const char *s = VARDATA_ANY(oa);
+	int			len = VARSIZE_ANY_EXHDR(oa);
+	bool		ok = (len == 3);
+
+	for (int i = 0; ok && i < 3; i++)
+		ok = (s[i] >= '0' && s[i] <= '9');
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("OA code must be 3 digits"),
+				 errdetail("The value given is \"%s\".", pnstrdup(s, Min(len, 64))),
+				 errhint("Give the insurer's code as three digits, for example '300'.")));
+	return pnstrdup(s, 3);
+}
+
 PG_FUNCTION_INFO_V1(inami_request_number);
 Datum
 inami_request_number(PG_FUNCTION_ARGS)
 {
-	text	   *oa = PG_GETARG_TEXT_PP(0);
+	char	   *oa = inami_oa_check(PG_GETARG_TEXT_PP(0));
 	int32		year = PG_GETARG_INT32(1);
 	text	   *niss = PG_GETARG_TEXT_PP(2);
-	const char *oa_s = VARDATA_ANY(oa);
-	int			oa_len = VARSIZE_ANY_EXHDR(oa);
-	bool		oa_ok = (oa_len == 3);
 
-	for (int i = 0; oa_ok && i < 3; i++)
-		oa_ok = (oa_s[i] >= '0' && oa_s[i] <= '9');
-	if (!oa_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("OA code must be 3 digits"),
-				 errdetail("The value given is \"%s\".", pnstrdup(oa_s, Min(oa_len, 64))),
-				 errhint("Give the insurer's code as three digits, for example '300'.")));
 	if (year < 1000 || year > 9999)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -166,5 +174,5 @@ inami_request_number(PG_FUNCTION_ARGS)
 				 errhint("Give the year the household is sent in, for example 2024.")));
 	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "requester NISS", NULL);
 
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%.3s%04d%.11s", oa_s, year, VARDATA_ANY(niss))));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%04d%.11s", oa, year, VARDATA_ANY(niss))));
 }

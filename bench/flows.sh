@@ -1,0 +1,97 @@
+# Data exchanges (issue 6): loading a generated Syst_04 (shipment 1) into the inami tables,
+#  - load_flow_file (streamed reader, checks, batched inserts),
+#  - the floor: bench/flow2csv (libxml2 xmlTextReader, as xmllint --stream; no checks)
+#    writing three CSV files, then COPY of each into the same tables,
+#  - what a user would write: xmltable over pg_read_file (three INSERT ... SELECT, one per
+#    table, in one statement),
+# and the backend's private memory (peak RssAnon, sampled every 0.1 s; VmHWM counts the
+# shared buffers the load touches, so it is not the figure) while loading.
+# FLOWS_HOUSEHOLDS (default 200000, about 110 MB) sets the size; FLOWS_XMLTABLE=0 skips
+# xmltable (it needs several GB of memory on large files). Loads are long: one run each.
+FLOWS_HOUSEHOLDS=${FLOWS_HOUSEHOLDS:-200000}
+fdir=$(mktemp -d /tmp/inami-flows.XXXXXX)
+chown postgres:postgres "$fdir"
+chmod 755 "$fdir"
+say "generating $FLOWS_HOUSEHOLDS households (Syst01, Syst04 shipment 1) into $fdir"
+perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst01 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst01.xml"
+perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst04 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst04.xml"
+cc -O2 -o "$fdir/flow2csv" "$INAMI_ROOT/bench/flow2csv.c" $(xml2-config --cflags --libs)
+chmod 644 "$fdir"/*.xml
+printf '  Syst04 file: %d MB\n' $(( $(stat -c %s "$fdir/syst04.xml") / 1048576 ))
+bench_sql -c "SELECT inami.load_flow_file('$fdir/syst01.xml')" >/dev/null
+
+# flows_peak_rss APP: the peak RssAnon (kB) of the backend whose application_name is APP,
+# sampled until it ends; printed on stdout.
+flows_peak_rss() {
+	local app=$1 pid="" peak=0 v
+	for _ in $(seq 1 600); do
+		pid=$(bench_sql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	while [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; do
+		v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+		sleep 0.1
+	done
+	echo "$peak"
+}
+
+# flows_run LABEL APP CMD: time CMD (one run), sampling the memory of backend APP.
+flows_run() {
+	local label=$1 app=$2 cmd=$3 t0 t1 peakfile
+	peakfile=$(mktemp)
+	bench_sql -c "DELETE FROM inami.flow_file WHERE kind = 'Syst04'; CHECKPOINT" >/dev/null
+	flows_peak_rss "$app" >"$peakfile" &
+	local sampler=$!
+	t0=$(date +%s%N)
+	eval "$cmd"
+	t1=$(date +%s%N)
+	wait "$sampler"
+	BENCH_MS[$label]=$(( (t1 - t0) / 1000000 ))
+	printf '  %-58s %8d ms  peak RssAnon %6d MB\n' "$label" "${BENCH_MS[$label]}" $(( $(cat "$peakfile") / 1024 ))
+	rm -f "$peakfile"
+}
+
+flows_run "load_flow_file" "flows_load" \
+	"PGAPPNAME=flows_load bench_sql -c \"SELECT inami.load_flow_file('$fdir/syst04.xml')\" >/dev/null"
+n_loaded=$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")
+
+flows_run "floor: flow2csv (xmlTextReader) + COPY" "flows_copy" "
+	id=\$(bench_sql -Atc \"INSERT INTO inami.flow_file (kind, year, income_year, shipment, source_name, record_count)
+		VALUES ('Syst04', 2024, 2022, 1, 'copy', 0) RETURNING file_id\" | head -1)
+	'$fdir/flow2csv' '$fdir/syst04.xml' '$fdir/h.csv' '$fdir/m.csv' '$fdir/i.csv' \"\$id\"
+	chmod 644 '$fdir'/*.csv
+	PGAPPNAME=flows_copy bench_sql -c \"COPY inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, household_total, file_id) FROM '$fdir/h.csv' CSV\" \
+		-c \"COPY inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total) FROM '$fdir/m.csv' CSV\" \
+		-c \"COPY inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount) FROM '$fdir/i.csv' CSV\" >/dev/null"
+[ "$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")" = "$n_loaded" ] || echo "  the floor loaded another number of items!"
+
+if [ "${FLOWS_XMLTABLE:-1}" = 1 ]; then
+	flows_run "xmltable over pg_read_file" "flows_xmltable" "PGAPPNAME=flows_xmltable bench_sql >/dev/null <<SQL
+WITH f AS (INSERT INTO inami.flow_file (kind, year, income_year, shipment, source_name, record_count)
+           VALUES ('Syst04', 2024, 2022, 1, 'xmltable', 0) RETURNING file_id),
+d AS MATERIALIZED (SELECT xmlparse(document pg_read_file('$fdir/syst04.xml')) AS x),
+h AS (INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, household_total, file_id)
+      SELECT 2024, t.request_number, 1, 2022, t.requester_niss, t.household_total, f.file_id
+      FROM f, d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household' PASSING d.x
+           COLUMNS request_number text PATH '@requestNumber', requester_niss text PATH 'i:Requester/@niss',
+                   household_total numeric PATH 'i:HouseholdTotal') AS t),
+m AS (INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total)
+      SELECT 2024, t.request_number, 1, t.niss, t.return_code, t.tax_sheet, t.ci, t.pt
+      FROM d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member' PASSING d.x
+           COLUMNS request_number text PATH '../@requestNumber', niss text PATH '@niss', return_code text PATH '@returnCode',
+                   tax_sheet text PATH 'i:TaxSheet', ci numeric PATH 'i:CadastralIncome', pt numeric PATH 'i:PersonalTotal') AS t)
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, t.request_number, 1, t.niss, t.item_no, t.code, t.amount
+FROM d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member/i:Ipcal' PASSING d.x
+     COLUMNS request_number text PATH '../../@requestNumber', niss text PATH '../@niss',
+             item_no int PATH 'count(preceding-sibling::i:Ipcal) + 1', code text PATH '@code', amount numeric PATH '@amount') AS t;
+SQL"
+	[ "$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")" = "$n_loaded" ] || echo "  xmltable loaded another number of items!"
+fi
+
+bench_ratio "load_flow_file" "floor: flow2csv (xmlTextReader) + COPY"
+[ "${FLOWS_XMLTABLE:-1}" = 1 ] && bench_ratio "xmltable over pg_read_file" "load_flow_file"
+bench_sql -c "DELETE FROM inami.flow_file" >/dev/null
+rm -rf "$fdir"

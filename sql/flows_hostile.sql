@@ -1,0 +1,105 @@
+-- Issue 6, reading: hostile and malformed documents. Each is a clear error with its
+-- SQLSTATE (never XX000), loads nothing, leaves the server up; through load_flow and
+-- through the readers. (Bad UTF-8 and truncated files through load_flow_file: TAP
+-- test 201.)
+\set VERBOSITY default
+SELECT plan(65);
+
+CREATE TEMP TABLE hostile (test text, doc text, sqlstate text, message text);
+INSERT INTO hostile VALUES
+('billion laughs', $$<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="&lol9;"/></Syst01>$$,
+ '2200M', 'DOCTYPE is not allowed in an exchange file'),
+('external entity (file)', $$<!DOCTYPE Syst01 [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">&xxe;</Syst01>$$,
+ '2200M', 'DOCTYPE is not allowed in an exchange file'),
+('external DTD over the network', $$<!DOCTYPE Syst01 SYSTEM "http://127.0.0.1:9/evil.dtd">
+<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>$$,
+ '2200M', 'DOCTYPE is not allowed in an exchange file'),
+('parameter entities', $$<!DOCTYPE x [<!ENTITY % pe SYSTEM "file:///etc/passwd"> %pe;]><Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>$$,
+ '2200M', NULL),
+('undeclared entity', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">&xxe;</Syst01>$$,
+ '2200M', 'exchange file is not well-formed XML'),
+('XInclude', $$<Syst01 xmlns="urn:be:inami:flows:1" xmlns:xi="http://www.w3.org/2001/XInclude" controlYear="2024" oa="300"><xi:include href="file:///etc/passwd" parse="text"/></Syst01>$$,
+ '2200N', 'wrong namespace'),
+('truncated', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="850$$,
+ '2200M', 'exchange file is not well-formed XML'),
+('truncated after a record', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household>$$,
+ '2200M', NULL),
+('mismatched tags', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="300202485073003328"></Member></Syst01>$$,
+ '2200M', 'exchange file is not well-formed XML'),
+('empty document', '', '2200M', NULL),
+('not XML', 'hello', '2200M', 'exchange file is not well-formed XML'),
+('two roots', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/><Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>$$,
+ '2200M', 'exchange file is not well-formed XML'),
+('no namespace', $$<Syst01 controlYear="2024" oa="300"/>$$, '2200N', 'wrong namespace'),
+('another namespace', $$<Syst01 xmlns="urn:be:inami:flows:2" controlYear="2024" oa="300"/>$$, '2200N', 'wrong namespace'),
+('a child in another namespace', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household xmlns="urn:evil" requestNumber="300202485073003328"/></Syst01>$$,
+ '2200N', 'wrong namespace'),
+('unknown root', $$<Syst02 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>$$, '2200N', 'unknown root element'),
+('unknown element', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/><Pet name="Rex"/></Household></Syst01>$$,
+ '2200N', 'unknown element'),
+('unknown record element', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Person niss="85073003328"/></Syst01>$$,
+ '2200N', 'unknown element'),
+('unknown attribute', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300" evil="1"/>$$, '2200N', 'unknown attribute'),
+('text where none belongs', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">surprise</Syst01>$$, '2200N', 'unexpected text'),
+('an element inside a value', $$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><HouseholdTotal><b>1</b></HouseholdTotal></Household></Syst04>$$,
+ '2200N', 'unexpected element'),
+('100,000-deep nesting', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">' || repeat('<Household requestNumber="300202485073003328">', 100000),
+ '2200N', NULL),
+('100,000-deep nesting as root', repeat('<a>', 100000), '2200N', NULL),
+('deep nesting of known elements', '<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Member niss="85073003328" returnCode="00"><Ipcal code="1250" amount="1"><Ipcal code="1250" amount="1">' || repeat('<Ipcal>', 1000),
+ '2200N', 'elements nested too deep'),
+('an attribute of 300 bytes', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="' || repeat('3', 300) || '"/></Syst01>',
+ '2200N', 'attribute value too long'),
+('an attribute of 5 MB', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="' || repeat('3', 5000000) || '"/></Syst01>',
+ '2200N', 'attribute value too long'),
+('a text of 100 bytes', '<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><HouseholdTotal>' || repeat('1', 100) || '</HouseholdTotal></Household></Syst04>',
+ '2200N', 'value too long'),
+('a text of 5 MB', '<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><HouseholdTotal>' || repeat('1', 5000000) || '</HouseholdTotal></Household></Syst04>',
+ '2200N', 'value too long'),
+('an element name of 100,000 characters', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><' || repeat('H', 100000) || '/></Syst01>',
+ NULL, NULL),
+('a household of 100 members', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Household requestNumber="300202485073003328"><Requester niss="85073003328"/>' || repeat('<Member niss="85073003328"/>', 100) || '</Household></Syst01>',
+ '23505', 'member listed twice'),
+('content after the root', $$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>trailing$$, '2200M', NULL),
+('a processing instruction and comments are fine, a CDATA value too', $$<?xml-stylesheet href="x"?><!-- c --><Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><!-- c --><Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household><?pi x?></Syst01>$$,
+ NULL, NULL);
+
+-- Through load_flow; the last row loads (it is well-formed), then is removed.
+SELECT throws_ok(format('SELECT inami.load_flow(%L)', doc), sqlstate, message, 'load_flow: ' || test)
+FROM hostile WHERE sqlstate IS NOT NULL ORDER BY test;
+SELECT throws_ok(format('SELECT * FROM inami.read_syst01(%L)', doc), sqlstate, message, 'read_syst01: ' || test)
+FROM hostile WHERE sqlstate IS NOT NULL AND doc NOT LIKE '%<Syst04%' ORDER BY test;
+SELECT throws_ok(format('SELECT * FROM inami.read_syst04(%L)', doc), sqlstate, message, 'read_syst04: ' || test)
+FROM hostile WHERE sqlstate IS NOT NULL AND doc LIKE '%<Syst04%' ORDER BY test;
+SELECT throws_like(format('SELECT inami.load_flow(%L)', doc), '%', 'load_flow: ' || test || ' is refused')
+FROM hostile WHERE test LIKE 'an element name%';
+SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'nothing loaded by any hostile document');
+SELECT is(inami.load_flow(doc), 1::bigint, 'comments, processing instructions: read past')
+FROM hostile WHERE test LIKE 'a processing instruction%';
+SELECT is((SELECT count(*) FROM inami.read_syst01(doc)), 1::bigint, 'and through the reader')
+FROM hostile WHERE test LIKE 'a processing instruction%';
+SELECT is(inami.version() IS NOT NULL, true, 'the server is up');
+
+SELECT * FROM finish();
+
+-- The errors as a user reads them.
+DELETE FROM inami.flow_file;
+SELECT inami.load_flow(doc) FROM hostile WHERE test = 'billion laughs';
+SELECT inami.load_flow(doc) FROM hostile WHERE test = 'truncated';
+SELECT inami.load_flow(doc) FROM hostile WHERE test = 'another namespace';
+SELECT inami.load_flow(doc) FROM hostile WHERE test = 'unknown element';
+SELECT inami.load_flow(doc) FROM hostile WHERE test = 'an attribute of 300 bytes';
+SELECT inami.load_flow(doc) FROM hostile WHERE test = '100,000-deep nesting';

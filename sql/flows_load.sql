@@ -1,0 +1,260 @@
+-- Issue 6, reading: load_flow and the read_* functions on the formats of api.md, every
+-- check of the way in, the shipment loaded twice, Syst_04 shipment 2 beside shipment 1.
+\set VERBOSITY default
+SELECT plan(150);
+
+-- The documents of the tests; mutations are made with replace().
+CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
+INSERT INTO doc VALUES
+('syst01', $$<?xml version="1.0" encoding="UTF-8"?>
+<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">
+  <!-- three households -->
+  <Household requestNumber="300202485073003328">
+    <Requester niss="85073003328"/>
+    <Member niss="85073003328"/>
+    <Member niss="01010100522"/>
+  </Household>
+  <Household requestNumber="300202490010100123">
+    <Requester niss="90010100123"/>
+    <Member niss="90010100123"/>
+    <Member niss="92020200538"/>
+    <Member niss="15060700772"/>
+  </Household>
+  <Household requestNumber="300202470030300736">
+    <Requester niss="70030300736"/>
+    <Member niss="70030300736"/>
+  </Household>
+</Syst01>$$),
+('syst04_1', $$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1">
+  <Household requestNumber="300202485073003328">
+    <Requester niss="85073003328"/>
+    <HouseholdTotal>27000.00</HouseholdTotal>
+    <Member niss="85073003328" returnCode="00">
+      <TaxSheet>0123456789</TaxSheet>
+      <Ipcal code="1250" amount="15000.00"/>
+      <Ipcal code="1460" amount="-12.5"/>
+      <CadastralIncome>0.00</CadastralIncome>
+      <PersonalTotal>14987.50</PersonalTotal>
+    </Member>
+    <Member niss="01010100522" returnCode="00">
+      <Ipcal code="1250" amount="12012.50"/>
+    </Member>
+  </Household>
+  <Household requestNumber="300202490010100123">
+    <Requester niss="90010100123"/>
+    <Member niss="90010100123" returnCode="00"><Ipcal code="1250" amount="20000"/></Member>
+    <Member niss="92020200538" returnCode="03"/>
+    <Member niss="15060700772" returnCode="00"/>
+  </Household>
+</Syst04>$$),
+('syst04_2', $$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2">
+  <Household requestNumber="300202490010100123">
+    <Requester niss="90010100123"/>
+    <HouseholdTotal>26500.10</HouseholdTotal>
+    <Member niss="90010100123" returnCode="00"><Ipcal code="1250" amount="20000"/></Member>
+    <Member niss="92020200538" returnCode="00"><Ipcal code="1250" amount="6500.1"/></Member>
+    <Member niss="15060700772" returnCode="00"/>
+  </Household>
+  <Household requestNumber="300202470030300736">
+    <Requester niss="70030300736"/>
+    <Member niss="70030300736" returnCode="11"/>
+  </Household>
+</Syst04>$$),
+('syst05', $$<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">
+  <Feedback requestNumber="300202485073003328" reason="KEEPSYST" rightEnd="2025-12-31"/>
+  <Feedback requestNumber="300202490010100123" reason="STOPSYST"/>
+</Syst05>$$),
+('pro01', $$<Pro01 xmlns="urn:be:inami:flows:1" year="2024" oa="300">
+  <Household requestNumber="300202470030300736">
+    <Requester niss="70030300736"/>
+    <Member niss="70030300736"/>
+    <Member niss="03040500661"/>
+  </Household>
+</Pro01>$$),
+('pro03', $$<Pro03 xmlns="urn:be:inami:flows:1" year="2024" incomeYear="2022" shipment="1">
+  <Person niss="70030300736" returnCode="00"><Ipcal code="1250" amount="9000.99"/><Ipcal code="1250" amount="1"/></Person>
+  <Person niss="03040500661" returnCode="04"/>
+</Pro03>$$),
+('pro04', $$<Pro04 xmlns="urn:be:inami:flows:1" year="2024" shipment="1">
+  <Result requestNumber="300202470030300736" code="ONHOLD"/>
+</Pro04>$$);
+
+CREATE FUNCTION pg_temp.d(n text) RETURNS text LANGUAGE sql AS $$ SELECT x FROM doc WHERE name = n $$;
+
+-- The readers load nothing and say what is in the documents.
+SELECT is((SELECT count(*) FROM inami.read_syst01(pg_temp.d('syst01'))), 6::bigint, 'read_syst01: one row per member');
+SELECT results_eq($$SELECT request_number, requester_niss, niss, line FROM inami.read_syst01(pg_temp.d('syst01')) WHERE request_number LIKE '%85073003328'$$,
+                  $$VALUES ('300202485073003328', '85073003328', '85073003328', 6), ('300202485073003328', '85073003328', '01010100522', 7)$$,
+                  'read_syst01: the members with their lines');
+SELECT results_eq($$SELECT niss, return_code, household_total, tax_sheet, cadastral_income, personal_total, item_no, ipcal_code, ipcal_amount
+                    FROM inami.read_syst04(pg_temp.d('syst04_1')) WHERE request_number = '300202485073003328'$$,
+                  $$VALUES ('85073003328', '00', 27000.00, '0123456789', 0.00, 14987.50, 1, '1250', 15000.00),
+                           ('85073003328', '00', 27000.00, '0123456789', 0.00, 14987.50, 2, '1460', -12.50),
+                           ('01010100522', '00', 27000.00, NULL, NULL, NULL, 1, '1250', 12012.50)$$,
+                  'read_syst04: one row per member and IPCAL item, amounts exact');
+SELECT results_eq($$SELECT niss, return_code, item_no, ipcal_code FROM inami.read_syst04(pg_temp.d('syst04_1')) WHERE request_number = '300202490010100123'$$,
+                  $$VALUES ('90010100123', '00', 1, '1250'), ('92020200538', '03', NULL, NULL), ('15060700772', '00', NULL, NULL)$$,
+                  'read_syst04: a member without items gives one row, items NULL');
+SELECT results_eq($$SELECT DISTINCT control_year, income_year, shipment FROM inami.read_syst04(pg_temp.d('syst04_2'))$$,
+                  $$VALUES (2024, 2022, 2)$$, 'read_syst04: the header columns');
+SELECT results_eq($$SELECT request_number, reason, right_end FROM inami.read_syst05(pg_temp.d('syst05'))$$,
+                  $$VALUES ('300202485073003328', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', 'STOPSYST', NULL)$$,
+                  'read_syst05: reason and end of the right');
+SELECT results_eq($$SELECT year, oa, niss FROM inami.read_pro01(pg_temp.d('pro01'))$$,
+                  $$VALUES (2024, '300', '70030300736'), (2024, '300', '03040500661')$$, 'read_pro01');
+SELECT results_eq($$SELECT niss, return_code, item_no, ipcal_amount FROM inami.read_pro03(pg_temp.d('pro03'))$$,
+                  $$VALUES ('70030300736', '00', 1, 9000.99), ('70030300736', '00', 2, 1.00), ('03040500661', '04', NULL, NULL)$$,
+                  'read_pro03: one row per person and item');
+SELECT results_eq($$SELECT year, shipment, request_number, code FROM inami.read_pro04(pg_temp.d('pro04'))$$,
+                  $$VALUES (2024, 1, '300202470030300736', 'ONHOLD')$$, 'read_pro04');
+SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'the readers loaded nothing');
+SELECT throws_ok($$SELECT * FROM inami.read_syst04(pg_temp.d('syst01'))$$, '2200N', 'document is a Syst01, not a Syst04',
+                 'a reader refuses another kind');
+SELECT is((SELECT count(*) FROM inami.read_syst01(NULL)), 0::bigint, 'read_syst01 is STRICT: NULL in, no rows');
+SELECT is((SELECT count(*) FROM inami.read_syst01('<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"/>')),
+          0::bigint, 'an empty Syst01 reads as no rows');
+
+-- Syst_04 before its Syst_01: refused, nothing loaded.
+SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('syst04_1'))$$, '23503', 'Syst04 answers a household that no Syst01 of year 2024 lists',
+                 'a Syst04 answering no loaded Syst01 household');
+SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'nothing loaded');
+
+-- Loading, in the order of the control year.
+SELECT is(inami.load_flow(pg_temp.d('syst01')), 3::bigint, 'Syst01: three households loaded');
+SELECT is((SELECT count(*) FROM inami.syst01_member), 6::bigint, 'Syst01: six members');
+SELECT results_eq($$SELECT kind, year, oa, income_year, shipment, source_name, record_count FROM inami.flow_file$$,
+                  $$VALUES ('Syst01', 2024, '300', NULL::int, NULL::int, 'load_flow', 3::bigint)$$,
+                  'Syst01: one flow_file row saying what was loaded');
+SELECT is(inami.load_flow(pg_temp.d('syst04_1')), 2::bigint, 'Syst04 shipment 1: two households');
+SELECT is(inami.load_flow(pg_temp.d('syst04_2')), 2::bigint, 'Syst04 shipment 2: two households');
+SELECT results_eq($$SELECT request_number, shipment, household_total FROM inami.syst04_household ORDER BY 1, 2$$,
+                  $$VALUES ('300202470030300736', 2, NULL::numeric), ('300202485073003328', 1, 27000.00),
+                           ('300202490010100123', 1, NULL), ('300202490010100123', 2, 26500.10)$$,
+                  'both shipments are kept');
+SELECT results_eq($$SELECT request_number, shipment FROM inami.syst04_answer ORDER BY 1$$,
+                  $$VALUES ('300202470030300736', 2), ('300202485073003328', 1), ('300202490010100123', 2)$$,
+                  'syst04_answer: the latest shipment of each household counts');
+SELECT results_eq($$SELECT niss, item_no, code, amount FROM inami.syst04_ipcal WHERE shipment = 1 ORDER BY niss, item_no$$,
+                  $$VALUES ('01010100522', 1, '1250', 12012.50), ('85073003328', 1, '1250', 15000.00),
+                           ('85073003328', 2, '1460', -12.50), ('90010100123', 1, '1250', 20000.00)$$,
+                  'IPCAL items in document order, amounts exact (12.5 is 12.50, 20000 is 20000.00)');
+SELECT results_eq($$SELECT tax_sheet, cadastral_income, personal_total FROM inami.syst04_member WHERE niss = '85073003328'$$,
+                  $$VALUES ('0123456789', 0.00, 14987.50)$$, 'the optional member values');
+SELECT results_eq($$SELECT return_code FROM inami.syst04_member WHERE request_number = '300202470030300736'$$,
+                  $$VALUES ('11')$$, 'a return code not yet processed');
+SELECT is(inami.load_flow(pg_temp.d('syst05')), 2::bigint, 'Syst05: two feedbacks');
+SELECT results_eq($$SELECT request_number, oa, reason, right_end FROM inami.syst05_feedback_received ORDER BY 1$$,
+                  $$VALUES ('300202485073003328', '300', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', '300', 'STOPSYST', NULL)$$,
+                  'Syst05 as received');
+SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('pro03'))$$, '23503', 'Pro03 of year 2024 answers no loaded Pro01',
+                 'a Pro03 before any Pro01 of its year');
+SELECT is(inami.load_flow(pg_temp.d('pro01')), 1::bigint, 'Pro01: one household');
+SELECT is(inami.load_flow(pg_temp.d('pro03')), 2::bigint, 'Pro03: two persons');
+SELECT results_eq($$SELECT niss, item_no, amount FROM inami.pro03_ipcal ORDER BY 1, 2$$,
+                  $$VALUES ('70030300736', 1, 9000.99), ('70030300736', 2, 1.00)$$, 'Pro03 items');
+SELECT is(inami.load_flow(pg_temp.d('pro04')), 1::bigint, 'Pro04: one result');
+SELECT results_eq($$SELECT year, shipment, request_number, code FROM inami.pro04_result_received$$,
+                  $$VALUES (2024, 1, '300202470030300736', 'ONHOLD')$$, 'Pro04 as received');
+SELECT throws_ok($$SELECT inami.load_flow(replace(pg_temp.d('pro04'), '300202470030300736', '300202485073003328'))$$,
+                 '23505', NULL, 'Pro04 for the same shipment again is refused');
+SELECT results_eq($$SELECT kind, record_count FROM inami.flow_file ORDER BY file_id$$,
+                  $$VALUES ('Syst01', 3::bigint), ('Syst04', 2), ('Syst04', 2), ('Syst05', 2), ('Pro01', 1), ('Pro03', 2), ('Pro04', 1)$$,
+                  'one flow_file row per load');
+
+-- The same shipment twice: refused, nothing doubled; replaced by deleting its file first.
+SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('syst04_1'))$$, '23505', 'this Syst04 shipment is already loaded',
+                 'Syst04 shipment 1 again is refused');
+SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('syst01'))$$, '23505', 'this Syst01 shipment is already loaded',
+                 'Syst01 again is refused');
+SELECT is((SELECT count(*) FROM inami.syst04_household), 4::bigint, 'nothing doubled');
+SELECT lives_ok($$DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 1$$, 'deleting the file of shipment 1 deletes what it loaded');
+SELECT is((SELECT count(*) FROM inami.syst04_ipcal WHERE shipment = 1), 0::bigint, 'its items are gone');
+SELECT is(inami.load_flow(pg_temp.d('syst04_1')), 2::bigint, 'then it loads again (a replacement)');
+SELECT is((SELECT count(*) FROM inami.syst04_household), 4::bigint, 'and the households are there once');
+
+-- The checks of the way in: each a clear error, nothing loaded (the counts do not move).
+CREATE TEMP TABLE before AS SELECT (SELECT count(*) FROM inami.flow_file) AS files,
+    (SELECT count(*) FROM inami.syst01_member) AS s1, (SELECT count(*) FROM inami.syst04_ipcal) AS s4;
+-- Loaded files of the kinds under test are removed first (a loaded shipment is refused
+-- before any check); Pro01 stays, Pro03 needs it.
+DELETE FROM inami.flow_file WHERE kind <> 'Pro01';
+CREATE TEMP TABLE bad (test text, doc text, sqlstate text, message text);
+INSERT INTO bad VALUES
+('NISS check digits', replace(pg_temp.d('syst01'), '<Member niss="01010100522"/>', '<Member niss="01010100523"/>'), '22P02', 'invalid NISS'),
+('NISS of 10 digits', replace(pg_temp.d('syst01'), '<Member niss="01010100522"/>', '<Member niss="0101010052"/>'), '22P02', 'invalid NISS'),
+('requester NISS check digits', replace(pg_temp.d('syst01'), '<Requester niss="70030300736"/>', '<Requester niss="70030300737"/>'), '22P02', 'invalid NISS'),
+('request number of 17 digits', replace(pg_temp.d('syst01'), '300202470030300736', '30020247003030073'), '22P02', 'invalid request number'),
+('request number with letters', replace(pg_temp.d('syst01'), '"300202470030300736"', '"30020247003030073x"'), '22P02', 'invalid request number'),
+('request number of another year', replace(pg_temp.d('syst01'), '"300202470030300736"', '"300202370030300736"'), '22023', 'request number of another year'),
+('request number of another OA', replace(pg_temp.d('syst01'), '"300202470030300736"', '"301202470030300736"'), '22023', 'request number of another OA'),
+('request number not the requester''s', replace(pg_temp.d('syst01'), '<Requester niss="70030300736"/>', '<Requester niss="85073003328"/>'), '22023', 'request number does not end with the requester''s NISS'),
+('requester not among the members', replace(pg_temp.d('syst01'), '<Member niss="70030300736"/>', '<Member niss="03040500661"/>'), '22023', 'requester not listed among the members'),
+('household without requester', replace(pg_temp.d('syst01'), '<Requester niss="70030300736"/>', ''), '2200N', 'household without a requester'),
+('two requesters', replace(pg_temp.d('syst01'), '<Requester niss="70030300736"/>', '<Requester niss="70030300736"/><Requester niss="70030300736"/>'), '2200N', 'second requester'),
+('member twice', replace(pg_temp.d('syst01'), '<Member niss="70030300736"/>', '<Member niss="70030300736"/><Member niss="70030300736"/>'), '23505', 'member listed twice'),
+('the same household twice', replace(pg_temp.d('syst01'), '</Syst01>', '<Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>'), '23505', 'the same household twice in a file'),
+('missing controlYear', replace(pg_temp.d('syst01'), 'controlYear="2024" ', ''), '2200N', 'missing attribute'),
+('missing oa', replace(pg_temp.d('syst01'), ' oa="300"', ''), '2200N', 'missing attribute'),
+('OA of two digits', replace(pg_temp.d('syst01'), 'oa="300"', 'oa="30"'), '22P02', 'invalid OA code'),
+('control year out of range', replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="1024"'), '22P02', 'invalid attribute value'),
+('missing requestNumber', replace(pg_temp.d('syst01'), 'Household requestNumber="300202470030300736"', 'Household'), '2200N', 'missing attribute'),
+('missing niss', replace(pg_temp.d('syst01'), '<Member niss="70030300736"/>', '<Member/>'), '2200N', 'missing attribute'),
+('household without members', replace(pg_temp.d('syst01'), '<Member niss="70030300736"/>', ''), '2200N', 'household without members'),
+('incomeYear not controlYear - 2', replace(pg_temp.d('syst04_1'), 'incomeYear="2022"', 'incomeYear="2023"'), '22023', 'incomeYear must be the year minus 2'),
+('shipment 0', replace(pg_temp.d('syst04_1'), 'shipment="1"', 'shipment="0"'), '22P02', 'invalid attribute value'),
+('missing shipment', replace(pg_temp.d('syst04_1'), ' shipment="1"', ''), '2200N', 'missing attribute'),
+('amount with a comma', replace(pg_temp.d('syst04_1'), '15000.00', '15000,00'), '22P02', 'invalid amount'),
+('amount with three decimals', replace(pg_temp.d('syst04_1'), '15000.00', '15000.001'), '22P02', 'invalid amount'),
+('amount with an exponent', replace(pg_temp.d('syst04_1'), '15000.00', '1.5E4'), '22P02', 'invalid amount'),
+('amount with a plus', replace(pg_temp.d('syst04_1'), '15000.00', '+15000.00'), '22P02', 'invalid amount'),
+('amount ending with a dot', replace(pg_temp.d('syst04_1'), '15000.00', '15000.'), '22P02', 'invalid amount'),
+('amount with a thousands separator', replace(pg_temp.d('syst04_1'), '15000.00', '15 000.00'), '22P02', 'invalid amount'),
+('amount of 16 digits', replace(pg_temp.d('syst04_1'), '15000.00', '1234567890123456'), '22003', 'amount out of range'),
+('empty amount', replace(pg_temp.d('syst04_1'), '<CadastralIncome>0.00</CadastralIncome>', '<CadastralIncome> </CadastralIncome>'), '22P02', 'empty value'),
+('empty element', replace(pg_temp.d('syst04_1'), '<CadastralIncome>0.00</CadastralIncome>', '<CadastralIncome/>'), '22P02', 'empty value'),
+('bad household total', replace(pg_temp.d('syst04_1'), '27000.00', '27000.0.0'), '22P02', 'invalid amount'),
+('household total twice', replace(pg_temp.d('syst04_1'), '<HouseholdTotal>27000.00</HouseholdTotal>', '<HouseholdTotal>27000.00</HouseholdTotal><HouseholdTotal>1</HouseholdTotal>'), '2200N', 'second HouseholdTotal'),
+('household total with an unknown member', replace(replace(pg_temp.d('syst04_1'), '<Member niss="01010100522" returnCode="00">', '<Member niss="01010100522" returnCode="03">'), '<Ipcal code="1250" amount="12012.50"/>', ''), '22023', 'household total with a member whose income is not known'),
+('return code of one digit', replace(pg_temp.d('syst04_1'), 'returnCode="03"', 'returnCode="3"'), '22P02', 'invalid return code'),
+('return code with a letter', replace(pg_temp.d('syst04_1'), 'returnCode="03"', 'returnCode="0A"'), '22P02', 'invalid return code'),
+('IPCAL item with return code 03', replace(pg_temp.d('syst04_1'), '<Member niss="92020200538" returnCode="03"/>', '<Member niss="92020200538" returnCode="03"><Ipcal code="1250" amount="1.00"/></Member>'), '22023', 'IPCAL item with a return code other than 00'),
+('IPCAL code of three digits', replace(pg_temp.d('syst04_1'), 'code="1460"', 'code="146"'), '22P02', 'invalid IPCAL code'),
+('IPCAL without amount', replace(pg_temp.d('syst04_1'), '<Ipcal code="1460" amount="-12.5"/>', '<Ipcal code="1460"/>'), '2200N', 'missing attribute'),
+('tax sheet with a space', replace(pg_temp.d('syst04_1'), '0123456789', '0123 456789'), '22P02', 'invalid tax sheet number'),
+('member element twice', replace(pg_temp.d('syst04_1'), '<CadastralIncome>0.00</CadastralIncome>', '<CadastralIncome>0.00</CadastralIncome><CadastralIncome>0.00</CadastralIncome>'), '2200N', 'element given twice'),
+('Syst04 requester not among the members', replace(pg_temp.d('syst04_2'), '<Member niss="70030300736" returnCode="11"/>', '<Member niss="03040500661" returnCode="11"/>'), '22023', 'requester not listed among the members'),
+('Syst05 rightEnd not a date', replace(pg_temp.d('syst05'), '2025-12-31', '2025-02-30'), '22007', 'invalid date'),
+('Syst05 rightEnd not ISO', replace(pg_temp.d('syst05'), '2025-12-31', '31/12/2025'), '22007', 'invalid date'),
+('Syst05 unknown reason', replace(pg_temp.d('syst05'), 'STOPSYST', 'STOP'), '22P02', 'invalid feedback reason'),
+('Syst05 request number with a bad NISS', replace(pg_temp.d('syst05'), '300202490010100123', '300202490010100124'), '22P02', 'invalid NISS in the request number'),
+('Pro04 unknown code', replace(pg_temp.d('pro04'), 'ONHOLD', 'MAYBE'), '22P02', 'invalid result code'),
+('Pro03 person NISS', replace(pg_temp.d('pro03'), '03040500661', '03040500662'), '22P02', 'invalid NISS'),
+('Pro03 IPCAL with return code 04', replace(pg_temp.d('pro03'), '<Person niss="03040500661" returnCode="04"/>', '<Person niss="03040500661" returnCode="04"><Ipcal code="1250" amount="1"/></Person>'), '22023', 'IPCAL item with a return code other than 00'),
+('Pro01 request number of another OA', replace(pg_temp.d('pro01'), 'oa="300"', 'oa="301"'), '22023', 'request number of another OA');
+
+-- Each through load_flow and through its reader.
+SELECT throws_ok(format('SELECT inami.load_flow(%L)', doc), sqlstate, message, 'load_flow: ' || test) FROM bad ORDER BY test;
+SELECT throws_ok(format('SELECT * FROM inami.read_%s(%L)', lower(substring(doc from '<(Syst0[145]|Pro0[134]) ')), doc),
+                 sqlstate, message, 'read_*: ' || test) FROM bad ORDER BY test;
+SELECT is((SELECT count(*) FROM inami.flow_file), 1::bigint, 'after every refused document, only the Pro01 file is there');
+SELECT is((SELECT count(*) FROM inami.syst01_household) + (SELECT count(*) FROM inami.syst04_household)
+          + (SELECT count(*) FROM inami.syst05_feedback_received), 0::bigint, 'and no row of any refused document');
+
+-- Privileges and volatility.
+SELECT ok(NOT has_function_privilege('public', 'inami.load_flow_file(text)', 'EXECUTE'), 'load_flow_file is not for PUBLIC');
+SELECT ok(has_function_privilege('pg_read_server_files', 'inami.load_flow_file(text)', 'EXECUTE'), 'load_flow_file is for pg_read_server_files');
+SELECT is((SELECT count(*) FROM pg_proc WHERE proname LIKE 'read\_%' AND pronamespace = 'inami'::regnamespace
+           AND provolatile = 'i' AND proparallel = 's' AND proisstrict), 6::bigint, 'the six readers are IMMUTABLE, PARALLEL SAFE, STRICT');
+SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'inami'::regnamespace AND prosecdef), 0::bigint, 'no SECURITY DEFINER');
+
+SELECT * FROM finish();
+
+-- The errors as a user reads them (message, DETAIL, HINT).
+SELECT inami.load_flow(pg_temp.d('syst04_1'));
+SELECT inami.load_flow(replace(pg_temp.d('syst01'), '<Member niss="01010100522"/>', '<Member niss="01010100523"/>'));
+SELECT inami.load_flow(replace(pg_temp.d('syst01'), '"300202470030300736"', '"301202470030300736"'));
+SELECT inami.load_flow(replace(pg_temp.d('syst01'), '</Syst01>', '<Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>'));
+SELECT inami.load_flow(replace(pg_temp.d('syst04_1'), '15000.00', '15000,00'));
+SELECT inami.load_flow(replace(pg_temp.d('syst04_1'), '<Member niss="92020200538" returnCode="03"/>', '<Member niss="92020200538" returnCode="03"><Ipcal code="1250" amount="1.00"/></Member>'));
+SELECT inami.load_flow(pg_temp.d('syst01'));
+SELECT inami.load_flow(pg_temp.d('syst01'));

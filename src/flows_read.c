@@ -1,0 +1,1077 @@
+/*
+ * flows_read.c
+ *		Reading the exchange files in the server: load_flow(doc), load_flow_file(path) and
+ *		the set-returning readers read_syst01 ... read_pro04. All go through the one
+ *		streamed reader of flow_parse.c; this file raises its errors, checks what needs
+ *		the database (the shipment already loaded, the Syst_01 / Pro_01 households a file
+ *		answers, the same household twice in a file) and inserts the records in batches of
+ *		FLOW_BATCH through prepared SPI plans over arrays (unnest).
+ *
+ * Memory: a per-record context reset after each record, a batch context reset after
+ * each batch, and the reader's own buffers (libxml2, freed in PG_FINALLY); nothing
+ * grows with the size of the file.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/formatting.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "inami.h"
+#include "flow_parse.h"
+
+#define FLOW_BATCH 5000			/* records per batch of inserts */
+#define FLOW_MAX_COLS 8
+
+/* NISS check digits and birth date, through niss.c. */
+static bool
+flow_niss_ok(const char *s, int len)
+{
+	InamiNiss	parsed;
+
+	return inami_niss_parse(s, len, &parsed);
+}
+
+/* Cancel and termination are honoured while reading. */
+static void
+flow_tick(void *ctx)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Raise the reader's error with its line; source names the document. */
+static void
+flow_raise(FlowParser *p, const char *source)
+{
+	const FlowError *e = flow_error(p);
+	int			code;
+
+	if (strlen(e->sqlstate) == 5 && strcmp(e->sqlstate, "XX000") != 0)
+		code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3], e->sqlstate[4]);
+	else
+		code = ERRCODE_INVALID_XML_CONTENT;
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s", e->message),
+			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
+			 : errdetail("Line %d of %s.", e->line, source),
+			 e->hint[0] ? errhint("%s", e->hint) : 0));
+}
+
+/* ---- the file, streamed ---- */
+
+typedef struct FlowFile
+{
+	int			fd;
+	int			saved_errno;
+} FlowFile;
+
+/* read(2) for libxml2: a chunk at a time, never the whole file. */
+static int
+flow_file_read(void *ctx, char *buf, int len)
+{
+	FlowFile   *f = ctx;
+
+	for (;;)
+	{
+		ssize_t		n = read(f->fd, buf, len);
+
+		if (n >= 0)
+			return (int) n;
+		if (errno != EINTR)
+		{
+			f->saved_errno = errno;
+			return -1;
+		}
+	}
+}
+
+/* ---- batches of column arrays ---- */
+
+typedef struct FlowCol
+{
+	Oid			type;
+	Datum	   *values;
+	bool	   *nulls;
+} FlowCol;
+
+typedef struct FlowTable
+{
+	const char *sql;			/* the INSERT; constants first, then the arrays */
+	int			nconst;
+	Oid			const_types[5];
+	int			ncols;
+	FlowCol		cols[FLOW_MAX_COLS];
+	int			n;				/* rows in the batch */
+	int			cap;
+	SPIPlanPtr	plan;
+} FlowTable;
+
+/* A key of the batch (request number or NISS) with its line, for the checks. */
+typedef struct FlowKey
+{
+	char		key[19];
+	int			line;
+	int			index;
+} FlowKey;
+
+typedef struct FlowLoad
+{
+	FlowHeader	h;
+	const char *source;
+	int64		file_id;
+	int64		count;
+	int64		progress_every;
+	MemoryContext batch_cxt;
+	MemoryContext record_cxt;
+	FlowTable	t[3];
+	int			ntables;
+	FlowKey    *keys;
+	int			nkeys;
+	SPIPlanPtr	check_plan;
+	Datum		consts[5];
+} FlowLoad;
+
+/* Declare a table of the batch: its INSERT, constant types, array element types. */
+static void
+table_init(FlowLoad *l, int i, const char *sql, int nconst, const Oid *const_types,
+		   int ncols, const Oid *col_types)
+{
+	FlowTable  *t = &l->t[i];
+	Oid			argtypes[FLOW_MAX_COLS + 5];
+
+	t->sql = sql;
+	t->nconst = nconst;
+	t->ncols = ncols;
+	t->n = 0;
+	t->cap = 0;
+	for (int c = 0; c < nconst; c++)
+		argtypes[c] = t->const_types[c] = const_types[c];
+	for (int c = 0; c < ncols; c++)
+	{
+		t->cols[c].type = col_types[c];
+		argtypes[nconst + c] = get_array_type(col_types[c]);
+	}
+	t->plan = SPI_prepare(sql, nconst + ncols, argtypes);
+	if (t->plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (i + 1 > l->ntables)
+		l->ntables = i + 1;
+}
+
+/* Room for one more row in table i; returns its index. */
+static int
+table_row(FlowLoad *l, int i)
+{
+	FlowTable  *t = &l->t[i];
+
+	if (t->n == t->cap)
+	{
+		MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
+		int			cap = t->cap ? t->cap * 2 : 1024;
+
+		for (int c = 0; c < t->ncols; c++)
+		{
+			if (t->cap == 0)
+			{
+				t->cols[c].values = palloc(sizeof(Datum) * cap);
+				t->cols[c].nulls = palloc(sizeof(bool) * cap);
+			}
+			else
+			{
+				t->cols[c].values = repalloc(t->cols[c].values, sizeof(Datum) * cap);
+				t->cols[c].nulls = repalloc(t->cols[c].nulls, sizeof(bool) * cap);
+			}
+		}
+		t->cap = cap;
+		MemoryContextSwitchTo(old);
+	}
+	return t->n++;
+}
+
+/* Set column c of row r: a text (NULL when s is NULL or empty and nullable). */
+static void
+set_text(FlowLoad *l, int i, int r, int c, const char *s)
+{
+	FlowCol    *col = &l->t[i].cols[c];
+
+	if (s == NULL || *s == '\0')
+	{
+		col->values[r] = (Datum) 0;
+		col->nulls[r] = true;
+		return;
+	}
+	col->values[r] = PointerGetDatum(cstring_to_text(s));	/* in batch_cxt: see flow_load */
+	col->nulls[r] = false;
+}
+
+static void
+set_int8(FlowLoad *l, int i, int r, int c, bool present, int64 v)
+{
+	FlowCol    *col = &l->t[i].cols[c];
+
+	col->values[r] = Int64GetDatum(v);
+	col->nulls[r] = !present;
+}
+
+static void
+set_int4(FlowLoad *l, int i, int r, int c, int32 v)
+{
+	FlowCol    *col = &l->t[i].cols[c];
+
+	col->values[r] = Int32GetDatum(v);
+	col->nulls[r] = false;
+}
+
+/*
+ * An array datum of n values of column col, in cxt (the batch context: every SPI call
+ * returns with CurrentMemoryContext set to SPI's procedure context, which lives as long
+ * as the load, so nothing of a batch may be allocated there).
+ */
+static Datum
+col_array(FlowCol *col, int n, MemoryContext cxt)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Datum		result;
+
+	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
+	result = PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
+												col->type, typlen, typbyval, typalign));
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+/* Insert the batch of table i. */
+static void
+table_flush(FlowLoad *l, int i)
+{
+	FlowTable  *t = &l->t[i];
+	Datum		args[FLOW_MAX_COLS + 5];
+	char		nulls[FLOW_MAX_COLS + 5];
+	int			rc;
+
+	if (t->n == 0)
+		return;
+	for (int c = 0; c < t->nconst; c++)
+	{
+		args[c] = l->consts[c];
+		nulls[c] = ' ';
+	}
+	for (int c = 0; c < t->ncols; c++)
+	{
+		args[t->nconst + c] = col_array(&t->cols[c], t->n, l->batch_cxt);
+		nulls[t->nconst + c] = ' ';
+	}
+	rc = SPI_execute_plan(t->plan, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "inserting a batch failed: %s", SPI_result_code_string(rc));
+	t->n = 0;
+}
+
+/* ---- checks against the database ---- */
+
+/* Order keys by value, then by position. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const FlowKey *x = a;
+	const FlowKey *y = b;
+	int			r = strcmp(x->key, y->key);
+
+	return r != 0 ? r : x->index - y->index;
+}
+
+/* The same household (or person) twice within the batch. */
+static void
+check_batch_duplicates(FlowLoad *l, const char *what)
+{
+	FlowKey    *sorted;
+
+	if (l->nkeys < 2)
+		return;
+	sorted = MemoryContextAlloc(l->batch_cxt, sizeof(FlowKey) * l->nkeys);
+	memcpy(sorted, l->keys, sizeof(FlowKey) * l->nkeys);
+	qsort(sorted, l->nkeys, sizeof(FlowKey), key_cmp);
+	for (int k = 1; k < l->nkeys; k++)
+		if (strcmp(sorted[k - 1].key, sorted[k].key) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("the same %s twice in a file", what),
+					 errdetail("%s %s at lines %d and %d of %s.", what, sorted[k].key,
+							   sorted[k - 1].line, sorted[k].line, l->source),
+					 errhint("Each %s appears once per file; fix the file at the source.", what)));
+	pfree(sorted);
+}
+
+/*
+ * Before inserting a batch: every key answers a household of the same year that is
+ * loaded (Syst_04, Syst_05, Pro_04), and none is loaded already (by an earlier batch of
+ * the same file or by another file). The check query returns the first bad key's
+ * position, whether it is missing and the file that has it.
+ */
+static void
+check_batch_database(FlowLoad *l, const char *what, const char *needs)
+{
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	FlowTable  *t = &l->t[0];
+	int			rc;
+	bool		isnull;
+	int			pos;
+	bool		missing;
+	int64		other;
+	FlowKey    *key;
+
+	if (l->check_plan == NULL || l->nkeys == 0)
+		return;
+	args[0] = l->consts[0];
+	args[1] = l->consts[1];
+	args[2] = col_array(&t->cols[0], t->n, l->batch_cxt);
+	rc = SPI_execute_plan(l->check_plan, args, nulls, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	missing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (isnull)
+		other = 0;
+	key = &l->keys[pos - 1];
+	if (missing)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("%s answers a household that no %s of year %d lists", l->h.kind_name, needs, l->h.year),
+				 errdetail("%s %s at line %d of %s.", what, key->key, key->line, l->source),
+				 errhint("Load the %s of year %d first (inami.load_flow_file), or check that this file is of the right year.",
+						 needs, l->h.year)));
+	if (other == l->file_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("the same %s twice in a file", what),
+				 errdetail("%s %s again at line %d of %s.", what, key->key, key->line, l->source),
+				 errhint("Each %s appears once per file; fix the file at the source.", what)));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("%s %s of year %d is already loaded", what, key->key, l->h.year),
+			 errdetail("Line %d of %s; it was loaded from file_id %lld.", key->line, l->source, (long long) other),
+			 errhint("To replace it: DELETE FROM inami.flow_file WHERE file_id = %lld; then load again.",
+					 (long long) other)));
+}
+
+/* Flush every table of the batch, checks first. */
+static void
+flush_all(FlowLoad *l)
+{
+	static const char *const what[] = {"household", "household", "household", "household", "person", "household"};
+	static const char *const needs[] = {"", "Syst01", "Syst01", "", "", "Pro01"};
+
+	MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
+
+	check_batch_duplicates(l, what[l->h.kind]);
+	check_batch_database(l, what[l->h.kind], needs[l->h.kind]);
+	for (int i = 0; i < l->ntables; i++)
+		table_flush(l, i);
+	MemoryContextSwitchTo(old);
+	l->nkeys = 0;
+	MemoryContextReset(l->batch_cxt);
+	for (int i = 0; i < l->ntables; i++)
+		l->t[i].cap = 0;
+}
+
+/* ---- the plans of each kind ---- */
+
+static void
+prepare_kind(FlowLoad *l)
+{
+	const FlowHeader *h = &l->h;
+	static const Oid i4_i4_i8[] = {INT4OID, INT4OID, INT8OID};
+	static const Oid tt[] = {TEXTOID, TEXTOID};
+	static const Oid ttt[] = {TEXTOID, TEXTOID, TEXTOID};
+	static const Oid tti8[] = {TEXTOID, TEXTOID, INT8OID};
+	static const Oid tttti8i8[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
+	static const Oid tti4ti8[] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, INT8OID};
+	static const Oid ti4ti8[] = {TEXTOID, INT4OID, TEXTOID, INT8OID};
+	static const Oid i4_t_i8[] = {INT4OID, TEXTOID, INT8OID};
+	static const Oid i4_i4[] = {INT4OID, INT4OID};
+	static const Oid i4_i4_i4_i8[] = {INT4OID, INT4OID, INT4OID, INT8OID};
+	const char *check = NULL;
+	Oid			check_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
+
+	l->consts[0] = Int32GetDatum(h->year);
+	switch (h->kind)
+	{
+		case FLOW_SYST01:
+		case FLOW_PRO01:
+			{
+				bool		syst = h->kind == FLOW_SYST01;
+
+				l->consts[1] = PointerGetDatum(cstring_to_text(h->oa));
+				l->consts[2] = Int64GetDatum(l->file_id);
+				table_init(l, 0, syst ?
+						   "INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id) "
+						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)" :
+						   "INSERT INTO inami.pro01_household (year, request_number, oa, requester_niss, file_id) "
+						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)",
+						   3, i4_t_i8, 2, tt);
+				table_init(l, 1, syst ?
+						   "INSERT INTO inami.syst01_member (control_year, request_number, niss) "
+						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL" :
+						   "INSERT INTO inami.pro01_member (year, request_number, niss) "
+						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL",
+						   3, i4_t_i8, 2, tt);
+				check = syst ?
+					"SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
+					"JOIN inami.syst01_household h ON h.control_year = $1 AND h.request_number = u.r "
+					"WHERE $2 IS NOT NULL ORDER BY u.i LIMIT 1" :
+					"SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
+					"JOIN inami.pro01_household h ON h.year = $1 AND h.request_number = u.r "
+					"WHERE $2 IS NOT NULL ORDER BY u.i LIMIT 1";
+				check_types[1] = TEXTOID;
+			}
+			break;
+		case FLOW_SYST04:
+			l->consts[1] = Int32GetDatum(h->shipment);
+			l->consts[2] = Int32GetDatum(h->income_year);
+			l->consts[3] = Int64GetDatum(l->file_id);
+			{
+				static const Oid c4[] = {INT4OID, INT4OID, INT4OID, INT8OID};
+
+				table_init(l, 0,
+						   "INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, "
+						   "requester_niss, household_total, file_id) "
+						   "SELECT $1, r, $2, $3, n, t * 0.01, $4 FROM unnest($5, $6, $7) AS u(r, n, t)",
+						   4, c4, 3, tti8);
+				table_init(l, 1,
+						   "INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, "
+						   "tax_sheet, cadastral_income, personal_total) "
+						   "SELECT $1, r, $2, n, c, s, ci * 0.01, pt * 0.01 FROM unnest($3, $4, $5, $6, $7, $8) AS u(r, n, c, s, ci, pt)",
+						   2, i4_i4, 6, tttti8i8);
+				table_init(l, 2,
+						   "INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount) "
+						   "SELECT $1, r, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6, $7) AS u(r, n, i, c, a)",
+						   2, i4_i4, 5, tti4ti8);
+			}
+			check = "SELECT u.i, s.request_number IS NULL, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
+				"LEFT JOIN inami.syst01_household s ON s.control_year = $1 AND s.request_number = u.r "
+				"LEFT JOIN inami.syst04_household h ON h.control_year = $1 AND h.request_number = u.r AND h.shipment = $2 "
+				"WHERE s.request_number IS NULL OR h.request_number IS NOT NULL ORDER BY u.i LIMIT 1";
+			break;
+		case FLOW_PRO03:
+			l->consts[1] = Int32GetDatum(h->shipment);
+			l->consts[2] = Int32GetDatum(h->income_year);
+			l->consts[3] = Int64GetDatum(l->file_id);
+			table_init(l, 0,
+					   "INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id) "
+					   "SELECT $1, $2, n, $3, c, $4 FROM unnest($5, $6) AS u(n, c)",
+					   4, i4_i4_i4_i8, 2, tt);
+			table_init(l, 1,
+					   "INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount) "
+					   "SELECT $1, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6) AS u(n, i, c, a)",
+					   2, i4_i4, 4, ti4ti8);
+			check = "SELECT u.i, false, p.file_id FROM unnest($3) WITH ORDINALITY AS u(n, i) "
+				"JOIN inami.pro03_person p ON p.year = $1 AND p.shipment = $2 AND p.niss = u.n "
+				"ORDER BY u.i LIMIT 1";
+			break;
+		case FLOW_SYST05:
+			l->consts[1] = PointerGetDatum(cstring_to_text(h->oa));
+			l->consts[2] = Int64GetDatum(l->file_id);
+			table_init(l, 0,
+					   "INSERT INTO inami.syst05_feedback_received (control_year, request_number, oa, reason, right_end, file_id) "
+					   "SELECT $1, r, $2, c, d::date, $3 FROM unnest($4, $5, $6) AS u(r, c, d)",
+					   3, i4_t_i8, 3, ttt);
+			check = "SELECT u.i, s.request_number IS NULL, f.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
+				"LEFT JOIN inami.syst01_household s ON s.control_year = $1 AND s.request_number = u.r "
+				"LEFT JOIN inami.syst05_feedback_received f ON f.control_year = $1 AND f.request_number = u.r "
+				"WHERE $2 IS NOT NULL AND (s.request_number IS NULL OR f.request_number IS NOT NULL) ORDER BY u.i LIMIT 1";
+			check_types[1] = TEXTOID;
+			break;
+		case FLOW_PRO04:
+			l->consts[1] = Int32GetDatum(h->shipment);
+			l->consts[2] = Int64GetDatum(l->file_id);
+			table_init(l, 0,
+					   "INSERT INTO inami.pro04_result_received (year, shipment, request_number, code, file_id) "
+					   "SELECT $1, $2, r, c, $3 FROM unnest($4, $5) AS u(r, c)",
+					   3, i4_i4_i8, 2, tt);
+			check = "SELECT u.i, p.request_number IS NULL, r.file_id FROM unnest($3) WITH ORDINALITY AS u(k, i) "
+				"LEFT JOIN inami.pro01_household p ON p.year = $1 AND p.request_number = u.k "
+				"LEFT JOIN inami.pro04_result_received r ON r.year = $1 AND r.shipment = $2 AND r.request_number = u.k "
+				"WHERE p.request_number IS NULL OR r.request_number IS NOT NULL ORDER BY u.i LIMIT 1";
+			break;
+	}
+	l->check_plan = SPI_prepare(check, 3, check_types);
+	if (l->check_plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+}
+
+/* Add one record to the batch. */
+static void
+add_record(FlowLoad *l, const FlowRecord *rec)
+{
+	FlowKey    *key = &l->keys[l->nkeys];
+	int			r;
+
+	key->index = l->nkeys;
+	key->line = rec->line;
+	snprintf(key->key, sizeof(key->key), "%s",
+			 l->h.kind == FLOW_PRO03 ? rec->members[0].niss : rec->request_number);
+	l->nkeys++;
+
+	switch (l->h.kind)
+	{
+		case FLOW_SYST01:
+		case FLOW_PRO01:
+			r = table_row(l, 0);
+			set_text(l, 0, r, 0, rec->request_number);
+			set_text(l, 0, r, 1, rec->requester);
+			for (int m = 0; m < rec->n_members; m++)
+			{
+				r = table_row(l, 1);
+				set_text(l, 1, r, 0, rec->request_number);
+				set_text(l, 1, r, 1, rec->members[m].niss);
+			}
+			break;
+		case FLOW_SYST04:
+			r = table_row(l, 0);
+			set_text(l, 0, r, 0, rec->request_number);
+			set_text(l, 0, r, 1, rec->requester);
+			set_int8(l, 0, r, 2, rec->has_total, rec->total);
+			for (int m = 0; m < rec->n_members; m++)
+			{
+				const FlowMember *mb = &rec->members[m];
+
+				r = table_row(l, 1);
+				set_text(l, 1, r, 0, rec->request_number);
+				set_text(l, 1, r, 1, mb->niss);
+				set_text(l, 1, r, 2, mb->return_code);
+				set_text(l, 1, r, 3, mb->tax_sheet);
+				set_int8(l, 1, r, 4, mb->has_cadastral, mb->cadastral);
+				set_int8(l, 1, r, 5, mb->has_personal, mb->personal);
+				for (int it = 0; it < mb->n_items; it++)
+				{
+					const FlowItem *item = &rec->items[mb->first_item + it];
+
+					r = table_row(l, 2);
+					set_text(l, 2, r, 0, rec->request_number);
+					set_text(l, 2, r, 1, mb->niss);
+					set_int4(l, 2, r, 2, it + 1);
+					set_text(l, 2, r, 3, item->code);
+					set_int8(l, 2, r, 4, true, item->amount);
+				}
+			}
+			break;
+		case FLOW_PRO03:
+			{
+				const FlowMember *mb = &rec->members[0];
+
+				r = table_row(l, 0);
+				set_text(l, 0, r, 0, mb->niss);
+				set_text(l, 0, r, 1, mb->return_code);
+				for (int it = 0; it < mb->n_items; it++)
+				{
+					const FlowItem *item = &rec->items[mb->first_item + it];
+
+					r = table_row(l, 1);
+					set_text(l, 1, r, 0, mb->niss);
+					set_int4(l, 1, r, 1, it + 1);
+					set_text(l, 1, r, 2, item->code);
+					set_int8(l, 1, r, 3, true, item->amount);
+				}
+			}
+			break;
+		case FLOW_SYST05:
+			r = table_row(l, 0);
+			set_text(l, 0, r, 0, rec->request_number);
+			set_text(l, 0, r, 1, rec->reason);
+			set_text(l, 0, r, 2, rec->right_end);
+			break;
+		case FLOW_PRO04:
+			r = table_row(l, 0);
+			set_text(l, 0, r, 0, rec->request_number);
+			set_text(l, 0, r, 1, rec->code);
+			break;
+	}
+}
+
+/* The shipment is loaded already: refuse, saying how to replace it. */
+static void
+refuse_loaded_shipment(FlowLoad *l)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[4] = {TEXTOID, INT4OID, TEXTOID, INT4OID};
+	int			rc;
+
+	args[0] = CStringGetTextDatum(l->h.kind_name);
+	args[1] = Int32GetDatum(l->h.year);
+	args[2] = l->h.oa[0] ? CStringGetTextDatum(l->h.oa) : (Datum) 0;
+	nulls[2] = l->h.oa[0] ? ' ' : 'n';
+	args[3] = Int32GetDatum(l->h.shipment);
+	nulls[3] = l->h.shipment ? ' ' : 'n';
+	rc = SPI_execute_with_args("SELECT file_id, source_name, loaded_at::text FROM inami.flow_file "
+							   "WHERE kind = $1 AND year = $2 AND oa IS NOT DISTINCT FROM $3 "
+							   "AND shipment IS NOT DISTINCT FROM $4 LIMIT 1",
+							   4, types, args, nulls, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "looking up the shipment failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *src = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("this %s shipment is already loaded", l->h.kind_name),
+				 errdetail("%s of year %d%s%s%s%s was loaded as file_id %s from %s.",
+						   l->h.kind_name, l->h.year, l->h.oa[0] ? ", OA " : "", l->h.oa,
+						   l->h.shipment ? ", shipment " : "", l->h.shipment ? psprintf("%d", l->h.shipment) : "", id, src),
+				 errhint("To replace it: DELETE FROM inami.flow_file WHERE file_id = %s; (it deletes what that file loaded) then load again.",
+						 id)));
+	}
+}
+
+/* A Pro_03 answers a Pro_01 of its year. */
+static void
+require_pro01(FlowLoad *l)
+{
+	Datum		args[1] = {Int32GetDatum(l->h.year)};
+	Oid			types[1] = {INT4OID};
+
+	if (SPI_execute_with_args("SELECT 1 FROM inami.flow_file WHERE kind = 'Pro01' AND year = $1 LIMIT 1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "looking up Pro01 files failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("Pro03 of year %d answers no loaded Pro01", l->h.year),
+				 errdetail("No Pro01 file of year %d is in inami.flow_file (source %s).", l->h.year, l->source),
+				 errhint("Load the Pro01 files of year %d first.", l->h.year)));
+}
+
+/* The flow_file row of this load; sets l->file_id. */
+static void
+insert_flow_file(FlowLoad *l)
+{
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[6] = {TEXTOID, INT4OID, TEXTOID, INT4OID, INT4OID, TEXTOID};
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(l->h.kind_name);
+	args[1] = Int32GetDatum(l->h.year);
+	args[2] = l->h.oa[0] ? CStringGetTextDatum(l->h.oa) : (Datum) 0;
+	nulls[2] = l->h.oa[0] ? ' ' : 'n';
+	args[3] = Int32GetDatum(l->h.income_year);
+	nulls[3] = l->h.income_year ? ' ' : 'n';
+	args[4] = Int32GetDatum(l->h.shipment);
+	nulls[4] = l->h.shipment ? ' ' : 'n';
+	args[5] = CStringGetTextDatum(l->source);
+	if (SPI_execute_with_args("INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING file_id",
+							  6, types, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inserting into inami.flow_file failed");
+	l->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The progress interval: inami.flow_progress_every (records; 0 for none). */
+static int64
+progress_every(void)
+{
+	const char *v = GetConfigOption("inami.flow_progress_every", true, false);
+
+	if (v == NULL || *v == '\0')
+		return 100000;
+	return strtoll(v, NULL, 10);
+}
+
+/* Load every record the parser gives; returns the count. */
+static int64
+flow_load(FlowParser *p, const char *source)
+{
+	FlowLoad	l;
+	int			r;
+
+	memset(&l, 0, sizeof(l));
+	l.source = source;
+	flow_set_tick(p, flow_tick, NULL);
+	if (flow_read_header(p) < 0)
+		flow_raise(p, source);
+	l.h = *flow_header(p);
+	l.progress_every = progress_every();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	l.batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow batch", ALLOCSET_DEFAULT_SIZES);
+	l.record_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow record", ALLOCSET_SMALL_SIZES);
+	l.keys = palloc(sizeof(FlowKey) * FLOW_BATCH);
+
+	refuse_loaded_shipment(&l);
+	if (l.h.kind == FLOW_PRO03)
+		require_pro01(&l);
+	insert_flow_file(&l);
+	prepare_kind(&l);
+
+	for (;;)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(l.record_cxt);
+		old = MemoryContextSwitchTo(l.record_cxt);
+		r = flow_next(p);
+		MemoryContextSwitchTo(old);
+		if (r < 0)
+			flow_raise(p, source);
+		if (r == 0)
+			break;
+		old = MemoryContextSwitchTo(l.batch_cxt);
+		add_record(&l, flow_record(p));
+		MemoryContextSwitchTo(old);
+		l.count++;
+		if (l.nkeys == FLOW_BATCH)
+			flush_all(&l);
+		if (l.progress_every > 0 && l.count % l.progress_every == 0)
+			ereport(NOTICE,
+					(errmsg("%lld records of %s read", (long long) l.count, source)));
+	}
+	flush_all(&l);
+
+	{
+		Datum		args[2] = {Int64GetDatum(l.count), Int64GetDatum(l.file_id)};
+		Oid			types[2] = {INT8OID, INT8OID};
+
+		if (SPI_execute_with_args("UPDATE inami.flow_file SET record_count = $1 WHERE file_id = $2",
+								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "updating inami.flow_file failed");
+	}
+	SPI_finish();
+	return l.count;
+}
+
+/* The document of load_flow and the readers as a NUL-less buffer. */
+static FlowParser *
+open_text(text *doc)
+{
+	FlowParser *p = flow_open_memory(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), flow_niss_ok);
+
+	if (p == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
+	return p;
+}
+
+PG_FUNCTION_INFO_V1(inami_load_flow);
+Datum
+inami_load_flow(PG_FUNCTION_ARGS)
+{
+	text	   *doc = PG_GETARG_TEXT_PP(0);
+	FlowParser *volatile p = open_text(doc);
+	int64		count = 0;
+
+	PG_TRY();
+	{
+		count = flow_load(p, "load_flow");
+	}
+	PG_FINALLY();
+	{
+		flow_close(p);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(count);
+}
+
+PG_FUNCTION_INFO_V1(inami_load_flow_file);
+Datum
+inami_load_flow_file(PG_FUNCTION_ARGS)
+{
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	FlowFile	f = {-1, 0};
+	FlowParser *volatile p = NULL;
+	int64		count = 0;
+
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to load a file of the server"),
+				 errdetail("Role \"%s\" is neither a superuser nor a member of pg_read_server_files.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Ask an administrator to GRANT pg_read_server_files TO the role, or pass the document to inami.load_flow(text).")));
+	f.fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (f.fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\" for reading: %m", path),
+				 errhint("Give a path the PostgreSQL server's operating-system user (postgres) can read; relative paths start in the data directory.")));
+	PG_TRY();
+	{
+		p = flow_open_io(flow_file_read, &f, flow_niss_ok);
+		if (p == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
+		count = flow_load(p, path);
+	}
+	PG_FINALLY();
+	{
+		flow_close(p);
+		CloseTransientFile(f.fd);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(count);
+}
+
+/* ---- readers that load nothing ---- */
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL || *s == '\0');
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+/* The readers refuse the same household (person) twice, as the loaders do. */
+static void
+reader_check_duplicate(HTAB *seen, const FlowHeader *h, const FlowRecord *rec)
+{
+	char		key[19];
+	bool		found;
+	FlowKey    *entry;
+	const char *what = h->kind == FLOW_PRO03 ? "person" : h->kind == FLOW_SYST05 || h->kind == FLOW_PRO04 ? "household" : "household";
+
+	memset(key, 0, sizeof(key));
+	snprintf(key, sizeof(key), "%s", h->kind == FLOW_PRO03 ? rec->members[0].niss : rec->request_number);
+	entry = hash_search(seen, key, HASH_ENTER, &found);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("the same %s twice in a file", what),
+				 errdetail("%s %s at lines %d and %d of the document.", what, key, entry->line, rec->line),
+				 errhint("Each %s appears once per file; fix the file at the source.", what)));
+	entry->line = rec->line;
+}
+
+/* Walk the document of fcinfo, one tuple per member and item, into a tuplestore. */
+static void
+read_flow(FunctionCallInfo fcinfo, FlowKind expected)
+{
+	static const char *const names[] = {"Syst01", "Syst04", "Syst05", "Pro01", "Pro03", "Pro04"};
+	text	   *doc = PG_GETARG_TEXT_PP(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FlowParser *volatile p;
+	MemoryContext record_cxt;
+	HTAB	   *seen;
+	HASHCTL		hctl;
+
+	InitMaterializedSRF(fcinfo, 0);
+	record_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow reader record", ALLOCSET_SMALL_SIZES);
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(((FlowKey *) NULL)->key);
+	hctl.entrysize = sizeof(FlowKey);
+	hctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("inami flow reader keys", 1024, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	p = open_text(doc);
+	PG_TRY();
+	{
+		const FlowHeader *h;
+
+		flow_set_tick(p, flow_tick, NULL);
+		if (flow_read_header(p) < 0)
+			flow_raise(p, "the document");
+		h = flow_header(p);
+		if (h->kind != expected)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_XML_CONTENT),
+					 errmsg("document is a %s, not a %s", h->kind_name, names[expected]),
+					 errdetail("The root element is <%s>.", h->kind_name),
+					 errhint("Use inami.read_%s for this document.",
+							 asc_tolower(h->kind_name, strlen(h->kind_name)))));
+		for (;;)
+		{
+			const FlowRecord *rec;
+			MemoryContext old;
+			Datum		v[16];
+			bool		n[16];
+			int			r;
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(record_cxt);
+			old = MemoryContextSwitchTo(record_cxt);
+			r = flow_next(p);
+			if (r < 0)
+				flow_raise(p, "the document");
+			if (r == 0)
+			{
+				MemoryContextSwitchTo(old);
+				break;
+			}
+			rec = flow_record(p);
+			reader_check_duplicate(seen, h, rec);
+			memset(n, 0, sizeof(n));
+			switch (h->kind)
+			{
+				case FLOW_SYST01:
+				case FLOW_PRO01:
+					/* year, oa, request_number, requester_niss, niss, line */
+					for (int m = 0; m < rec->n_members; m++)
+					{
+						v[0] = Int32GetDatum(h->year);
+						v[1] = CStringGetTextDatum(h->oa);
+						v[2] = CStringGetTextDatum(rec->request_number);
+						v[3] = CStringGetTextDatum(rec->requester);
+						v[4] = CStringGetTextDatum(rec->members[m].niss);
+						v[5] = Int32GetDatum(rec->members[m].line);
+						tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+					}
+					break;
+				case FLOW_SYST04:
+				case FLOW_PRO03:
+					for (int m = 0; m < rec->n_members; m++)
+					{
+						const FlowMember *mb = &rec->members[m];
+						int			items = mb->n_items > 0 ? mb->n_items : 1;
+
+						for (int it = 0; it < items; it++)
+						{
+							int			c = 0;
+
+							memset(n, 0, sizeof(n));
+							v[c++] = Int32GetDatum(h->year);
+							v[c++] = Int32GetDatum(h->income_year);
+							v[c++] = Int32GetDatum(h->shipment);
+							if (h->kind == FLOW_SYST04)
+							{
+								v[c++] = CStringGetTextDatum(rec->request_number);
+								v[c++] = CStringGetTextDatum(rec->requester);
+								n[c] = !rec->has_total;
+								v[c] = n[c] ? (Datum) 0 : inami_cents_to_numeric(rec->total);
+								c++;
+							}
+							v[c++] = CStringGetTextDatum(mb->niss);
+							v[c++] = CStringGetTextDatum(mb->return_code);
+							if (h->kind == FLOW_SYST04)
+							{
+								v[c] = text_or_null(mb->tax_sheet, &n[c]);
+								c++;
+								n[c] = !mb->has_cadastral;
+								v[c] = n[c] ? (Datum) 0 : inami_cents_to_numeric(mb->cadastral);
+								c++;
+								n[c] = !mb->has_personal;
+								v[c] = n[c] ? (Datum) 0 : inami_cents_to_numeric(mb->personal);
+								c++;
+							}
+							if (mb->n_items > 0)
+							{
+								const FlowItem *item = &rec->items[mb->first_item + it];
+
+								v[c++] = Int32GetDatum(it + 1);
+								v[c++] = CStringGetTextDatum(item->code);
+								v[c++] = inami_cents_to_numeric(item->amount);
+							}
+							else
+							{
+								n[c++] = true;
+								n[c++] = true;
+								n[c++] = true;
+							}
+							v[c++] = Int32GetDatum(mb->line);
+							tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+						}
+					}
+					break;
+				case FLOW_SYST05:
+					v[0] = Int32GetDatum(h->year);
+					v[1] = CStringGetTextDatum(h->oa);
+					v[2] = CStringGetTextDatum(rec->request_number);
+					v[3] = CStringGetTextDatum(rec->reason);
+					n[4] = rec->right_end[0] == '\0';
+					v[4] = n[4] ? (Datum) 0 : DirectFunctionCall1(date_in, CStringGetDatum(rec->right_end));
+					v[5] = Int32GetDatum(rec->line);
+					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+					break;
+				case FLOW_PRO04:
+					v[0] = Int32GetDatum(h->year);
+					v[1] = Int32GetDatum(h->shipment);
+					v[2] = CStringGetTextDatum(rec->request_number);
+					v[3] = CStringGetTextDatum(rec->code);
+					v[4] = Int32GetDatum(rec->line);
+					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+					break;
+			}
+			MemoryContextSwitchTo(old);
+		}
+	}
+	PG_FINALLY();
+	{
+		flow_close(p);
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(inami_read_syst01);
+Datum
+inami_read_syst01(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_SYST01);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_read_syst04);
+Datum
+inami_read_syst04(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_SYST04);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_read_syst05);
+Datum
+inami_read_syst05(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_SYST05);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_read_pro01);
+Datum
+inami_read_pro01(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_PRO01);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_read_pro03);
+Datum
+inami_read_pro03(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_PRO03);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_read_pro04);
+Datum
+inami_read_pro04(PG_FUNCTION_ARGS)
+{
+	read_flow(fcinfo, FLOW_PRO04);
+	return (Datum) 0;
+}
