@@ -6,6 +6,10 @@
 \set VERBOSITY default
 SET client_min_messages = warning;
 
+-- The suites share one database: start from empty flow and run tables.
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+
 -- A NISS for a birth date and a serial number (R9: check digits, 2 prefix from 2000 on).
 CREATE FUNCTION pg_temp.niss(born date, seq int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT nine || lpad((97 - ((CASE WHEN born >= '2000-01-01' THEN '2' ELSE '' END || nine)::bigint % 97))::text, 2, '0')
@@ -289,3 +293,7 @@ BEGIN;
 CALL inami.run_systematic_control(2024);
 ROLLBACK;
 SELECT * FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 5), 2024);
+
+-- Leave the shared database as found.
+DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision; DELETE FROM inami.household_event;
+DELETE FROM inami.flow_file; DELETE FROM inami.control_run; DELETE FROM inami.ipcal_rule WHERE source = 'test row';

@@ -826,7 +826,7 @@ BEGIN
                 USING ERRCODE = 'check_violation',
                       DETAIL = format('%s has category %s (contacted %s); %s is given category %s (contacted %s).',
                                       other.niss, other.category, other.contacted, NEW.niss, NEW.category, NEW.contacted),
-                      HINT = 'G 3: only a child with an automatic right (automatic_child) or a dependent with a social advantage (dependent, category 6) may differ; update the household''s rows together.';
+                      HINT = 'G 3: only a child with an automatic right (automatic_child) or a dependent with a social advantage (dependent, category 6) may differ; update the household''s rows in one statement (or SET CONSTRAINTS inami.proactive_outcome_household DEFERRED).';
         END IF;
     END IF;
     RETURN NEW;
@@ -834,7 +834,9 @@ END;
 $$;
 COMMENT ON FUNCTION inami.proactive_outcome_check() IS
 'Trigger: refuses an outcome for a household that is not OK, and a household whose persons disagree on the category outside G''s exception.';
-CREATE TRIGGER proactive_outcome_check BEFORE INSERT OR UPDATE ON inami.proactive_outcome
+-- After the statement's rows are all in, so one UPDATE can move a whole household.
+CREATE CONSTRAINT TRIGGER proactive_outcome_household AFTER INSERT OR UPDATE ON inami.proactive_outcome
+DEFERRABLE INITIALLY IMMEDIATE
 FOR EACH ROW EXECUTE FUNCTION inami.proactive_outcome_check();
 
 DO $$
