@@ -1301,7 +1301,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     last_year int;
     run bigint;
-    counts jsonb := '{}';
+    removed jsonb := '{}';
     k bigint;
     st text; msg text; det text; hnt text;
 BEGIN
@@ -1317,27 +1317,27 @@ BEGIN
     COMMIT;
     BEGIN
         DELETE FROM inami.proactive_outcome t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('proactive_outcome', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_outcome', k);
         DELETE FROM inami.proactive_decision t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('proactive_decision', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_decision', k);
         DELETE FROM inami.control_decision t WHERE t.control_year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('control_decision', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_decision', k);
         DELETE FROM inami.household_event t WHERE t.control_year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('household_event', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('household_event', k);
         -- The loaded flows go with their files (ON DELETE CASCADE from inami.flow_file).
-        counts := counts || jsonb_build_object(
+        removed := removed || jsonb_build_object(
             'syst01_household', (SELECT count(*) FROM inami.syst01_household t WHERE t.control_year <= last_year),
             'syst04_household', (SELECT count(*) FROM inami.syst04_household t WHERE t.control_year <= last_year),
             'pro01_household', (SELECT count(*) FROM inami.pro01_household t WHERE t.year <= last_year),
             'pro03_person', (SELECT count(*) FROM inami.pro03_person t WHERE t.year <= last_year));
         DELETE FROM inami.flow_file t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('flow_file', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('flow_file', k);
         -- The run log of those years: counts per reason are about them too.
         DELETE FROM inami.control_run t WHERE t.year <= last_year AND t.kind <> 'purge';
-        GET DIAGNOSTICS k = ROW_COUNT; counts := counts || jsonb_build_object('control_run', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_run', k);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || counts
+            counts = jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
         WHERE r.run_id = run;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
