@@ -60,6 +60,9 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 
 /* ---- household income (R3): declarations shared beyond its files ---- */
 
+/* The aggregate memory context of an aggregate support function (ipcal_income.c). */
+extern MemoryContext inami_agg_context(FunctionCallInfo fcinfo, const char *fname);
+
 /* ---- data exchanges: declarations shared beyond their files ---- */
 
 /* ---- control runs: declarations shared beyond their files ---- */

@@ -1,0 +1,309 @@
+/*
+ * household_income.c
+ *		R3: the income of an IM household (Circ. O.A. 2024/165 4.2-4.4) and its verdict
+ *		against the ceiling of R2: the aggregate inami.household_income(return_code,
+ *		income, birth_date, income_year) and the function inami.im_verdict.
+ *
+ * A member counts when the tax administration answered "00" (their income, NULL
+ * income = unknown), or, whatever the code and the income column, with 0.00 when
+ * under 18 on 1 January of the tax year (income year + 1). Any other member makes the
+ * household's income unknown: NULL, never a partial sum. A negative total is 0.00.
+ *
+ * The state is fixed-size (the cents in an int128, so no partial sum can overflow
+ * whatever the order of the rows, the income year and flags), serialised as a 21-byte
+ * bytea for parallel workers. The total must fit int64 cents.
+ */
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+
+#include "inami.h"
+
+/* The aggregate's state. */
+typedef struct HouseholdState
+{
+	int128		sum;			/* cents of the "00" members */
+	int32		income_year;	/* valid when has_year */
+	bool		has_rows;
+	bool		has_year;
+	bool		unknown;		/* a member's income is unknown after the under-18 rule */
+} HouseholdState;
+
+#define HOUSEHOLD_SERIAL_SIZE	(sizeof(int128) + sizeof(int32) + 1)
+#define HOUSEHOLD_HAS_ROWS		0x01
+#define HOUSEHOLD_HAS_YEAR		0x02
+#define HOUSEHOLD_UNKNOWN		0x04
+
+/* Refuse a group holding two income years. */
+static void
+mixed_years(int32 a, int32 b)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("household members have different income years"),
+			 errdetail("One household_income group holds income years %d and %d.",
+					   Min(a, b), Max(a, b)),
+			 errhint("Group by household and income year, or keep one income year (control year - 2).")));
+}
+
+/* Complain that a household's total is beyond int64 cents. */
+static void
+household_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("household income out of range"),
+			 errdetail("The total of the household exceeds 92233720368547758.07."),
+			 errhint("Check the members' incomes: each is a sum in EUR with at most two decimals.")));
+}
+
+/*
+ * The last birth date of a person who is 18 or more on 1 January of the tax year
+ * (income_year + 1): born on 1 January of income_year - 17 or before.
+ */
+static DateADT
+adult_born_by(int32 income_year)
+{
+	if (income_year < -4000 || income_year > 5000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("income year %d is out of range", income_year),
+				 errdetail("The income year given is %d.", income_year),
+				 errhint("Give the income year as a calendar year (control year - 2).")));
+	return date2j(income_year - 17, 1, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_trans);
+/* Transition: one member (return_code, income, birth_date, income_year). */
+Datum
+inami_household_income_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_trans");
+	HouseholdState *state;
+	int32		year;
+	bool		is00 = false;
+
+	if (PG_ARGISNULL(0))
+		state = MemoryContextAllocZero(aggcontext, sizeof(HouseholdState));
+	else
+		state = (HouseholdState *) PG_GETARG_POINTER(0);
+	state->has_rows = true;
+
+	/* no income year: the member's answer cannot be placed, so it is unknown */
+	if (PG_ARGISNULL(4))
+	{
+		state->unknown = true;
+		PG_RETURN_POINTER(state);
+	}
+	year = PG_GETARG_INT32(4);
+	if (!state->has_year)
+	{
+		state->income_year = year;
+		state->has_year = true;
+	}
+	else if (state->income_year != year)
+		mixed_years(state->income_year, year);
+
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *code = PG_GETARG_TEXT_PP(1);
+
+		is00 = VARSIZE_ANY_EXHDR(code) == 2 &&
+			VARDATA_ANY(code)[0] == '0' && VARDATA_ANY(code)[1] == '0';
+	}
+
+	if (is00)
+	{
+		/* "00": the income counts; a "00" without an amount is not an answer */
+		if (PG_ARGISNULL(2))
+			state->unknown = true;
+		else
+		{
+			Numeric		income = (Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
+
+			if (__builtin_add_overflow(state->sum,
+									   (int128) inami_numeric_to_cents(income, "income"),
+									   &state->sum))
+				household_overflow();
+		}
+	}
+	else
+	{
+		/* any other code, or none: 0.00 under 18 on 1 January of the tax year */
+		if (PG_ARGISNULL(3))
+			state->unknown = true;
+		else
+		{
+			DateADT		born = PG_GETARG_DATEADT(3);
+
+			if (DATE_NOT_FINITE(born))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("birth date must be finite"),
+						 errdetail("The birth date given is %s.",
+								   DatumGetCString(DirectFunctionCall1(date_out,
+																	   DateADTGetDatum(born)))),
+						 errhint("Pass NULL when the birth date is unknown.")));
+			if (born <= adult_born_by(year))
+				state->unknown = true;
+		}
+	}
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_combine);
+/* Combine two partial states (parallel workers, partitions). */
+Datum
+inami_household_income_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_combine");
+	HouseholdState *a = PG_ARGISNULL(0) ? NULL : (HouseholdState *) PG_GETARG_POINTER(0);
+	HouseholdState *b = PG_ARGISNULL(1) ? NULL : (HouseholdState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+	{
+		a = MemoryContextAlloc(aggcontext, sizeof(HouseholdState));
+		memcpy(a, b, sizeof(HouseholdState));
+		PG_RETURN_POINTER(a);
+	}
+	if (b->has_year)
+	{
+		if (!a->has_year)
+		{
+			a->income_year = b->income_year;
+			a->has_year = true;
+		}
+		else if (a->income_year != b->income_year)
+			mixed_years(a->income_year, b->income_year);
+	}
+	if (__builtin_add_overflow(a->sum, b->sum, &a->sum))
+		household_overflow();
+	a->has_rows |= b->has_rows;
+	a->unknown |= b->unknown;
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_serial);
+/* Serialise a state: the int128 sum, the income year, one byte of flags. */
+Datum
+inami_household_income_serial(PG_FUNCTION_ARGS)
+{
+	HouseholdState *state;
+	bytea	   *out = palloc(VARHDRSZ + HOUSEHOLD_SERIAL_SIZE);
+	char	   *p = VARDATA(out);
+	uint8		flags;
+
+	(void) inami_agg_context(fcinfo, "inami_household_income_serial");
+	state = (HouseholdState *) PG_GETARG_POINTER(0);
+	flags = (state->has_rows ? HOUSEHOLD_HAS_ROWS : 0) |
+		(state->has_year ? HOUSEHOLD_HAS_YEAR : 0) |
+		(state->unknown ? HOUSEHOLD_UNKNOWN : 0);
+	SET_VARSIZE(out, VARHDRSZ + HOUSEHOLD_SERIAL_SIZE);
+	memcpy(p, &state->sum, sizeof(int128));
+	memcpy(p + sizeof(int128), &state->income_year, sizeof(int32));
+	memcpy(p + sizeof(int128) + sizeof(int32), &flags, 1);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_deserial);
+/* Deserialise a state written by inami_household_income_serial. */
+Datum
+inami_household_income_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in;
+	HouseholdState *state;
+	const char *p;
+	uint8		flags;
+
+	(void) inami_agg_context(fcinfo, "inami_household_income_deserial");
+	in = PG_GETARG_BYTEA_PP(0);
+	if (VARSIZE_ANY_EXHDR(in) != HOUSEHOLD_SERIAL_SIZE)
+		elog(ERROR, "inami: household_income state of %d bytes", (int) VARSIZE_ANY_EXHDR(in));
+	p = VARDATA_ANY(in);
+	state = palloc(sizeof(HouseholdState));
+	memcpy(&state->sum, p, sizeof(int128));
+	memcpy(&state->income_year, p + sizeof(int128), sizeof(int32));
+	memcpy(&flags, p + sizeof(int128) + sizeof(int32), 1);
+	state->has_rows = (flags & HOUSEHOLD_HAS_ROWS) != 0;
+	state->has_year = (flags & HOUSEHOLD_HAS_YEAR) != 0;
+	state->unknown = (flags & HOUSEHOLD_UNKNOWN) != 0;
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_final);
+/* The household's total; NULL when unknown or no member; 0.00 when negative. */
+Datum
+inami_household_income_final(PG_FUNCTION_ARGS)
+{
+	HouseholdState *state = PG_ARGISNULL(0) ? NULL : (HouseholdState *) PG_GETARG_POINTER(0);
+
+	(void) inami_agg_context(fcinfo, "inami_household_income_final");
+	if (state == NULL || !state->has_rows || state->unknown)
+		PG_RETURN_NULL();
+	if (state->sum < 0)
+		PG_RETURN_DATUM(inami_cents_to_numeric(0));
+	if (state->sum > PG_INT64_MAX)
+		household_overflow();
+	PG_RETURN_DATUM(inami_cents_to_numeric((int64) state->sum));
+}
+
+/* What im_verdict keeps in fn_extra: the ceilings and the last one asked for. */
+typedef struct VerdictCache
+{
+	InamiCeilings *ceilings;
+	bool		have_last;
+	int32		last_size;
+	int32		last_year;
+	int64		last_cents;
+} VerdictCache;
+
+PG_FUNCTION_INFO_V1(inami_im_verdict);
+/* R3: 'OK' under the ceiling, 'NOK' at or over it, 'ONHOLD' when the income is unknown. */
+Datum
+inami_im_verdict(PG_FUNCTION_ARGS)
+{
+	VerdictCache *cache = fcinfo->flinfo->fn_extra;
+	int32		size;
+	int32		year;
+	int64		income;
+
+	/* without a size or a year there is no ceiling to judge against */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_TEXT_P(cstring_to_text("ONHOLD"));
+		PG_RETURN_NULL();
+	}
+	size = PG_GETARG_INT32(1);
+	year = PG_GETARG_INT32(2);
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VerdictCache));
+		cache->ceilings = inami_ceilings_load(fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	/* the ceiling is checked (size >= 1, a row for the year) even for ONHOLD */
+	if (!cache->have_last || cache->last_size != size || cache->last_year != year)
+	{
+		cache->last_cents = inami_ceiling_cents(cache->ceilings, size, year);
+		cache->last_size = size;
+		cache->last_year = year;
+		cache->have_last = true;
+	}
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_TEXT_P(cstring_to_text("ONHOLD"));
+	income = inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)),
+									"household income");
+	PG_RETURN_TEXT_P(cstring_to_text(income < cache->last_cents ? "OK" : "NOK"));
+}

@@ -1,0 +1,335 @@
+/*
+ * ipcal_income.c
+ *		R3: one member's income from their IPCAL items (Circ. O.A. 2024/165 4.2-4.4),
+ *		the aggregate inami.ipcal_income(code, amount, tax_year).
+ *
+ * income = sum of amount x factor, the factor that inami.ipcal_rule gives the code for
+ * the tax year. Amounts are whole cents; factors are read as whole millionths, so every
+ * product is exact in units of 10^-6 cent and the sum is kept exactly in an int128.
+ * Rounding to the cent happens once, at the end, half away from zero: the result is
+ * round(sum(amount x factor), 2), whatever the order or the split of the items.
+ *
+ * The state is fixed-size (an int128 and flags), serialised as a 17-byte bytea for
+ * parallel workers; the IPCAL list is read once per query into the transition
+ * function's fn_extra, a 10,000-slot table per tax year.
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+
+#include "inami.h"
+
+/* Factors are held in millionths. */
+#define FACTOR_SCALE	INT64CONST(1000000)
+/* Slots of a tax year's table: codes are four digits. */
+#define NCODES			10000
+/* Slot values that are not factors (factors lie within +/- FACTOR_SCALE). */
+#define SLOT_MISSING	PG_INT32_MIN
+#define SLOT_INEXACT	(PG_INT32_MIN + 1)
+
+/* The factors of one tax year, indexed by the code as a number. */
+typedef struct IpcalYear
+{
+	int32		tax_year;
+	int32	   *slot;			/* NCODES entries: millionths, or SLOT_* */
+} IpcalYear;
+
+/* The whole IPCAL list, read once per query. */
+typedef struct IpcalCache
+{
+	int			nyears;
+	int			maxyears;
+	IpcalYear  *years;
+	int			last;			/* index of the year found last (rows come grouped) */
+	MemoryContext mcxt;
+} IpcalCache;
+
+/* The aggregate's state. */
+typedef struct IpcalState
+{
+	int128		sum;			/* sum of cents x factor millionths */
+	bool		has_rows;
+	bool		unknown;		/* a NULL argument: the income is unknown */
+} IpcalState;
+
+#define IPCAL_SERIAL_SIZE	(sizeof(int128) + 1)
+#define IPCAL_HAS_ROWS		0x01
+#define IPCAL_UNKNOWN		0x02
+
+/* The table of a tax year in the cache, created empty (all missing) if needed. */
+static IpcalYear *
+cache_year(IpcalCache *cache, int32 tax_year, bool create)
+{
+	IpcalYear  *y;
+
+	if (cache->last < cache->nyears && cache->years[cache->last].tax_year == tax_year)
+		return &cache->years[cache->last];
+	for (int i = 0; i < cache->nyears; i++)
+		if (cache->years[i].tax_year == tax_year)
+		{
+			cache->last = i;
+			return &cache->years[i];
+		}
+	if (!create)
+		return NULL;
+
+	if (cache->nyears == cache->maxyears)
+	{
+		cache->maxyears *= 2;
+		cache->years = repalloc(cache->years, cache->maxyears * sizeof(IpcalYear));
+	}
+	y = &cache->years[cache->nyears];
+	y->tax_year = tax_year;
+	y->slot = MemoryContextAlloc(cache->mcxt, NCODES * sizeof(int32));
+	for (int i = 0; i < NCODES; i++)
+		y->slot[i] = SLOT_MISSING;
+	cache->last = cache->nyears++;
+	return y;
+}
+
+/* Keep one ipcal_rule row: (tax_year, code as int, factor millionths, exact?). */
+static void
+ipcal_rule_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	IpcalCache *cache = arg;
+	int32		tax_year = DatumGetInt32(inami_param_get(tuple, desc, 1));
+	int32		code = DatumGetInt32(inami_param_get(tuple, desc, 2));
+	int64		units = DatumGetInt64(inami_param_get(tuple, desc, 3));
+	bool		exact = DatumGetBool(inami_param_get(tuple, desc, 4));
+	IpcalYear  *y = cache_year(cache, tax_year, true);
+
+	if (code < 0 || code >= NCODES || units < -FACTOR_SCALE || units > FACTOR_SCALE)
+		elog(ERROR, "inami: ipcal_rule row outside its CHECK constraints");
+	y->slot[code] = exact ? (int32) units : SLOT_INEXACT;
+}
+
+/* The IPCAL list, read on the first call of the query and kept in fn_extra. */
+static IpcalCache *
+ipcal_cache(FunctionCallInfo fcinfo)
+{
+	IpcalCache *cache = fcinfo->flinfo->fn_extra;
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+
+	if (cache != NULL)
+		return cache;
+	cache = MemoryContextAllocZero(mcxt, sizeof(IpcalCache));
+	cache->mcxt = mcxt;
+	cache->maxyears = 8;
+	cache->years = MemoryContextAlloc(mcxt, cache->maxyears * sizeof(IpcalYear));
+	/* round() only to keep the cast quiet; "exact" says whether it changed anything */
+	inami_param_foreach("SELECT tax_year, code::int4, round(factor * 1000000)::int8,"
+						" factor * 1000000 = round(factor * 1000000)"
+						" FROM inami.ipcal_rule",
+						0, NULL, NULL, ipcal_rule_row, cache);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/* The factor in millionths of a code for a tax year; an error when the list has none. */
+static int32
+ipcal_factor(IpcalCache *cache, text *code, int32 tax_year)
+{
+	const char *s = VARDATA_ANY(code);
+	int			len = VARSIZE_ANY_EXHDR(code);
+	int			n = 0;
+	IpcalYear  *y;
+	int32		f;
+
+	if (len != 4)
+		n = -1;
+	for (int i = 0; i < len && n >= 0; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			n = -1;
+		else
+			n = n * 10 + (s[i] - '0');
+	}
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid IPCAL code \"%s\"", text_to_cstring(code)),
+				 errdetail("An IPCAL code is four digits; the code given is \"%s\".",
+						   text_to_cstring(code)),
+				 errhint("Pass the code as the tax administration sends it, for example '1250'.")));
+
+	y = cache_year(cache, tax_year, false);
+	f = (y != NULL) ? y->slot[n] : SLOT_MISSING;
+	if (f == SLOT_MISSING)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("IPCAL code \"%s\" has no factor for tax year %d",
+						text_to_cstring(code), tax_year),
+				 errdetail("inami.ipcal_rule has no row with tax_year = %d and code = '%s'%s.",
+						   tax_year, text_to_cstring(code),
+						   (y == NULL) ? " (it has no row at all for that tax year)" : ""),
+				 errhint("Add the code from the yearly IPCAL list: INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES (%d, '%s', <factor>, <label>, <source>).",
+						 tax_year, text_to_cstring(code))));
+	if (f == SLOT_INEXACT)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("IPCAL factor of code \"%s\" for tax year %d has more than six decimals",
+						text_to_cstring(code), tax_year),
+				 errdetail("inami.ipcal_rule's factor for tax_year = %d and code = '%s' is not a whole number of millionths, so the income would not be exact.",
+						   tax_year, text_to_cstring(code)),
+				 errhint("Give the factor as the IPCAL list does, with at most six decimals (1, -1, 0.1, 0).")));
+	return f;
+}
+
+/* Complain that a member's income is beyond what the aggregate can hold. */
+static void
+ipcal_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("IPCAL income out of range"),
+			 errdetail("The exact sum of the member's IPCAL items (about +/- 1.7 x 10^30 EUR at most) overflows."),
+			 errhint("Check the IPCAL amounts: each is a sum in EUR with at most two decimals.")));
+}
+
+/* The aggregate's memory context; an error when not called as an aggregate. */
+MemoryContext
+inami_agg_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "%s called in non-aggregate context", fname);
+	return aggcontext;
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_income_trans);
+/* Transition: add amount x factor of one IPCAL item. */
+Datum
+inami_ipcal_income_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_ipcal_income_trans");
+	IpcalState *state;
+	int32		factor = 0;
+
+	if (PG_ARGISNULL(0))
+		state = MemoryContextAllocZero(aggcontext, sizeof(IpcalState));
+	else
+		state = (IpcalState *) PG_GETARG_POINTER(0);
+	state->has_rows = true;
+
+	/* a code is checked whenever it can be: a missing one is never skipped */
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(3))
+		factor = ipcal_factor(ipcal_cache(fcinfo), PG_GETARG_TEXT_PP(1), PG_GETARG_INT32(3));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		state->unknown = true;
+		PG_RETURN_POINTER(state);
+	}
+
+	if (factor != 0)
+	{
+		Numeric		amount = (Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
+		int64		cents = inami_numeric_to_cents(amount, "IPCAL amount");
+
+		/* |cents x factor| < 2^63 x 2^20: never overflows; the sum is checked */
+		if (__builtin_add_overflow(state->sum, (int128) cents * factor, &state->sum))
+			ipcal_overflow();
+	}
+	else if (!PG_ARGISNULL(2))
+	{
+		/* a factor of 0 ignores the amount, but a malformed amount is still an error */
+		(void) inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2)),
+									  "IPCAL amount");
+	}
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_income_combine);
+/* Combine two partial states (parallel workers, partitions). */
+Datum
+inami_ipcal_income_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_ipcal_income_combine");
+	IpcalState *a = PG_ARGISNULL(0) ? NULL : (IpcalState *) PG_GETARG_POINTER(0);
+	IpcalState *b = PG_ARGISNULL(1) ? NULL : (IpcalState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+	{
+		a = MemoryContextAlloc(aggcontext, sizeof(IpcalState));
+		memcpy(a, b, sizeof(IpcalState));
+		PG_RETURN_POINTER(a);
+	}
+	if (__builtin_add_overflow(a->sum, b->sum, &a->sum))
+		ipcal_overflow();
+	a->has_rows |= b->has_rows;
+	a->unknown |= b->unknown;
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_income_serial);
+/* Serialise a state: the int128 sum, then one byte of flags. */
+Datum
+inami_ipcal_income_serial(PG_FUNCTION_ARGS)
+{
+	IpcalState *state;
+	bytea	   *out = palloc(VARHDRSZ + IPCAL_SERIAL_SIZE);
+	uint8		flags;
+
+	(void) inami_agg_context(fcinfo, "inami_ipcal_income_serial");
+	state = (IpcalState *) PG_GETARG_POINTER(0);
+	flags = (state->has_rows ? IPCAL_HAS_ROWS : 0) | (state->unknown ? IPCAL_UNKNOWN : 0);
+	SET_VARSIZE(out, VARHDRSZ + IPCAL_SERIAL_SIZE);
+	memcpy(VARDATA(out), &state->sum, sizeof(int128));
+	memcpy(VARDATA(out) + sizeof(int128), &flags, 1);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_income_deserial);
+/* Deserialise a state written by inami_ipcal_income_serial. */
+Datum
+inami_ipcal_income_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in;
+	IpcalState *state;
+	uint8		flags;
+
+	(void) inami_agg_context(fcinfo, "inami_ipcal_income_deserial");
+	in = PG_GETARG_BYTEA_PP(0);
+	if (VARSIZE_ANY_EXHDR(in) != IPCAL_SERIAL_SIZE)
+		elog(ERROR, "inami: ipcal_income state of %d bytes", (int) VARSIZE_ANY_EXHDR(in));
+	state = palloc(sizeof(IpcalState));
+	memcpy(&state->sum, VARDATA_ANY(in), sizeof(int128));
+	memcpy(&flags, VARDATA_ANY(in) + sizeof(int128), 1);
+	state->has_rows = (flags & IPCAL_HAS_ROWS) != 0;
+	state->unknown = (flags & IPCAL_UNKNOWN) != 0;
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_income_final);
+/* The income rounded once to the cent (half away from zero); NULL when unknown or no row. */
+Datum
+inami_ipcal_income_final(PG_FUNCTION_ARGS)
+{
+	IpcalState *state = PG_ARGISNULL(0) ? NULL : (IpcalState *) PG_GETARG_POINTER(0);
+	int128		q,
+				r;
+
+	(void) inami_agg_context(fcinfo, "inami_ipcal_income_final");
+	if (state == NULL || !state->has_rows || state->unknown)
+		PG_RETURN_NULL();
+
+	q = state->sum / FACTOR_SCALE;
+	r = state->sum % FACTOR_SCALE;
+	if (r >= FACTOR_SCALE / 2)
+		q++;
+	else if (r <= -FACTOR_SCALE / 2)
+		q--;
+	if (q > PG_INT64_MAX || q < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("IPCAL income out of range"),
+				 errdetail("The income of the member exceeds +/- 92233720368547758.07."),
+				 errhint("Check the IPCAL amounts: each is a sum in EUR with at most two decimals.")));
+	PG_RETURN_DATUM(inami_cents_to_numeric((int64) q));
+}
