@@ -292,7 +292,7 @@ CALL inami.run_systematic_control(NULL);
 BEGIN;
 CALL inami.run_systematic_control(2024);
 ROLLBACK;
-SELECT * FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 5), 2024);
+SELECT step, what, value, rule FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 5), 2024) WHERE what <> 'decision';
 
 -- Leave the shared database as found.
 DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision; DELETE FROM inami.household_event;

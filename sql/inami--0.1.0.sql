@@ -1292,7 +1292,7 @@ BEGIN
     ELSE
         step := 2; what := 'decision';
         value := format('made by run %s on %s', d.run_id,
-                        (SELECT r.started_at::timestamp(0)::text FROM inami.control_run r WHERE r.run_id = d.run_id));
+                        (SELECT to_char(r.started_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM inami.control_run r WHERE r.run_id = d.run_id));
         rule := 'inami.control_run: the run log';
         RETURN NEXT;
     END IF;
@@ -1311,7 +1311,7 @@ BEGIN
         n := n + 1;
         step := 3 + n; what := 'member ' || m.niss;
         value := format('born %s, return code %s, income %s%s',
-                        coalesce(m.birth_date::text, 'unknown'),
+                        coalesce(to_char(m.birth_date, 'YYYY-MM-DD'), 'unknown'),
                         coalesce(m.return_code, 'none (not in the answer)'),
                         coalesce(m.income::text, 'unknown'),
                         CASE WHEN coalesce(m.return_code, '') <> '00' AND m.under18
@@ -1356,7 +1356,7 @@ BEGIN
     FOR e IN SELECT * FROM inami.household_event x WHERE x.control_year = y AND x.request_number = rn
              ORDER BY x.event_date, x.event_id LOOP
         n := n + 1; step := n; what := 'event ' || e.event_id;
-        value := format('%s on %s%s%s', e.event, e.event_date,
+        value := format('%s on %s%s%s', e.event, to_char(e.event_date, 'YYYY-MM-DD'),
                         CASE WHEN e.amount IS NOT NULL THEN ', amount ' || e.amount ELSE '' END,
                         CASE WHEN e.detail IS NOT NULL THEN ': ' || e.detail ELSE '' END)
                  || CASE WHEN e.event_id = ANY (coalesce(d.events, '{}')) OR live THEN '' ELSE ' (recorded after the decision)' END;
@@ -1377,15 +1377,15 @@ BEGIN
     FOR c IN SELECT * FROM inami.systematic_candidates(y, rn) x ORDER BY x.precedence LOOP
         n := n + 1; step := n;
         what := CASE WHEN c.precedence = 1 THEN 'candidate (chosen)' ELSE 'candidate' END;
-        value := format('%s, right ends %s%s', c.reason, c.right_end,
-                        CASE WHEN c.event_id IS NOT NULL THEN format(' (event %s of %s)', c.event_id, c.trigger_date)
+        value := format('%s, right ends %s%s', c.reason, to_char(c.right_end, 'YYYY-MM-DD'),
+                        CASE WHEN c.event_id IS NOT NULL THEN format(' (event %s of %s)', c.event_id, to_char(c.trigger_date, 'YYYY-MM-DD'))
                              ELSE ' (the income)' END);
         rule := c.rule;
         RETURN NEXT;
     END LOOP;
 
     n := n + 1; step := n; what := 'reported';
-    value := format('%s, right ends %s', d.reason, d.right_end);
+    value := format('%s, right ends %s', d.reason, to_char(d.right_end, 'YYYY-MM-DD'));
     rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
     RETURN NEXT;
 END;

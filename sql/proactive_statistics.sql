@@ -106,8 +106,7 @@ SELECT * FROM finish();
 -- What a user reads.
 INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
 SELECT 2024, request_number, niss, 4, true FROM fx_p WHERE h = 'H';
-INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
-SELECT 2024, request_number, niss, 3, true FROM fx_p WHERE h = 'B' AND pos = 2;
+UPDATE inami.proactive_outcome SET category = 5 WHERE niss = (SELECT niss FROM fx_p WHERE h = 'B' AND pos = 2);
 SELECT * FROM inami.proactive_statistics(2024);
 
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.proactive_decision; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
