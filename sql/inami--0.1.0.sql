@@ -1174,6 +1174,9 @@ BEGIN
     COMMIT;
     BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('systematic_control'), y);
+        -- One large set-based query whose row estimates through the SQL functions are far too
+        -- high: JIT would compile for seconds what runs in less. For this transaction only.
+        PERFORM pg_catalog.set_config('jit', 'off', true);
         DELETE FROM inami.control_decision d WHERE d.control_year = y;
         WITH c AS MATERIALIZED (SELECT * FROM inami.systematic_candidates(y))
         INSERT INTO inami.control_decision
@@ -1219,6 +1222,7 @@ BEGIN
     COMMIT;
     BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('proactive_flow'), y);
+        PERFORM pg_catalog.set_config('jit', 'off', true);
         DELETE FROM inami.proactive_decision d WHERE d.year = y;
         INSERT INTO inami.proactive_decision
             (year, request_number, code, run_id, household_size, income_year, household_total, ceiling, eldest_niss)
