@@ -798,7 +798,7 @@ COMMENT ON COLUMN inami.control_decision.ceiling IS 'IM ceiling (inami.im_plafon
 COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.im_ceiling row of income_year.';
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
-COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from, event_id}), in the order of precedence: the first is the one reported.';
+COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
 
 ALTER TABLE inami.proactive_decision
     ADD COLUMN household_size int CHECK (household_size >= 1),
@@ -953,11 +953,12 @@ $$;
 
 -- R3 per member of the Syst_01 households of a control year (one household when given).
 CREATE FUNCTION inami.systematic_members(control_year int, request_number text DEFAULT NULL)
-RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
-               income numeric, birth_date date, under18 boolean)
+RETURNS TABLE (request_number text, oa text, sent_total numeric, niss text, shipment int, income_year int,
+               return_code text, income numeric, birth_date date, under18 boolean)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH hh AS (
-        SELECT h.request_number, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year
+        SELECT h.request_number, h.oa, a.shipment, a.household_total AS sent_total,
+               coalesce(a.income_year, $1 - 2) AS income_year
         FROM inami.syst01_household h
         LEFT JOIN inami.syst04_answer a ON a.control_year = h.control_year AND a.request_number = h.request_number
         WHERE h.control_year = $1 AND ($2 IS NULL OR h.request_number = $2)
@@ -967,7 +968,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
           ON i.control_year = $1 AND i.request_number = hh.request_number AND i.shipment = hh.shipment
         GROUP BY i.request_number, i.niss
     )
-    SELECT m.request_number, m.niss, hh.shipment, hh.income_year, sm.return_code, it.income, b.birth_date,
+    SELECT m.request_number, hh.oa, hh.sent_total, m.niss, hh.shipment, hh.income_year, sm.return_code, it.income,
+           b.birth_date,
            -- R3: under 18 on 1 January of the tax year (income year + 1).
            b.birth_date > make_date(hh.income_year + 1 - 18, 1, 1)
     FROM hh
@@ -980,7 +982,46 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                         AS birth_date) b
 $$;
 COMMENT ON FUNCTION inami.systematic_members(int, text) IS
-'R3 per member of the Syst_01 households of a control year (or of one household): the Syst_04 answer that counts (latest shipment), return code (NULL: the member is not in the answer), income from the IPCAL items (inami.ipcal_income), birth date from the NISS (NULL when unknown or invalid) and whether the under-18 rule can apply.';
+'R3 per member of the Syst_01 households of a control year (or of one household): the Syst_04 answer that counts (latest shipment) with its HouseholdTotal as sent, return code (NULL: the member is not in the answer), income from the IPCAL items (inami.ipcal_income), birth date from the NISS (NULL when unknown or invalid) and whether the under-18 rule can apply.';
+
+-- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
+CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE reason
+    -- E 5.1: prolonged until 31 December X+1; kept rights run as long.
+    WHEN 'KEEPSYST' THEN make_date(control_year + 1, 12, 31)
+    WHEN 'KEEPADV' THEN make_date(control_year + 1, 12, 31)
+    WHEN 'KEEPDSH' THEN make_date(control_year + 1, 12, 31)
+    -- E 5.1: ended on 31 December X (income at or over the ceiling, or unknown).
+    WHEN 'STOPSYST' THEN make_date(control_year, 12, 31)
+    WHEN 'STOPFISC' THEN make_date(control_year, 12, 31)
+    -- E 5.3: at the latest the last day of the quarter following that of the change.
+    WHEN 'STOPFAM' THEN (date_trunc('quarter', event_date) + interval '6 months - 1 day')::date
+    -- The right ends with the death.
+    WHEN 'STOPDEATH' THEN event_date
+    -- The OA's examination ends the day before the first day at the other OA.
+    WHEN 'STOPOA' THEN event_date - 1
+END;
+COMMENT ON FUNCTION inami.control_right_end(text, int, date) IS
+'R4: the last day of the right a reason gives in control year X: KEEPSYST, KEEPADV, KEEPDSH 31 Dec X+1; STOPSYST, STOPFISC 31 Dec X; STOPFAM the last day of the quarter after the change''s; STOPDEATH the day of death; STOPOA the day before the first day at the other OA.';
+
+-- R4: the circular and section behind a reason.
+CREATE FUNCTION inami.control_rule(reason text, verdict text, income_reason text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE reason
+    WHEN 'KEEPSYST' THEN 'Circ. O.A. 2024/165, 5.1: income under the ceiling, right prolonged until 31 December X+1'
+    WHEN 'STOPSYST' THEN CASE WHEN verdict = 'NOK'
+        THEN 'Circ. O.A. 2024/165, 5.1: income at or over the ceiling, right ended on 31 December X'
+        ELSE 'Circ. O.A. 2024/165, 5.1 and 3.2 (art. 38, par. 3 A.R. 15.01.2014): no fiscal data for a member (under-18 rule applied), right ended on 31 December X' END
+    WHEN 'STOPFISC' THEN 'Circ. O.A. 2024/165, 5.3 and 4.4: additional fiscal data of the OA bring the income to the ceiling; ended like the control, 31 December X'
+    WHEN 'KEEPADV' THEN 'Circ. O.A. 2024/165, 5.3: right maintained by a social advantage, instead of ' || income_reason || '; maintained like a prolongation, until 31 December X+1'
+    WHEN 'KEEPDSH' THEN 'Circ. O.A. 2024/165, 5.1 and 5.3: new DSH between 1 October X and 31 March X+1, right from 1 January X+1 (not a new opening), instead of ' || income_reason || '; until 31 December X+1'
+    WHEN 'STOPFAM' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014): composition change, right ended at the latest on the last day of the quarter following the quarter of the change'
+    WHEN 'STOPDEATH' THEN 'Circ. O.A. 2024/165, 5.3: end of the right by death, on the day of death (the circular gives no other date)'
+    WHEN 'STOPOA' THEN 'Circ. O.A. 2024/165, 5.3: the household moved to another OA; the examination ends the day before its first day there (the circular gives no other date)'
+END;
+COMMENT ON FUNCTION inami.control_rule(text, text, text) IS
+'R4: the circular and section behind a reason (verdict and the income''s own reason complete STOPSYST, KEEPADV and KEEPDSH).';
 
 -- R4: every candidate end of right of the households of a control year, in precedence order.
 CREATE FUNCTION inami.systematic_candidates(control_year int, request_number text DEFAULT NULL)
@@ -990,10 +1031,9 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
                precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text)
 LANGUAGE sql STABLE AS $$
     WITH per_household AS (
-        SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
-               min(m.shipment) AS shipment,
-               CASE WHEN min(m.shipment) IS NOT NULL
-                    THEN inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) END AS total
+        SELECT m.request_number, min(m.oa) AS oa, min(m.sent_total) AS sent_total,
+               count(*)::int AS household_size, min(m.income_year) AS income_year, min(m.shipment) AS shipment,
+               inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS total
         FROM inami.systematic_members($1, $2) m
         GROUP BY m.request_number
     ), ev AS (
@@ -1009,81 +1049,62 @@ LANGUAGE sql STABLE AS $$
         WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
         GROUP BY e.request_number
     ), basis AS (
-        SELECT h.request_number, h.oa, p.household_size, p.income_year, p.shipment, a.household_total AS sent_total,
-               p.total, ev.extra_income, ev.events, ev.fisc_without_amount, ev.fisc_date, ev.advantage_date, ev.dsh_date,
-               inami.im_plafond(p.household_size, p.income_year) AS ceiling,
-               (SELECT c.source FROM inami.im_ceiling c WHERE c.income_year = p.income_year) AS ceiling_source,
+        SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
+               inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
                inami.im_verdict(p.total, p.household_size, p.income_year) AS verdict,
-               inami.im_verdict(p.total + ev.extra_income, p.household_size, p.income_year) AS fisc_verdict
-        FROM inami.syst01_household h
-        JOIN per_household p ON p.request_number = h.request_number
-        LEFT JOIN inami.syst04_answer a ON a.control_year = h.control_year AND a.request_number = h.request_number
-        LEFT JOIN ev ON ev.request_number = h.request_number
-        WHERE h.control_year = $1 AND ($2 IS NULL OR h.request_number = $2)
-    ), income_outcome AS (
-        -- The income decides (E 5.1), unless the OA's own data (E 4.4) or a kept right overrides it.
-        SELECT b.*,
-               CASE WHEN b.verdict <> 'OK' THEN 'STOPSYST'
-                    WHEN b.fisc_without_amount OR b.fisc_verdict = 'NOK' THEN 'STOPFISC'
+               -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
+               CASE WHEN inami.im_verdict(p.total, p.household_size, p.income_year) <> 'OK' THEN 'STOPSYST'
+                    WHEN ev.fisc_without_amount
+                      OR inami.im_verdict(p.total + ev.extra_income, p.household_size, p.income_year) = 'NOK'
+                    THEN 'STOPFISC'
                     ELSE 'KEEPSYST' END AS income_reason
+        FROM per_household p
+        LEFT JOIN ev ON ev.request_number = p.request_number
+        LEFT JOIN inami.im_ceiling c ON c.income_year = p.income_year
+    ), income_candidate AS (
+        -- A kept right replaces an end by the income: a social advantage, a new DSH in time.
+        SELECT b.*,
+               CASE WHEN b.income_reason = 'KEEPSYST' THEN 'KEEPSYST'
+                    WHEN b.advantage_date IS NOT NULL THEN 'KEEPADV'
+                    WHEN b.dsh_date IS NOT NULL THEN 'KEEPDSH'
+                    ELSE b.income_reason END AS reason
         FROM basis b
-    ), candidates AS (
-        SELECT o.request_number, 1 AS class,
-               CASE WHEN o.income_reason = 'KEEPSYST' THEN 'KEEPSYST'
-                    WHEN o.advantage_date IS NOT NULL THEN 'KEEPADV'
-                    WHEN o.dsh_date IS NOT NULL THEN 'KEEPDSH'
-                    ELSE o.income_reason END AS reason,
-               o.income_reason, NULL::bigint AS event_id, NULL::date AS event_date
-        FROM income_outcome o
-        UNION ALL
-        SELECT e.request_number, 0, CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
-                                                 WHEN 'death' THEN 'STOPDEATH'
-                                                 WHEN 'oa_change' THEN 'STOPOA' END,
-               NULL, e.event_id, e.event_date
-        FROM inami.household_event e
-        WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
-          AND e.event IN ('composition_change', 'death', 'oa_change')
-    ), dated AS (
-        SELECT c.request_number, c.class, c.reason, c.event_id, c.income_reason,
-               CASE c.reason
-                   -- E 5.1: prolonged until 31 December X+1; kept rights run as long.
-                   WHEN 'KEEPSYST' THEN make_date($1 + 1, 12, 31)
-                   WHEN 'KEEPADV' THEN make_date($1 + 1, 12, 31)
-                   WHEN 'KEEPDSH' THEN make_date($1 + 1, 12, 31)
-                   -- E 5.1: ended on 31 December X (income at or over the ceiling, or unknown).
-                   WHEN 'STOPSYST' THEN make_date($1, 12, 31)
-                   WHEN 'STOPFISC' THEN make_date($1, 12, 31)
-                   -- E 5.3: at the latest the last day of the quarter following that of the change.
-                   WHEN 'STOPFAM' THEN (date_trunc('quarter', c.event_date) + interval '6 months - 1 day')::date
-                   -- The right ends with the death.
-                   WHEN 'STOPDEATH' THEN c.event_date
-                   -- The OA's examination ends the day before the first day at the other OA.
-                   WHEN 'STOPOA' THEN c.event_date - 1
-               END AS right_end,
-               coalesce(c.event_date, CASE c.reason WHEN 'STOPFISC' THEN o.fisc_date
-                                                    WHEN 'KEEPADV' THEN o.advantage_date
-                                                    WHEN 'KEEPDSH' THEN o.dsh_date END) AS trigger_date
-        FROM candidates c JOIN income_outcome o ON o.request_number = c.request_number
+    ), with_events AS (
+        -- Households with events: the income's candidate and one per ending event, ranked.
+        SELECT c.*, row_number() OVER (PARTITION BY c.request_number
+                                       ORDER BY c.right_end, c.class, c.trigger_date NULLS LAST,
+                                                array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason),
+                                                c.event_id)::int AS precedence
+        FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
+                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
+                     inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
+                                   WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
+                     NULL::bigint AS event_id, 1 AS class
+              FROM income_candidate o WHERE o.events IS NOT NULL
+              UNION ALL
+              SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
+                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
+                     inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+              FROM inami.household_event e
+              JOIN income_candidate o ON o.request_number = e.request_number
+              CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
+                                                      WHEN 'death' THEN 'STOPDEATH'
+                                                      WHEN 'oa_change' THEN 'STOPOA' END AS reason) r
+              WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
+                AND e.event IN ('composition_change', 'death', 'oa_change')) c
     )
+    -- Households without events have one candidate: no sort for them.
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-           o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events,
-           (row_number() OVER (PARTITION BY d.request_number
-                               ORDER BY d.right_end, d.class, d.trigger_date NULLS LAST,
-                                        array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], d.reason), d.event_id))::int,
-           d.reason, d.right_end, d.trigger_date, d.event_id,
-           CASE d.reason
-               WHEN 'KEEPSYST' THEN 'Circ. O.A. 2024/165, 5.1: income under the ceiling, right prolonged until 31 December X+1'
-               WHEN 'STOPSYST' THEN CASE WHEN o.verdict = 'NOK'
-                   THEN 'Circ. O.A. 2024/165, 5.1: income at or over the ceiling, right ended on 31 December X'
-                   ELSE 'Circ. O.A. 2024/165, 5.1 and 3.2 (art. 38, par. 3 A.R. 15.01.2014): no fiscal data for a member (under-18 rule applied), right ended on 31 December X' END
-               WHEN 'STOPFISC' THEN 'Circ. O.A. 2024/165, 5.3 and 4.4: additional fiscal data of the OA bring the income to the ceiling; ended like the control, 31 December X'
-               WHEN 'KEEPADV' THEN format('Circ. O.A. 2024/165, 5.3: right maintained by a social advantage, instead of %s; maintained like a prolongation, until 31 December X+1', d.income_reason)
-               WHEN 'KEEPDSH' THEN format('Circ. O.A. 2024/165, 5.1 and 5.3: new DSH between 1 October X and 31 March X+1, right from 1 January X+1 (not a new opening), instead of %s; until 31 December X+1', d.income_reason)
-               WHEN 'STOPFAM' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014): composition change, right ended at the latest on the last day of the quarter following the quarter of the change'
-               WHEN 'STOPDEATH' THEN 'Circ. O.A. 2024/165, 5.3: end of the right by death, on the day of death (the circular gives no other date)'
-               WHEN 'STOPOA' THEN 'Circ. O.A. 2024/165, 5.3: the household moved to another OA; the examination ends the day before its first day there (the circular gives no other date)'
-           END
-    FROM dated d JOIN income_outcome o ON o.request_number = d.request_number
+           o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
+           inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
+           inami.control_rule(o.reason, o.verdict, o.income_reason)
+    FROM income_candidate o WHERE o.events IS NULL
+    UNION ALL
+    SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
+           w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
+           w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason)
+    FROM with_events w
 $$;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event.';
@@ -1185,12 +1206,12 @@ BEGIN
         SELECT y, c.request_number, c.oa, c.reason, c.right_end, run, c.household_size, c.income_year, c.shipment,
                c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
                coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
-                   'reason', c.reason, 'right_end', c.right_end, 'from', 'income', 'rule', c.rule)))
+                   'reason', c.reason, 'right_end', c.right_end, 'from', 'income')))
         FROM c
         LEFT JOIN (SELECT c2.request_number,
                           jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
-                                                       'from', coalesce('event ' || c2.event_id, 'income'),
-                                                       'rule', c2.rule) ORDER BY c2.precedence) AS candidates
+                                                       'from', coalesce('event ' || c2.event_id, 'income'))
+                                    ORDER BY c2.precedence) AS candidates
                    FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
           ON x.request_number = c.request_number
         WHERE c.precedence = 1;
