@@ -1,6 +1,7 @@
 -- R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): everything about year X is kept until the end
 -- of X+6. purge_expired(as_of) removes it from 1 January X+7 on, and logs what it removed.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
 DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
@@ -88,6 +89,7 @@ SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'from 1 January 202
 
 SELECT * FROM finish();
 
+-- What a user reads.
 CALL inami.purge_expired(NULL);
 
 DELETE FROM inami.control_run; DELETE FROM inami.im_ceiling WHERE income_year IN (2015, 2016);

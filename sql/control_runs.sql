@@ -4,6 +4,7 @@
 -- Income year 2022 (tax year 2023); ceilings: 1 person 23,303.84; 2 persons 27,618.02;
 -- 3 persons 31,932.20; 4 persons 36,246.38.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 -- The suites share one database: start from empty flow and run tables.

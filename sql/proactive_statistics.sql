@@ -1,6 +1,7 @@
 -- G (Circ. O.A. 2024/250): the outcomes of contacting the OK households of the proactive
 -- flow and the report's tables 1, 2 and 3, on a hand-made population.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
 DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
