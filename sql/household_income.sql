@@ -220,7 +220,7 @@ SELECT ok(whole > 1000000, 'that total is large enough to mean something') FROM 
 SELECT is((SELECT inami.household_income(rc, inc, bd, y) FROM m), with_unknown, 'parallel equals serial with unknown members: NULL')
 FROM serial_answers;
 SET enable_hashagg = off;
-SELECT is((SELECT array_agg(total ORDER BY h) FROM computed), grouped, 'parallel grouped answers equal serial ones')
+SELECT is((SELECT array_agg(total ORDER BY h) FROM computed), grouped, 'grouped answers under a parallel plan (Gather below the grouping) equal serial ones')
 FROM serial_answers;
 RESET enable_hashagg;
 SELECT throws_ok($$SELECT inami.household_income(rc, inc, bd, CASE WHEN h = 3500 THEN 2021 ELSE y END) FROM m$$,
@@ -254,3 +254,7 @@ SELECT inami.household_income(rc, inc, NULL, y) FROM (VALUES ('00', 1.00, 2022),
 SELECT inami.household_income('00', 10.001, NULL, 2022);
 SELECT inami.household_income('00', inc, NULL, 2022) FROM (VALUES (92233720368547758.07), (0.01)) AS v(inc);
 SELECT inami.im_verdict(NULL, 3, 2023);
+
+-- The suites share one database: leave nothing behind.
+DROP VIEW reference, computed;
+DROP TABLE m, mp;

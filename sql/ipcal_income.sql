@@ -130,3 +130,7 @@ SELECT inami.ipcal_income('9999', 1.00, 2030);
 SELECT inami.ipcal_income('125', 1.00, 2023);
 SELECT inami.ipcal_income('1250', 1.001, 2023);
 SELECT inami.ipcal_income('1291', 1.00, 2023);
+
+-- The suites share one database: leave nothing behind.
+DROP TABLE item, serial_answers;
+DELETE FROM inami.ipcal_rule WHERE source = 'test: sample row, not the real annex';
