@@ -823,10 +823,12 @@ CREATE TABLE inami.household_event (
     detail text CHECK (btrim(detail) <> ''),
     amount numeric CHECK (amount = round(amount, 2)),
     recorded_at timestamptz NOT NULL DEFAULT now(),
-    CHECK (amount IS NULL OR event = 'extra_fiscal_data')
+    CHECK (amount IS NULL OR event = 'extra_fiscal_data'),
+    -- Also orders pg_dump: a household's events are restored after the household.
+    FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
 COMMENT ON TABLE inami.household_event IS
-'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV; new_dsh -> KEEPDSH. An unknown request number is refused.';
+'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV; new_dsh -> KEEPDSH. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
 COMMENT ON COLUMN inami.household_event.event_id IS 'Identifies the event; decisions list the events they used.';
 COMMENT ON COLUMN inami.household_event.control_year IS 'Control year of the Syst_01 household; filled from inami.syst01_household when omitted.';
 COMMENT ON COLUMN inami.household_event.request_number IS 'The household, as in Syst_01.';
@@ -883,6 +885,7 @@ CREATE TABLE inami.proactive_outcome (
     note text CHECK (btrim(note) <> ''),
     PRIMARY KEY (year, request_number, niss),
     FOREIGN KEY (year, request_number, niss) REFERENCES inami.pro01_member ON DELETE CASCADE,
+    FOREIGN KEY (year, request_number) REFERENCES inami.proactive_decision ON DELETE CASCADE,
     CHECK (NOT automatic_child OR category = 6),
     CHECK (category NOT IN (1, 2) OR NOT contacted)
 );
@@ -1244,8 +1247,9 @@ BEGIN
     BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('proactive_flow'), y);
         PERFORM pg_catalog.set_config('jit', 'off', true);
-        DELETE FROM inami.proactive_decision d WHERE d.year = y;
-        INSERT INTO inami.proactive_decision
+        -- Updated in place (every Pro_01 household gets its row again): the outcomes the OA
+        -- recorded for its OK households (inami.proactive_outcome) point to these rows.
+        INSERT INTO inami.proactive_decision AS d
             (year, request_number, code, run_id, household_size, income_year, household_total, ceiling, eldest_niss)
         SELECT y, p.request_number, inami.im_verdict(p.total, p.household_size, p.income_year), run,
                p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year), p.eldest
@@ -1253,7 +1257,12 @@ BEGIN
                      inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS total,
                      (array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
               FROM inami.proactive_members(y) m
-              GROUP BY m.request_number) p;
+              GROUP BY m.request_number) p
+        ON CONFLICT ON CONSTRAINT proactive_decision_pkey DO UPDATE
+        SET code = excluded.code, run_id = excluded.run_id, household_size = excluded.household_size,
+            income_year = excluded.income_year, household_total = excluded.household_total,
+            ceiling = excluded.ceiling, eldest_niss = excluded.eldest_niss;
+        DELETE FROM inami.proactive_decision d WHERE d.year = y AND d.run_id <> run;
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = (SELECT coalesce(jsonb_object_agg(s.code, s.n ORDER BY s.code), '{}')
