@@ -6,7 +6,7 @@
 SET client_min_messages = warning;
 SELECT count(*) = 0 AS no_flows FROM inami.syst01_household \gset
 \if :no_flows
-\echo 'No Syst_01 loaded: inserting a small illustrative control year 2024 (five households)'
+\echo 'No Syst_01 loaded: inserting a small illustrative control year 2024 (five households, two Syst_04 shipments)'
 CREATE FUNCTION pg_temp.niss(born date, seq int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT nine || lpad((97 - ((CASE WHEN born >= '2000-01-01' THEN '2' ELSE '' END || nine)::bigint % 97))::text, 2, '0')
     FROM (SELECT to_char(born, 'YYMMDD') || lpad(seq::text, 3, '0') AS nine) s
@@ -38,6 +38,16 @@ FROM demo_member m JOIN demo_member r ON r.hh = m.hh AND r.pos = 1;
 INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
 SELECT 2024, inami.request_number('300', 2024, pg_temp.niss(r.born, r.hh)), 1, pg_temp.niss(m.born, m.hh), 1, '1250', m.amount
 FROM demo_member m JOIN demo_member r ON r.hh = m.hh AND r.pos = 1 WHERE m.code = '00';
+-- The October shipment answers household 4, left open in August (code 11).
+INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count)
+VALUES ('Syst04', 2024, NULL, 2022, 2, 'demo: illustrative Syst04 shipment 2', 1);
+INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+SELECT 2024, request_number, 2, 2022, requester_niss, (SELECT max(file_id) FROM inami.flow_file)
+FROM inami.syst01_household WHERE requester_niss = pg_temp.niss('1960-03-03', 4);
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
+SELECT 2024, request_number, 2, requester_niss, '00' FROM inami.syst04_household WHERE shipment = 2;
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, request_number, 2, requester_niss, 1, '1250', 9000.00 FROM inami.syst04_household WHERE shipment = 2;
 \endif
 
 SELECT max(control_year) AS year FROM inami.syst01_household \gset
@@ -64,8 +74,8 @@ SELECT :year, h.request_number, e.event, make_date(:year, e.m, e.d), e.detail
 FROM (SELECT request_number, row_number() OVER (ORDER BY request_number) AS n
       FROM inami.syst01_household WHERE control_year = :year) h
 JOIN (VALUES (1, 'composition_change', 5, 10, 'demo: the spouse left in May'),
-             (2, 'new_dsh', 11, 15, 'demo: a complete new DSH'),
-             (3, 'child_under16_arrival', 6, 1, 'demo: a newborn, first registration')) AS e(n, event, m, d, detail)
+             (3, 'new_dsh', 11, 15, 'demo: a complete new DSH'),
+             (2, 'child_under16_arrival', 6, 1, 'demo: a newborn, first registration')) AS e(n, event, m, d, detail)
   USING (n);
 \endif
 
