@@ -22,6 +22,10 @@
 
 #include "inami.h"
 
+#ifndef HAVE_INT128
+#error "inami needs a 128-bit integer type for its exact sums"
+#endif
+
 /* The aggregate's state. */
 typedef struct HouseholdState
 {

@@ -19,6 +19,10 @@
 
 #include "inami.h"
 
+#ifndef HAVE_INT128
+#error "inami needs a 128-bit integer type for its exact sums"
+#endif
+
 /* Factors are held in millionths. */
 #define FACTOR_SCALE	INT64CONST(1000000)
 /* Slots of a tax year's table: codes are four digits. */
