@@ -47,7 +47,10 @@ INSERT INTO fx_member VALUES
     (18, 1, '1976-05-18'),                                              -- Q4 change, over
     (19, 1, '1975-06-19'),                                              -- Q4 change, under
     (20, 1, '1974-07-20'), (20, 2, '1973-07-20'),                       -- Q1 change (example 3)
-    (21, 1, '1972-08-21'), (21, 2, '1971-08-21');                       -- member missing from answer
+    (21, 1, '1972-08-21'), (21, 2, '1971-08-21'),                       -- member missing from answer
+    (22, 1, '1969-09-22'),                                              -- moved, income under
+    (23, 1, '1968-10-23'), (23, 2, '1967-10-23'),                       -- change and death, same end
+    (24, 1, '1966-11-24');                                              -- advantage, no fiscal data
 INSERT INTO fx_answer VALUES
     (1, 1, 1, '00', 15000.00), (1, 2, 1, '00', 12000.00), (1, 3, 1, '01', NULL),
     (2, 1, 1, '00', 30000.00),
@@ -68,7 +71,10 @@ INSERT INTO fx_answer VALUES
     (18, 1, 1, '00', 30000.00),
     (19, 1, 1, '00', 10000.00),
     (20, 1, 1, '00', 10000.00), (20, 2, 1, '00', 10000.00),
-    (21, 1, 1, '00', 1000.00), (21, 2, 1, NULL, NULL);
+    (21, 1, 1, '00', 1000.00), (21, 2, 1, NULL, NULL),
+    (22, 1, 1, '00', 10000.00),
+    (23, 1, 1, '00', 10000.00), (23, 2, 1, '00', 10000.00),
+    (24, 1, 1, '01', NULL);
 
 CREATE TEMP VIEW fx_hh AS
 SELECT m.hh, inami.request_number('300', 2024, pg_temp.niss(m.born, m.hh)) AS request_number,
@@ -76,7 +82,7 @@ SELECT m.hh, inami.request_number('300', 2024, pg_temp.niss(m.born, m.hh)) AS re
 FROM fx_member m WHERE m.pos = 1;
 
 INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) VALUES
-    ('Syst01', 2024, '300', NULL, NULL, 'test Syst01', 21),
+    ('Syst01', 2024, '300', NULL, NULL, 'test Syst01', 24),
     ('Syst04', 2024, NULL, 2022, 1, 'test Syst04 shipment 1', 0),
     ('Syst04', 2024, NULL, 2022, 2, 'test Syst04 shipment 2', 0);
 INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id)
@@ -98,7 +104,7 @@ FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE 
 INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
 SELECT 2024, h.request_number, 1, pg_temp.niss('1985-07-30', 1), 2, '1460', 0.00 FROM fx_hh h WHERE h.hh = 1;
 
-SELECT plan(37);
+SELECT plan(39);
 
 -- 1. Events: a CHECK on the kind, and a clear error for an unknown household.
 SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
@@ -124,9 +130,13 @@ FROM (VALUES (4, 'composition_change', '2024-05-10', 'example 1: change in Q2', 
              (12, 'new_dsh', '2024-06-01', 'DSH before October', NULL),
              (18, 'composition_change', '2024-11-05', 'change in Q4', NULL),
              (19, 'composition_change', '2024-11-05', 'change in Q4', NULL),
-             (20, 'composition_change', '2024-01-15', 'change in Q1 (example 3)', NULL)) AS e(hh, event, d, detail, amount)
+             (20, 'composition_change', '2024-01-15', 'change in Q1 (example 3)', NULL),
+             (22, 'oa_change', '2024-07-01', 'first day at OA 500', NULL),
+             (23, 'death', '2024-06-30', 'the requester died', NULL),
+             (23, 'composition_change', '2024-02-10', 'a dependent left in Q1', NULL),
+             (24, 'social_advantage', '2024-03-01', 'integration allowance', NULL)) AS e(hh, event, d, detail, amount)
 JOIN fx_hh h USING (hh);
-SELECT is(count(*), 12::bigint, 'events get their control year from Syst_01')
+SELECT is(count(*), 16::bigint, 'events get their control year from Syst_01')
 FROM inami.household_event WHERE control_year = 2024;
 
 -- 2. The run.
@@ -141,7 +151,8 @@ SELECT results_eq($$
              (10, 'KEEPADV', '2025-12-31'), (11, 'KEEPDSH', '2025-12-31'), (12, 'STOPSYST', '2024-12-31'),
              (13, 'KEEPSYST', '2025-12-31'), (14, 'STOPSYST', '2024-12-31'), (15, 'STOPSYST', '2024-12-31'),
              (16, 'KEEPSYST', '2025-12-31'), (17, 'STOPSYST', '2024-12-31'), (18, 'STOPSYST', '2024-12-31'),
-             (19, 'STOPFAM', '2025-03-31'), (20, 'STOPFAM', '2024-06-30'), (21, 'STOPSYST', '2024-12-31')$$,
+             (19, 'STOPFAM', '2025-03-31'), (20, 'STOPFAM', '2024-06-30'), (21, 'STOPSYST', '2024-12-31'),
+             (22, 'STOPOA', '2024-06-30'), (23, 'STOPFAM', '2024-06-30'), (24, 'KEEPADV', '2025-12-31')$$,
     'every household gets its reason and end of right');
 
 -- R3's example, kept with the decision.
@@ -176,6 +187,11 @@ FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 5;
 SELECT is(jsonb_path_query_array(candidates, '$[*].reason'), '["STOPSYST", "STOPFAM"]'::jsonb,
           'a change in Q4 ends the right on 31 March X+1: STOPSYST ended it first')
 FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 18;
+SELECT is(jsonb_path_query_array(candidates, '$[*].reason'), '["STOPFAM", "STOPDEATH", "KEEPSYST"]'::jsonb,
+          'the same end of right from two events: the earlier event (the change in February) is reported')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 23;
+SELECT is(verdict, 'ONHOLD', 'KEEPADV keeps the right of a household without fiscal data')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 24;
 SELECT is(jsonb_array_length(candidates), 1, 'the arrival of a child under 16 is no candidate end (art. 35)')
 FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 6;
 SELECT is(cardinality(events), 1, 'the decision lists the events it used')
@@ -184,7 +200,7 @@ FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 6;
 -- 3. The run log.
 SELECT results_eq($$SELECT kind, year, status, error_sqlstate, counts FROM inami.control_run ORDER BY run_id$$,
     $$VALUES ('systematic_control', 2024, 'succeeded', NULL::text,
-              '{"KEEPADV": 1, "KEEPDSH": 1, "STOPFAM": 4, "STOPOA": 1, "STOPFISC": 1, "KEEPSYST": 4, "STOPSYST": 8, "STOPDEATH": 1}'::jsonb)$$,
+              '{"KEEPADV": 2, "KEEPDSH": 1, "STOPFAM": 5, "STOPOA": 2, "STOPFISC": 1, "KEEPSYST": 4, "STOPSYST": 8, "STOPDEATH": 1}'::jsonb)$$,
     'the run is logged with its counts per reason');
 SELECT ok(ended_at >= started_at, 'the run has a start and an end') FROM inami.control_run;
 
@@ -194,7 +210,7 @@ SELECT control_year, request_number, oa, reason, right_end, household_size, inco
        household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
 FROM inami.control_decision;
 CALL inami.run_systematic_control(2024);
-SELECT is(count(*), 21::bigint, 'a second run leaves 21 decisions, not 42') FROM inami.control_decision;
+SELECT is(count(*), 24::bigint, 'a second run leaves 24 decisions, not 48') FROM inami.control_decision;
 SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, household_size, income_year, shipment, sent_total,
                        household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
                 FROM inami.control_decision$$,
@@ -221,7 +237,7 @@ FROM inami.control_run ORDER BY run_id DESC LIMIT 1;
 SELECT results_eq($$SELECT reason, right_end, run_id FROM inami.control_decision WHERE control_year = 2025$$,
                   $$SELECT 'STOPSYST', '2025-12-31'::date, max(run_id) FROM inami.control_run WHERE year = 2025 AND status = 'succeeded'$$,
                   'a failed run changes no decision');
-SELECT is(count(*), 21::bigint, 'nor the decisions of another year') FROM inami.control_decision WHERE control_year = 2024;
+SELECT is(count(*), 24::bigint, 'nor the decisions of another year') FROM inami.control_decision WHERE control_year = 2024;
 
 -- 6. Explain: every step with its rule.
 SELECT results_eq($$SELECT what, regexp_replace(value, 'event [0-9]+ ', 'event N ') FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 4), 2024)
