@@ -16,6 +16,12 @@ REGRESS = $(sort $(filter-out inami--%,$(basename $(notdir $(wildcard sql/*.sql)
 REGRESS_OPTS = --temp-config=$(srcdir)/test/inami.conf --temp-instance=$(CURDIR)/tmp_check \
 	--load-extension=pgtap --load-extension=inami
 
+# Isolation specs in test/specs, their expected output in test/expected; a throwaway
+# instance of their own, like the pg_regress suites.
+ISOLATION = control_concurrency
+ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-instance=$(CURDIR)/tmp_check_iso \
+	--temp-config=$(srcdir)/test/inami.conf
+
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

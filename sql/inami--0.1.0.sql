@@ -910,6 +910,757 @@ BEGIN
 END;
 $$;
 
+-- 5a. What a decision was made from (R4, R5): kept beside each decision so that
+-- inami.explain_decision can answer "why". Nullable: rows written by other means (tests of
+-- the writers, older runs) stay valid.
+ALTER TABLE inami.control_decision
+    ADD COLUMN household_size int CHECK (household_size >= 1),
+    ADD COLUMN income_year int CHECK (income_year BETWEEN 1990 AND 2200),
+    ADD COLUMN shipment int CHECK (shipment BETWEEN 1 AND 9),
+    ADD COLUMN sent_total numeric CHECK (sent_total = round(sent_total, 2)),
+    ADD COLUMN household_total numeric CHECK (household_total >= 0 AND household_total = round(household_total, 2)),
+    ADD COLUMN extra_income numeric CHECK (extra_income = round(extra_income, 2)),
+    ADD COLUMN ceiling numeric CHECK (ceiling > 0),
+    ADD COLUMN ceiling_source text CHECK (btrim(ceiling_source) <> ''),
+    ADD COLUMN verdict text CHECK (verdict IN ('OK', 'NOK', 'ONHOLD')),
+    ADD COLUMN events bigint[],
+    ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array');
+COMMENT ON COLUMN inami.control_decision.household_size IS 'Household size used for the ceiling: the number of Syst_01 members (the requester once).';
+COMMENT ON COLUMN inami.control_decision.income_year IS 'Income year of the incomes (of the Syst_04 answer; control year - 2 without one).';
+COMMENT ON COLUMN inami.control_decision.shipment IS 'Syst_04 shipment whose answer counted (the latest); NULL when no shipment answered the household.';
+COMMENT ON COLUMN inami.control_decision.sent_total IS 'HouseholdTotal as the SCA sent it in that shipment, for comparison; not used for the decision.';
+COMMENT ON COLUMN inami.control_decision.household_total IS 'Household income computed by R3 (inami.household_income over the members); NULL when unknown.';
+COMMENT ON COLUMN inami.control_decision.extra_income IS 'Sum of the amounts of the extra_fiscal_data events (foreign income, alimony...: E 4.4) added by the OA; NULL without such amounts.';
+COMMENT ON COLUMN inami.control_decision.ceiling IS 'IM ceiling (inami.im_plafond) for household_size and income_year.';
+COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.im_ceiling row of income_year.';
+COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
+COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
+COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
+
+ALTER TABLE inami.proactive_decision
+    ADD COLUMN household_size int CHECK (household_size >= 1),
+    ADD COLUMN income_year int CHECK (income_year BETWEEN 1990 AND 2200),
+    ADD COLUMN household_total numeric CHECK (household_total >= 0 AND household_total = round(household_total, 2)),
+    ADD COLUMN ceiling numeric CHECK (ceiling > 0),
+    ADD COLUMN eldest_niss text CHECK (eldest_niss ~ '^[0-9]{11}$');
+COMMENT ON COLUMN inami.proactive_decision.household_size IS 'Number of Pro_01 members (the ceiling''s household size, F 2.2).';
+COMMENT ON COLUMN inami.proactive_decision.income_year IS 'Income year (year - 2, or that of the Pro_03 answers).';
+COMMENT ON COLUMN inami.proactive_decision.household_total IS 'Household income by R3 from the latest Pro_03 answers; NULL when unknown.';
+COMMENT ON COLUMN inami.proactive_decision.ceiling IS 'IM ceiling for household_size and income_year.';
+COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by NISS birth date (F 2.2: the requester is the eldest); compare with the Pro_01 requester.';
+
+-- R4: what the OA knows of a household besides the flows.
+CREATE TABLE inami.household_event (
+    event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    event text NOT NULL CHECK (event IN ('composition_change', 'child_under16_arrival', 'death', 'oa_change',
+                                         'extra_fiscal_data', 'social_advantage', 'new_dsh')),
+    event_date date NOT NULL CHECK (event_date BETWEEN '1990-01-01' AND '2200-12-31'),
+    detail text CHECK (btrim(detail) <> ''),
+    amount numeric CHECK (amount = round(amount, 2)),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (amount IS NULL OR event = 'extra_fiscal_data'),
+    -- Also orders pg_dump: a household's events are restored after the household.
+    FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
+);
+COMMENT ON TABLE inami.household_event IS
+'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV; new_dsh -> KEEPDSH. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
+COMMENT ON COLUMN inami.household_event.event_id IS 'Identifies the event; decisions list the events they used.';
+COMMENT ON COLUMN inami.household_event.control_year IS 'Control year of the Syst_01 household; filled from inami.syst01_household when omitted.';
+COMMENT ON COLUMN inami.household_event.request_number IS 'The household, as in Syst_01.';
+COMMENT ON COLUMN inami.household_event.event IS 'composition_change, child_under16_arrival, death, oa_change, extra_fiscal_data, social_advantage or new_dsh.';
+COMMENT ON COLUMN inami.household_event.event_date IS 'When it happened: the change, the death, the first day at the other OA, the day the OA learned the fiscal data, the start of the advantage, the day the new DSH was complete.';
+COMMENT ON COLUMN inami.household_event.detail IS 'Free text: what happened, which member, the document.';
+COMMENT ON COLUMN inami.household_event.amount IS 'extra_fiscal_data only: yearly amount in EUR the OA adds to the household income of the income year (E 4.4); NULL when the OA records that the data end the right without an amount.';
+COMMENT ON COLUMN inami.household_event.recorded_at IS 'When the event was recorded.';
+
+CREATE FUNCTION inami.household_event_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    years int[];
+BEGIN
+    IF NEW.control_year IS NULL THEN
+        SELECT array_agg(h.control_year ORDER BY h.control_year) INTO years
+        FROM inami.syst01_household h WHERE h.request_number = NEW.request_number;
+        IF cardinality(years) > 1 THEN
+            RAISE EXCEPTION 'request number "%" is in several control years', NEW.request_number
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('inami.syst01_household has it for control years %s.', array_to_string(years, ', ')),
+                      HINT = 'Give control_year with the event.';
+        END IF;
+        NEW.control_year := years[1];
+    END IF;
+    IF NEW.control_year IS NULL OR NOT EXISTS (
+        SELECT 1 FROM inami.syst01_household h
+        WHERE h.control_year = NEW.control_year AND h.request_number = NEW.request_number) THEN
+        RAISE EXCEPTION 'unknown request number "%"', NEW.request_number
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('inami.syst01_household has no household %s%s.', NEW.request_number,
+                                  CASE WHEN NEW.control_year IS NULL THEN ' in any control year'
+                                       ELSE ' for control year ' || NEW.control_year END),
+                  HINT = 'Load the Syst_01 file of the household first (inami.syst01_household), or correct the request number (OA + year + requester NISS).';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION inami.household_event_check() IS
+'Trigger: fills household_event.control_year from Syst_01 and refuses an event of an unknown household.';
+CREATE TRIGGER household_event_check BEFORE INSERT OR UPDATE ON inami.household_event
+FOR EACH ROW EXECUTE FUNCTION inami.household_event_check();
+
+-- G (circ. 2024/250): the outcome of contacting an OK household, per person.
+CREATE TABLE inami.proactive_outcome (
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    category int NOT NULL CHECK (category BETWEEN 1 AND 6),
+    contacted boolean NOT NULL,
+    dependent boolean NOT NULL DEFAULT false,
+    automatic_child boolean NOT NULL DEFAULT false,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    note text CHECK (btrim(note) <> ''),
+    PRIMARY KEY (year, request_number, niss),
+    FOREIGN KEY (year, request_number, niss) REFERENCES inami.pro01_member ON DELETE CASCADE,
+    FOREIGN KEY (year, request_number) REFERENCES inami.proactive_decision ON DELETE CASCADE,
+    CHECK (NOT automatic_child OR category = 6),
+    CHECK (category NOT IN (1, 2) OR NOT contacted)
+);
+COMMENT ON TABLE inami.proactive_outcome IS
+'G (circ. O.A. 2024/250): what came of an OK household of the proactive flow, per person, in one of the six categories: 1 composition change, 2 information at the OA (not contacted: other data show the ceiling reached, or moved to another OA), 3 ceiling exceeded in the DSH, 4 no response, 5 right opened on a DSH, 6 automatic right on a social advantage. All persons of a household share one category, except a child with an automatic right (automatic_child, category 6) and a dependent with a social advantage (category 6, counted as a person only). inami.proactive_statistics(year) reports tables 1, 2 and 3.';
+COMMENT ON COLUMN inami.proactive_outcome.year IS 'Year of the proactive flow.';
+COMMENT ON COLUMN inami.proactive_outcome.request_number IS 'The Pro_01 household (its Pro_04 code must be OK).';
+COMMENT ON COLUMN inami.proactive_outcome.niss IS 'The person, a Pro_01 member of the household.';
+COMMENT ON COLUMN inami.proactive_outcome.category IS 'G 4: 1 MODIFICATION COMPOSITION DE MENAGE, 2 INFORMATION A L''O.A., 3 DEPASSEMENT PLAFOND DSH, 4 NON-REPONSE DE L''ASSURE, 5 DROIT DSH, 6 DROIT AUTOMATIQUE.';
+COMMENT ON COLUMN inami.proactive_outcome.contacted IS 'True when the OA actually contacted the household (G 3, table 1); never for categories 1 and 2.';
+COMMENT ON COLUMN inami.proactive_outcome.dependent IS 'The person is a dependent (personne a charge): in category 6 they count as a person, not for the household (G 4.2).';
+COMMENT ON COLUMN inami.proactive_outcome.automatic_child IS 'A child with an automatic right (orphan, increased family allowances): may be in category 6 while the others are not, and then the household carries two categories (G 3).';
+COMMENT ON COLUMN inami.proactive_outcome.recorded_at IS 'When the outcome was recorded.';
+COMMENT ON COLUMN inami.proactive_outcome.note IS 'Free text.';
+
+CREATE FUNCTION inami.proactive_outcome_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    code text;
+    other record;
+BEGIN
+    SELECT d.code INTO code FROM inami.proactive_decision d
+    WHERE d.year = NEW.year AND d.request_number = NEW.request_number;
+    IF code IS DISTINCT FROM 'OK' THEN
+        RAISE EXCEPTION 'household "%" of % is not an OK household of the proactive flow', NEW.request_number, NEW.year
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Its Pro_04 code is %s.', coalesce(code, 'not computed')),
+                  HINT = 'Only households with code OK are contacted (F 2.3, G 3): run CALL inami.run_proactive_flow(year) first, or check the request number.';
+    END IF;
+    -- G 3: all members share one category, except the two kinds of category-6 persons.
+    IF NOT (NEW.automatic_child OR (NEW.dependent AND NEW.category = 6)) THEN
+        SELECT o.niss, o.category, o.contacted INTO other FROM inami.proactive_outcome o
+        WHERE o.year = NEW.year AND o.request_number = NEW.request_number AND o.niss <> NEW.niss
+          AND NOT (o.automatic_child OR (o.dependent AND o.category = 6))
+          AND (o.category <> NEW.category OR o.contacted <> NEW.contacted)
+        LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'every person of household "%" must have the same category and contact', NEW.request_number
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('%s has category %s (contacted %s); %s is given category %s (contacted %s).',
+                                      other.niss, other.category, other.contacted, NEW.niss, NEW.category, NEW.contacted),
+                      HINT = 'G 3: only a child with an automatic right (automatic_child) or a dependent with a social advantage (dependent, category 6) may differ; update the household''s rows in one statement (or SET CONSTRAINTS inami.proactive_outcome_household DEFERRED).';
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION inami.proactive_outcome_check() IS
+'Trigger: refuses an outcome for a household that is not OK, and a household whose persons disagree on the category outside G''s exception.';
+-- After the statement's rows are all in, so one UPDATE can move a whole household.
+CREATE CONSTRAINT TRIGGER proactive_outcome_household AFTER INSERT OR UPDATE ON inami.proactive_outcome
+DEFERRABLE INITIALLY IMMEDIATE
+FOR EACH ROW EXECUTE FUNCTION inami.proactive_outcome_check();
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['inami.household_event', 'inami.household_event_event_id_seq',
+                             'inami.proactive_outcome']::regclass[]
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(t, '');
+    END LOOP;
+END;
+$$;
+
+-- 5b. The systematic control (R4) and the proactive flow (R5), set-based.
+
+-- R3 per member of the Syst_01 households of a control year (one household when given).
+CREATE FUNCTION inami.systematic_members(control_year int, request_number text DEFAULT NULL)
+RETURNS TABLE (request_number text, oa text, sent_total numeric, niss text, shipment int, income_year int,
+               return_code text, income numeric, birth_date date, under18 boolean)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH hh AS (
+        SELECT h.request_number, h.oa, a.shipment, a.household_total AS sent_total,
+               coalesce(a.income_year, $1 - 2) AS income_year
+        FROM inami.syst01_household h
+        LEFT JOIN inami.syst04_answer a ON a.control_year = h.control_year AND a.request_number = h.request_number
+        WHERE h.control_year = $1 AND ($2 IS NULL OR h.request_number = $2)
+    ), items AS (
+        SELECT i.request_number, i.niss, inami.ipcal_income(i.code, i.amount, hh.income_year + 1) AS income
+        FROM hh JOIN inami.syst04_ipcal i
+          ON i.control_year = $1 AND i.request_number = hh.request_number AND i.shipment = hh.shipment
+        GROUP BY i.request_number, i.niss
+    )
+    SELECT m.request_number, hh.oa, hh.sent_total, m.niss, hh.shipment, hh.income_year, sm.return_code, it.income,
+           b.birth_date,
+           -- R3: under 18 on 1 January of the tax year (income year + 1).
+           b.birth_date > make_date(hh.income_year + 1 - 18, 1, 1)
+    FROM hh
+    JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = hh.request_number
+    LEFT JOIN inami.syst04_member sm
+      ON sm.control_year = $1 AND sm.request_number = hh.request_number AND sm.shipment = hh.shipment
+     AND sm.niss = m.niss
+    LEFT JOIN items it ON it.request_number = hh.request_number AND it.niss = m.niss
+    CROSS JOIN LATERAL (SELECT CASE WHEN inami.niss_is_valid(m.niss) THEN inami.niss_birth_date(m.niss) END
+                        AS birth_date) b
+$$;
+COMMENT ON FUNCTION inami.systematic_members(int, text) IS
+'R3 per member of the Syst_01 households of a control year (or of one household): the Syst_04 answer that counts (latest shipment) with its HouseholdTotal as sent, return code (NULL: the member is not in the answer), income from the IPCAL items (inami.ipcal_income), birth date from the NISS (NULL when unknown or invalid) and whether the under-18 rule can apply.';
+
+-- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
+CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE reason
+    -- E 5.1: prolonged until 31 December X+1; kept rights run as long.
+    WHEN 'KEEPSYST' THEN make_date(control_year + 1, 12, 31)
+    WHEN 'KEEPADV' THEN make_date(control_year + 1, 12, 31)
+    WHEN 'KEEPDSH' THEN make_date(control_year + 1, 12, 31)
+    -- E 5.1: ended on 31 December X (income at or over the ceiling, or unknown).
+    WHEN 'STOPSYST' THEN make_date(control_year, 12, 31)
+    WHEN 'STOPFISC' THEN make_date(control_year, 12, 31)
+    -- E 5.3: at the latest the last day of the quarter following that of the change.
+    WHEN 'STOPFAM' THEN (date_trunc('quarter', event_date) + interval '6 months - 1 day')::date
+    -- The right ends with the death.
+    WHEN 'STOPDEATH' THEN event_date
+    -- The OA's examination ends the day before the first day at the other OA.
+    WHEN 'STOPOA' THEN event_date - 1
+END;
+COMMENT ON FUNCTION inami.control_right_end(text, int, date) IS
+'R4: the last day of the right a reason gives in control year X: KEEPSYST, KEEPADV, KEEPDSH 31 Dec X+1; STOPSYST, STOPFISC 31 Dec X; STOPFAM the last day of the quarter after the change''s; STOPDEATH the day of death; STOPOA the day before the first day at the other OA.';
+
+-- R4: the circular and section behind a reason.
+CREATE FUNCTION inami.control_rule(reason text, verdict text, income_reason text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE reason
+    WHEN 'KEEPSYST' THEN 'Circ. O.A. 2024/165, 5.1: income under the ceiling, right prolonged until 31 December X+1'
+    WHEN 'STOPSYST' THEN CASE WHEN verdict = 'NOK'
+        THEN 'Circ. O.A. 2024/165, 5.1: income at or over the ceiling, right ended on 31 December X'
+        ELSE 'Circ. O.A. 2024/165, 5.1 and 3.2 (art. 38, par. 3 A.R. 15.01.2014): no fiscal data for a member (under-18 rule applied), right ended on 31 December X' END
+    WHEN 'STOPFISC' THEN 'Circ. O.A. 2024/165, 5.3 and 4.4: additional fiscal data of the OA bring the income to the ceiling; ended like the control, 31 December X'
+    WHEN 'KEEPADV' THEN 'Circ. O.A. 2024/165, 5.3: right maintained by a social advantage, instead of ' || income_reason || '; maintained like a prolongation, until 31 December X+1'
+    WHEN 'KEEPDSH' THEN 'Circ. O.A. 2024/165, 5.1 and 5.3: new DSH between 1 October X and 31 March X+1, right from 1 January X+1 (not a new opening), instead of ' || income_reason || '; until 31 December X+1'
+    WHEN 'STOPFAM' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014): composition change, right ended at the latest on the last day of the quarter following the quarter of the change'
+    WHEN 'STOPDEATH' THEN 'Circ. O.A. 2024/165, 5.3: end of the right by death, on the day of death (the circular gives no other date)'
+    WHEN 'STOPOA' THEN 'Circ. O.A. 2024/165, 5.3: the household moved to another OA; the examination ends the day before its first day there (the circular gives no other date)'
+END;
+COMMENT ON FUNCTION inami.control_rule(text, text, text) IS
+'R4: the circular and section behind a reason (verdict and the income''s own reason complete STOPSYST, KEEPADV and KEEPDSH).';
+
+-- R4: every candidate end of right of the households of a control year, in precedence order.
+CREATE FUNCTION inami.systematic_candidates(control_year int, request_number text DEFAULT NULL)
+RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
+               sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
+               ceiling_source text, verdict text, events bigint[],
+               precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text)
+LANGUAGE sql STABLE AS $$
+    WITH per_household AS (
+        SELECT m.request_number, min(m.oa) AS oa, min(m.sent_total) AS sent_total,
+               count(*)::int AS household_size, min(m.income_year) AS income_year, min(m.shipment) AS shipment,
+               inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS total
+        FROM inami.systematic_members($1, $2) m
+        GROUP BY m.request_number
+    ), ev AS (
+        SELECT e.request_number, array_agg(e.event_id ORDER BY e.event_id) AS events,
+               sum(e.amount) FILTER (WHERE e.event = 'extra_fiscal_data') AS extra_income,
+               bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
+               max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
+               min(e.event_date) FILTER (WHERE e.event = 'social_advantage') AS advantage_date,
+               -- E 5.1: a new DSH from 1 October X to 31 March X+1 gives the right from 1 January X+1.
+               min(e.event_date) FILTER (WHERE e.event = 'new_dsh'
+                                          AND e.event_date BETWEEN make_date($1, 10, 1) AND make_date($1 + 1, 3, 31)) AS dsh_date
+        FROM inami.household_event e
+        WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
+        GROUP BY e.request_number
+    ), basis AS (
+        SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
+               inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
+               inami.im_verdict(p.total, p.household_size, p.income_year) AS verdict,
+               -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
+               CASE WHEN inami.im_verdict(p.total, p.household_size, p.income_year) <> 'OK' THEN 'STOPSYST'
+                    WHEN ev.fisc_without_amount
+                      OR inami.im_verdict(p.total + ev.extra_income, p.household_size, p.income_year) = 'NOK'
+                    THEN 'STOPFISC'
+                    ELSE 'KEEPSYST' END AS income_reason
+        FROM per_household p
+        LEFT JOIN ev ON ev.request_number = p.request_number
+        LEFT JOIN inami.im_ceiling c ON c.income_year = p.income_year
+    ), income_candidate AS (
+        -- A kept right replaces an end by the income: a social advantage, a new DSH in time.
+        SELECT b.*,
+               CASE WHEN b.income_reason = 'KEEPSYST' THEN 'KEEPSYST'
+                    WHEN b.advantage_date IS NOT NULL THEN 'KEEPADV'
+                    WHEN b.dsh_date IS NOT NULL THEN 'KEEPDSH'
+                    ELSE b.income_reason END AS reason
+        FROM basis b
+    ), with_events AS (
+        -- Households with events: the income's candidate and one per ending event, ranked.
+        SELECT c.*, row_number() OVER (PARTITION BY c.request_number
+                                       ORDER BY c.right_end, c.class, c.trigger_date NULLS LAST,
+                                                array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason),
+                                                c.event_id)::int AS precedence
+        FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
+                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
+                     inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
+                                   WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
+                     NULL::bigint AS event_id, 1 AS class
+              FROM income_candidate o WHERE o.events IS NOT NULL
+              UNION ALL
+              SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
+                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
+                     inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+              FROM inami.household_event e
+              JOIN income_candidate o ON o.request_number = e.request_number
+              CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
+                                                      WHEN 'death' THEN 'STOPDEATH'
+                                                      WHEN 'oa_change' THEN 'STOPOA' END AS reason) r
+              WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
+                AND e.event IN ('composition_change', 'death', 'oa_change')) c
+    )
+    -- Households without events have one candidate: no sort for them.
+    SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
+           o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
+           inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
+           inami.control_rule(o.reason, o.verdict, o.income_reason)
+    FROM income_candidate o WHERE o.events IS NULL
+    UNION ALL
+    SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
+           w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
+           w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason)
+    FROM with_events w
+$$;
+COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event.';
+
+-- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
+CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
+RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
+               income numeric, birth_date date, under18 boolean)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH members AS (
+        SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code
+        FROM inami.pro01_member m
+        LEFT JOIN inami.pro03_answer a ON a.year = m.year AND a.niss = m.niss
+        WHERE m.year = $1 AND ($2 IS NULL OR m.request_number = $2)
+    ), items AS (
+        SELECT p.niss, inami.ipcal_income(i.code, i.amount, p.income_year + 1) AS income
+        FROM (SELECT DISTINCT niss, shipment, income_year FROM members WHERE shipment IS NOT NULL) p
+        JOIN inami.pro03_ipcal i ON i.year = $1 AND i.shipment = p.shipment AND i.niss = p.niss
+        GROUP BY p.niss
+    )
+    SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code, it.income, b.birth_date,
+           b.birth_date > make_date(m.income_year + 1 - 18, 1, 1)
+    FROM members m
+    LEFT JOIN items it ON it.niss = m.niss
+    CROSS JOIN LATERAL (SELECT CASE WHEN inami.niss_is_valid(m.niss) THEN inami.niss_birth_date(m.niss) END
+                        AS birth_date) b
+$$;
+COMMENT ON FUNCTION inami.proactive_members(int, text) IS
+'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items, birth date from the NISS.';
+
+-- A run's lock: two runs of one kind for one year never write at once (the second waits).
+CREATE FUNCTION inami.control_lock_key(kind text) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN hashtext('inami.control_run:' || kind);
+COMMENT ON FUNCTION inami.control_lock_key(text) IS
+'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami.control_lock_key(kind), year).';
+
+-- Re-raises an error caught by a run, after its failure was logged and committed.
+CREATE PROCEDURE inami.control_run_fail(run bigint, sqlstate text, message text, detail text, hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE inami.control_run r
+    SET status = 'failed', ended_at = clock_timestamp(), error_sqlstate = $2,
+        error_message = concat_ws(E'\n', $3, 'DETAIL: ' || nullif($4, ''), 'HINT: ' || nullif($5, ''))
+    WHERE r.run_id = $1;
+    COMMIT;
+    IF nullif($4, '') IS NULL AND nullif($5, '') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3;
+    ELSIF nullif($5, '') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, DETAIL = $4;
+    ELSIF nullif($4, '') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, HINT = $5;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, DETAIL = $4, HINT = $5;
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE inami.control_run_fail(bigint, text, text, text, text) IS
+'Internal to the control runs: marks run failed with the error, commits the log, and raises the error again (so that a caller or pg_cron sees the failure).';
+
+CREATE FUNCTION inami.control_run_start(kind text, year int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    run bigint;
+BEGIN
+    IF year IS NULL OR year NOT BETWEEN 1990 AND 2200 THEN
+        RAISE EXCEPTION 'year must be between 1990 and 2200'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The year given is %s.', coalesce(year::text, 'NULL')),
+                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+    END IF;
+    INSERT INTO inami.control_run (kind, year) VALUES (kind, year) RETURNING run_id INTO run;
+    RETURN run;
+END;
+$$;
+COMMENT ON FUNCTION inami.control_run_start(text, int) IS
+'Internal to the control runs: checks the year and writes the run''s log row (status running).';
+
+-- R4: decide every Syst_01 household of a control year and store the Syst_05 feedback.
+CREATE PROCEDURE inami.run_systematic_control(control_year int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    y int := $1;
+    run bigint := inami.control_run_start('systematic_control', $1);
+    st text; msg text; det text; hnt text;
+BEGIN
+    -- The log row is committed before the work: a failed run stays in the log.
+    COMMIT;
+    BEGIN
+        PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('systematic_control'), y);
+        -- One large set-based query whose row estimates through the SQL functions are far too
+        -- high: JIT would compile for seconds what runs in less. For this transaction only.
+        PERFORM pg_catalog.set_config('jit', 'off', true);
+        DELETE FROM inami.control_decision d WHERE d.control_year = y;
+        WITH c AS MATERIALIZED (SELECT * FROM inami.systematic_candidates(y))
+        INSERT INTO inami.control_decision
+            (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
+             sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates)
+        SELECT y, c.request_number, c.oa, c.reason, c.right_end, run, c.household_size, c.income_year, c.shipment,
+               c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
+               coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
+                   'reason', c.reason, 'right_end', c.right_end, 'from', 'income')))
+        FROM c
+        LEFT JOIN (SELECT c2.request_number,
+                          jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
+                                                       'from', coalesce('event ' || c2.event_id, 'income'))
+                                    ORDER BY c2.precedence) AS candidates
+                   FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
+          ON x.request_number = c.request_number
+        WHERE c.precedence = 1;
+        UPDATE inami.control_run r
+        SET status = 'succeeded', ended_at = clock_timestamp(),
+            counts = (SELECT coalesce(jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
+                      FROM (SELECT d.reason, count(*) AS n FROM inami.control_decision d
+                            WHERE d.control_year = y GROUP BY d.reason) s)
+        WHERE r.run_id = run;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    END;
+    IF st IS NOT NULL THEN
+        CALL inami.control_run_fail(run, st, msg, det, hnt);
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE inami.run_systematic_control(int) IS
+'R4: decides every Syst_01 household of control_year (latest Syst_04 answer, R3 income, ceiling, household events, precedence of E 5.3) and replaces the year''s rows of inami.control_decision. Logs into inami.control_run (committed before the work, so call it outside a transaction block, as pg_cron does); a failed run changes no decision. A second run of the same year waits for the first.';
+
+-- R5: the Pro_04 code of every Pro_01 household of a year.
+CREATE PROCEDURE inami.run_proactive_flow(year int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    y int := $1;
+    run bigint := inami.control_run_start('proactive_flow', $1);
+    st text; msg text; det text; hnt text;
+BEGIN
+    COMMIT;
+    BEGIN
+        PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('proactive_flow'), y);
+        PERFORM pg_catalog.set_config('jit', 'off', true);
+        -- Updated in place (every Pro_01 household gets its row again): the outcomes the OA
+        -- recorded for its OK households (inami.proactive_outcome) point to these rows.
+        INSERT INTO inami.proactive_decision AS d
+            (year, request_number, code, run_id, household_size, income_year, household_total, ceiling, eldest_niss)
+        SELECT y, p.request_number, inami.im_verdict(p.total, p.household_size, p.income_year), run,
+               p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year), p.eldest
+        FROM (SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
+                     inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS total,
+                     (array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
+              FROM inami.proactive_members(y) m
+              GROUP BY m.request_number) p
+        ON CONFLICT ON CONSTRAINT proactive_decision_pkey DO UPDATE
+        SET code = excluded.code, run_id = excluded.run_id, household_size = excluded.household_size,
+            income_year = excluded.income_year, household_total = excluded.household_total,
+            ceiling = excluded.ceiling, eldest_niss = excluded.eldest_niss;
+        DELETE FROM inami.proactive_decision d WHERE d.year = y AND d.run_id <> run;
+        UPDATE inami.control_run r
+        SET status = 'succeeded', ended_at = clock_timestamp(),
+            counts = (SELECT coalesce(jsonb_object_agg(s.code, s.n ORDER BY s.code), '{}')
+                      FROM (SELECT d.code, count(*) AS n FROM inami.proactive_decision d
+                            WHERE d.year = y GROUP BY d.code) s)
+        WHERE r.run_id = run;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    END;
+    IF st IS NOT NULL THEN
+        CALL inami.control_run_fail(run, st, msg, det, hnt);
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE inami.run_proactive_flow(int) IS
+'R5: computes the Pro_04 code (OK, NOK, ONHOLD) of every Pro_01 household of year from the latest Pro_03 answers of its members (R3, ceiling for the number of members) and replaces the year''s rows of inami.proactive_decision. Logged like run_systematic_control; call it outside a transaction block.';
+
+-- R4: why a household got its decision, step by step, with the rule behind each step.
+CREATE FUNCTION inami.explain_decision(request_number text, control_year int)
+RETURNS TABLE (step int, what text, value text, rule text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    rn text := $1;
+    y int := $2;
+    h inami.syst01_household;
+    d inami.control_decision;
+    c record;
+    m record;
+    e record;
+    n int := 0;
+    ceil_row inami.im_ceiling;
+    live boolean;
+BEGIN
+    SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown request number "%" for control year %', rn, y
+            USING ERRCODE = 'no_data_found',
+                  DETAIL = format('inami.syst01_household has no household %s for control year %s.', rn, y),
+                  HINT = 'Check the request number (OA + year + requester NISS) and the control year; the Syst_01 file must be loaded.';
+    END IF;
+    SELECT * INTO d FROM inami.control_decision x WHERE x.control_year = y AND x.request_number = rn;
+    live := NOT FOUND;
+
+    step := 1; what := 'household';
+    value := format('%s, OA %s, requester %s, control year %s (Syst_01 file %s)', rn, h.oa, h.requester_niss, y,
+                    (SELECT f.source_name FROM inami.flow_file f WHERE f.file_id = h.file_id));
+    rule := 'Circ. O.A. 2024/165, 3.2-3.3: household under systematic control, request number OA + year + requester NISS';
+    RETURN NEXT;
+
+    IF live THEN
+        step := 2; what := 'decision';
+        value := 'no run has decided this household yet: what follows is what a run would decide from the data now';
+        rule := 'CALL inami.run_systematic_control(control_year) stores the decision';
+        RETURN NEXT;
+        SELECT c2.household_size, c2.income_year, c2.shipment, c2.sent_total, c2.household_total, c2.extra_income,
+               c2.ceiling, c2.ceiling_source, c2.verdict, c2.events, c2.reason, c2.right_end
+        INTO d.household_size, d.income_year, d.shipment, d.sent_total, d.household_total, d.extra_income,
+             d.ceiling, d.ceiling_source, d.verdict, d.events, d.reason, d.right_end
+        FROM inami.systematic_candidates(y, rn) c2 WHERE c2.precedence = 1;
+    ELSE
+        step := 2; what := 'decision';
+        value := format('made by run %s on %s', d.run_id,
+                        (SELECT to_char(r.started_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM inami.control_run r WHERE r.run_id = d.run_id));
+        rule := 'inami.control_run: the run log';
+        RETURN NEXT;
+    END IF;
+
+    step := 3; what := 'Syst_04 answer';
+    value := CASE WHEN d.shipment IS NULL THEN 'no shipment answered the household: no fiscal data'
+                  ELSE format('shipment %s counts (shipments received: %s); income year %s, tax year %s',
+                              d.shipment,
+                              (SELECT string_agg(a.shipment::text, ', ' ORDER BY a.shipment) FROM inami.syst04_household a
+                               WHERE a.control_year = y AND a.request_number = rn),
+                              d.income_year, d.income_year + 1) END;
+    rule := 'Circ. O.A. 2024/165, 4.3: the second shipment (October) answers what the first left open; the latest answer counts; income year = control year - 2 (R3)';
+    RETURN NEXT;
+
+    FOR m IN SELECT * FROM inami.systematic_members(y, rn) x ORDER BY x.birth_date NULLS LAST, x.niss LOOP
+        n := n + 1;
+        step := 3 + n; what := 'member ' || m.niss;
+        value := format('born %s, return code %s, income %s%s',
+                        coalesce(to_char(m.birth_date, 'YYYY-MM-DD'), 'unknown'),
+                        coalesce(m.return_code, 'none (not in the answer)'),
+                        coalesce(m.income::text, 'unknown'),
+                        CASE WHEN coalesce(m.return_code, '') <> '00' AND m.under18
+                             THEN format('; under 18 on 1 January %s: counted as known with 0.00', m.income_year + 1)
+                             WHEN coalesce(m.return_code, '') <> '00'
+                             THEN '; income unknown: the household total is unknown' ELSE '' END);
+        rule := CASE WHEN coalesce(m.return_code, '') <> '00' AND m.under18
+                     THEN 'Circ. O.A. 2024/165, 4.3 and footnote 7: a member under 18 on 1 January of the tax year with unknown income counts 0.00 EUR'
+                     WHEN coalesce(m.return_code, '') <> '00'
+                     THEN 'Circ. O.A. 2024/165, 4.3 and 5.1 (art. 38, par. 3 A.R. 15.01.2014): return code other than 00 = income not known'
+                     ELSE 'Circ. O.A. 2024/165, 4.2-4.4: return code 00, income = sum of the IPCAL items x their factor (inami.ipcal_rule)' END;
+        RETURN NEXT;
+    END LOOP;
+    n := 3 + n;
+
+    n := n + 1; step := n; what := 'household size';
+    value := d.household_size::text || ' (members listed in Syst_01, the requester once)';
+    rule := 'Circ. O.A. 2024/165, 3.2: requester, spouse or legal cohabitant, and their dependents';
+    RETURN NEXT;
+
+    n := n + 1; step := n; what := 'household income';
+    value := CASE WHEN d.household_total IS NULL THEN 'unknown (a member''s income is unknown, or no answer)'
+                  ELSE d.household_total::text END
+             || CASE WHEN d.sent_total IS NOT NULL THEN format(' (HouseholdTotal sent by the SCA: %s)', d.sent_total) ELSE '' END;
+    rule := 'Circ. O.A. 2024/165, 4.4: total of the members, only when every member is known; a negative total becomes 0.00';
+    RETURN NEXT;
+
+    SELECT * INTO ceil_row FROM inami.im_ceiling i WHERE i.income_year = d.income_year;
+    n := n + 1; step := n; what := 'ceiling';
+    value := format('%s = %s + %s x (%s - 1), income year %s', d.ceiling, ceil_row.base, ceil_row.per_member,
+                    d.household_size, d.income_year);
+    rule := coalesce(d.ceiling_source, ceil_row.source) || ' (inami.im_ceiling row of income year ' || d.income_year || ')';
+    RETURN NEXT;
+
+    n := n + 1; step := n; what := 'verdict';
+    value := d.verdict || CASE d.verdict WHEN 'OK' THEN ': income under the ceiling'
+                                         WHEN 'NOK' THEN ': income at or over the ceiling'
+                                         ELSE ': income unknown' END;
+    rule := 'R3 (inami.im_verdict): total < ceiling -> OK; total >= ceiling -> NOK; unknown -> ONHOLD';
+    RETURN NEXT;
+
+    FOR e IN SELECT * FROM inami.household_event x WHERE x.control_year = y AND x.request_number = rn
+             ORDER BY x.event_date, x.event_id LOOP
+        n := n + 1; step := n; what := 'event ' || e.event_id;
+        value := format('%s on %s%s%s', e.event, to_char(e.event_date, 'YYYY-MM-DD'),
+                        CASE WHEN e.amount IS NOT NULL THEN ', amount ' || e.amount ELSE '' END,
+                        CASE WHEN e.detail IS NOT NULL THEN ': ' || e.detail ELSE '' END)
+                 || CASE WHEN e.event_id = ANY (coalesce(d.events, '{}')) OR live THEN '' ELSE ' (recorded after the decision)' END;
+        rule := CASE e.event
+            WHEN 'composition_change' THEN 'Circ. O.A. 2024/165, 5.3: STOPFAM, end at the latest on the last day of the quarter following the change'
+            WHEN 'child_under16_arrival' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014): arrival of a dependent child under 16 first registered: not a composition change that ends the right; the child gets the right too'
+            WHEN 'death' THEN 'Circ. O.A. 2024/165, 5.3: STOPDEATH'
+            WHEN 'oa_change' THEN 'Circ. O.A. 2024/165, 5.3: STOPOA, end of the examination'
+            WHEN 'extra_fiscal_data' THEN 'Circ. O.A. 2024/165, 4.4 and 5.3: the OA adds what it knows (foreign income, alimony...): STOPFISC when the right ends on it'
+            WHEN 'social_advantage' THEN 'Circ. O.A. 2024/165, 5.3: KEEPADV, right maintained by a social advantage'
+            WHEN 'new_dsh' THEN CASE WHEN e.event_date BETWEEN make_date(y, 10, 1) AND make_date(y + 1, 3, 31)
+                                     THEN 'Circ. O.A. 2024/165, 5.1: new DSH from 1 October X to 31 March X+1: KEEPDSH'
+                                     ELSE 'Circ. O.A. 2024/165, 5.1: a new DSH outside 1 October X - 31 March X+1 does not keep the right for this control' END
+        END;
+        RETURN NEXT;
+    END LOOP;
+
+    FOR c IN SELECT * FROM inami.systematic_candidates(y, rn) x ORDER BY x.precedence LOOP
+        n := n + 1; step := n;
+        what := CASE WHEN c.precedence = 1 THEN 'candidate (chosen)' ELSE 'candidate' END;
+        value := format('%s, right ends %s%s', c.reason, to_char(c.right_end, 'YYYY-MM-DD'),
+                        CASE WHEN c.event_id IS NOT NULL THEN format(' (event %s of %s)', c.event_id, to_char(c.trigger_date, 'YYYY-MM-DD'))
+                             ELSE ' (the income)' END);
+        rule := c.rule;
+        RETURN NEXT;
+    END LOOP;
+
+    n := n + 1; step := n; what := 'reported';
+    value := format('%s, right ends %s', d.reason, to_char(d.right_end, 'YYYY-MM-DD'));
+    rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION inami.explain_decision(text, int) IS
+'R4: why a household got its Syst_05 decision: the household, the Syst_04 answer, every member with return code and income (and the under-18 rule), size, total, ceiling with its source row, verdict, events, every candidate end of right and the one reported, each with the circular and section behind it.';
+
+-- R7 (E 6, F 3): keep everything about year X until the end of X+6, then remove it.
+CREATE PROCEDURE inami.purge_expired(as_of date DEFAULT current_date)
+LANGUAGE plpgsql AS $$
+DECLARE
+    last_year int;
+    run bigint;
+    removed jsonb := '{}';
+    k bigint;
+    st text; msg text; det text; hnt text;
+BEGIN
+    IF as_of IS NULL OR as_of NOT BETWEEN '1990-01-01' AND '2300-12-31' THEN
+        RAISE EXCEPTION 'as_of must be a date between 1990 and 2300'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The date given is %s.', coalesce(as_of::text, 'NULL')),
+                  HINT = 'Give the day of the purge, e.g. current_date.';
+    END IF;
+    -- Year X is kept up to 31 December X+6: on as_of, every year up to year(as_of) - 7 expired.
+    last_year := extract(year FROM as_of)::int - 7;
+    INSERT INTO inami.control_run (kind, year) VALUES ('purge', NULL) RETURNING run_id INTO run;
+    COMMIT;
+    BEGIN
+        DELETE FROM inami.proactive_outcome t WHERE t.year <= last_year;
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_outcome', k);
+        DELETE FROM inami.proactive_decision t WHERE t.year <= last_year;
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_decision', k);
+        DELETE FROM inami.control_decision t WHERE t.control_year <= last_year;
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_decision', k);
+        DELETE FROM inami.household_event t WHERE t.control_year <= last_year;
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('household_event', k);
+        -- The loaded flows go with their files (ON DELETE CASCADE from inami.flow_file).
+        removed := removed || jsonb_build_object(
+            'syst01_household', (SELECT count(*) FROM inami.syst01_household t WHERE t.control_year <= last_year),
+            'syst04_household', (SELECT count(*) FROM inami.syst04_household t WHERE t.control_year <= last_year),
+            'pro01_household', (SELECT count(*) FROM inami.pro01_household t WHERE t.year <= last_year),
+            'pro03_person', (SELECT count(*) FROM inami.pro03_person t WHERE t.year <= last_year));
+        DELETE FROM inami.flow_file t WHERE t.year <= last_year;
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('flow_file', k);
+        -- The run log of those years: counts per reason are about them too.
+        DELETE FROM inami.control_run t WHERE t.year <= last_year AND t.kind <> 'purge';
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_run', k);
+        UPDATE inami.control_run r
+        SET status = 'succeeded', ended_at = clock_timestamp(),
+            counts = jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
+        WHERE r.run_id = run;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    END;
+    IF st IS NOT NULL THEN
+        CALL inami.control_run_fail(run, st, msg, det, hnt);
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE inami.purge_expired(date) IS
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of (X+6 < year of as_of): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
+
+-- G (circ. 2024/250): tables 1, 2 and 3 of the statistics of the proactive flow.
+CREATE FUNCTION inami.proactive_statistics(year int)
+RETURNS TABLE (report_table int, category int, label text, households bigint, persons bigint)
+LANGUAGE sql STABLE AS $$
+    WITH ok AS (
+        SELECT d.request_number FROM inami.proactive_decision d WHERE d.year = $1 AND d.code = 'OK'
+    ), o AS (
+        SELECT p.* FROM inami.proactive_outcome p WHERE p.year = $1
+    ), hh_cat AS (
+        -- G 3 and 4.2: a household carries the category of its members, plus category 6 when a
+        -- child with an automatic right opened it; a dependent's own advantage counts for the person only.
+        SELECT DISTINCT o.request_number, o.category FROM o
+        WHERE NOT (o.category = 6 AND o.dependent AND NOT o.automatic_child)
+    ), labels(category, label) AS (
+        VALUES (1, 'Modification composition de ménage'), (2, 'Information à l''O.A.'),
+               (3, 'Dépassement plafond DSH'), (4, 'Non-réponse de l''assuré'),
+               (5, 'Droit DSH'), (6, 'Droit automatique')
+    )
+    SELECT 1, NULL::int, 'OK households (Pro_04)', (SELECT count(*) FROM ok),
+           (SELECT count(*) FROM inami.pro01_member m JOIN ok USING (request_number) WHERE m.year = $1)
+    UNION ALL
+    SELECT 1, NULL, 'households actually contacted',
+           (SELECT count(DISTINCT o.request_number) FROM o WHERE o.contacted),
+           (SELECT count(*) FROM inami.pro01_member m WHERE m.year = $1
+              AND m.request_number IN (SELECT o2.request_number FROM o o2 WHERE o2.contacted))
+    UNION ALL
+    SELECT 1, NULL, 'of which opened the right (categories 5 and 6)',
+           (SELECT count(DISTINCT h.request_number) FROM hh_cat h WHERE h.category IN (5, 6)
+              AND h.request_number IN (SELECT o2.request_number FROM o o2 WHERE o2.contacted)),
+           (SELECT count(*) FROM o WHERE o.category IN (5, 6)
+              AND o.request_number IN (SELECT o2.request_number FROM o o2 WHERE o2.contacted))
+    UNION ALL
+    SELECT 2, l.category, l.label, (SELECT count(*) FROM hh_cat h WHERE h.category = l.category), NULL
+    FROM labels l
+    UNION ALL
+    SELECT 3, l.category, l.label, NULL, (SELECT count(*) FROM o WHERE o.category = l.category)
+    FROM labels l
+    ORDER BY 1, 2 NULLS FIRST, 3
+$$;
+COMMENT ON FUNCTION inami.proactive_statistics(int) IS
+'G (circ. O.A. 2024/250): the yearly report of the proactive flow from inami.proactive_outcome. Table 1: OK households and their persons, households actually contacted and their persons, and of them those that opened the right. Table 2: households per category (a household with a child with an automatic right may count in two; a dependent''s advantage does not make the household category 6). Table 3: persons per category (each person in exactly one). G 3 names table 2 for households and table 3 for persons (G 4.1 says the reverse once; 3 is followed).';
+
 -- (end of section 5)
 
 ------------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+-- R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): everything about year X is kept until the end
+-- of X+6. purge_expired(as_of) removes it from 1 January X+7 on, and logs what it removed.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+
+-- Years 2017 and 2018, one household each in every table (ceilings of income years 2015
+-- and 2016 are operator rows here).
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES
+    (2015, 20000.00, 4000.00, 'test: hypothetical circular'), (2016, 20500.00, 4100.00, 'test: hypothetical circular');
+INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count)
+SELECT k, y, CASE WHEN k IN ('Syst01', 'Pro01') THEN '300' END, CASE WHEN k IN ('Syst04', 'Pro03') THEN y - 2 END,
+       CASE WHEN k IN ('Syst04', 'Pro03') THEN 1 END, k || ' ' || y, 1
+FROM unnest(ARRAY['Syst01', 'Syst04', 'Pro01', 'Pro03']) AS k, unnest(ARRAY[2017, 2018]) AS y;
+INSERT INTO inami.syst01_household
+SELECT f.year, inami.request_number('300', f.year, '85073003328'), '300', '85073003328', f.file_id
+FROM inami.flow_file f WHERE f.kind = 'Syst01';
+INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household;
+INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+SELECT h.control_year, h.request_number, 1, h.control_year - 2, h.requester_niss, f.file_id
+FROM inami.syst01_household h JOIN inami.flow_file f ON f.kind = 'Syst04' AND f.year = h.control_year;
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
+SELECT control_year, request_number, 1, requester_niss, '01' FROM inami.syst04_household;
+INSERT INTO inami.household_event (request_number, event, event_date)
+SELECT request_number, 'composition_change', make_date(control_year, 5, 1) FROM inami.syst01_household;
+INSERT INTO inami.pro01_household
+SELECT f.year, inami.request_number('300', f.year, '85073003328'), '300', '85073003328', f.file_id
+FROM inami.flow_file f WHERE f.kind = 'Pro01';
+INSERT INTO inami.pro01_member SELECT year, request_number, requester_niss FROM inami.pro01_household;
+INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id)
+SELECT f.year, 1, '85073003328', f.year - 2, '00', f.file_id FROM inami.flow_file f WHERE f.kind = 'Pro03';
+INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
+    (2016, '1250', 1, 'test: wages', 'test row'), (2017, '1250', 1, 'test: wages', 'test row');
+INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount)
+SELECT year, 1, niss, 1, '1250', 1000.00 FROM inami.pro03_person;
+CALL inami.run_systematic_control(2017);
+CALL inami.run_systematic_control(2018);
+CALL inami.run_proactive_flow(2017);
+CALL inami.run_proactive_flow(2018);
+INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
+SELECT year, request_number, requester_niss, 5, true FROM inami.pro01_household;
+
+CREATE TEMP VIEW held AS
+SELECT y, (SELECT count(*) FROM inami.flow_file WHERE year = y) AS files,
+       (SELECT count(*) FROM inami.syst01_household WHERE control_year = y) AS syst01,
+       (SELECT count(*) FROM inami.syst04_member WHERE control_year = y) AS syst04,
+       (SELECT count(*) FROM inami.pro03_ipcal WHERE year = y) AS pro03,
+       (SELECT count(*) FROM inami.household_event WHERE control_year = y) AS events,
+       (SELECT count(*) FROM inami.control_decision WHERE control_year = y) AS syst05,
+       (SELECT count(*) FROM inami.proactive_decision WHERE year = y) AS pro04,
+       (SELECT count(*) FROM inami.proactive_outcome WHERE year = y) AS outcomes,
+       (SELECT count(*) FROM inami.control_run WHERE year = y) AS runs
+FROM unnest(ARRAY[2017, 2018]) AS y;
+
+SELECT plan(8);
+
+SELECT results_eq('SELECT * FROM held ORDER BY y',
+    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'years 2017 and 2018 are held in every table');
+
+-- 31 December 2023 = the end of 2017 + 6: 2017 is still kept.
+CALL inami.purge_expired('2023-12-31');
+SELECT results_eq('SELECT * FROM held ORDER BY y',
+    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'on 31 December 2017 + 6 nothing of 2017 is removed');
+SELECT results_eq($$SELECT status, counts->>'years_up_to', (counts->>'flow_file')::int FROM inami.control_run WHERE kind = 'purge'$$,
+                  $$VALUES ('succeeded', '2016', 0)$$, 'the purge is logged, having removed nothing');
+
+-- 1 January 2024: 2017 goes, every table of it; 2018 stays.
+CALL inami.purge_expired('2024-01-01');
+SELECT results_eq('SELECT * FROM held ORDER BY y',
+    $$VALUES (2017, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint),
+             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'on 1 January 2017 + 7 everything of 2017 is removed, 2018 is kept');
+SELECT is((SELECT counts - 'as_of' FROM inami.control_run WHERE kind = 'purge' ORDER BY run_id DESC LIMIT 1),
+          '{"years_up_to": 2017, "flow_file": 4, "control_run": 2, "pro03_person": 1, "household_event": 1,
+            "pro01_household": 1, "syst01_household": 1, "syst04_household": 1, "control_decision": 1,
+            "proactive_outcome": 1, "proactive_decision": 1}'::jsonb,
+          'the log says what was removed, table by table');
+SELECT is(count(*), 2::bigint, 'the purges stay in the log') FROM inami.control_run WHERE kind = 'purge' AND status = 'succeeded';
+CALL inami.purge_expired('2024-12-31');
+SELECT is((SELECT count(*) FROM inami.flow_file), 4::bigint, 'until 31 December 2024 2018 is kept');
+CALL inami.purge_expired('2025-01-01');
+SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'from 1 January 2025 2018 is gone');
+
+SELECT * FROM finish();
+
+-- What a user reads.
+CALL inami.purge_expired(NULL);
+
+DELETE FROM inami.control_run; DELETE FROM inami.im_ceiling WHERE income_year IN (2015, 2016);
+DELETE FROM inami.ipcal_rule WHERE source = 'test row';

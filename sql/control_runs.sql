@@ -1,0 +1,316 @@
+-- R4, R5: the systematic control (Syst_05) and the proactive flow (Pro_04), their run log,
+-- household events and explanations, on a hand-made control year 2024 built on the
+-- examples of Circ. O.A. 2024/165 (E 5.3) and the edges of R3/R4.
+-- Income year 2022 (tax year 2023); ceilings: 1 person 23,303.84; 2 persons 27,618.02;
+-- 3 persons 31,932.20; 4 persons 36,246.38.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+
+-- The suites share one database: start from empty flow and run tables.
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+
+-- A NISS for a birth date and a serial number (R9: check digits, 2 prefix from 2000 on).
+CREATE FUNCTION pg_temp.niss(born date, seq int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT nine || lpad((97 - ((CASE WHEN born >= '2000-01-01' THEN '2' ELSE '' END || nine)::bigint % 97))::text, 2, '0')
+    FROM (SELECT to_char(born, 'YYMMDD') || lpad(seq::text, 3, '0') AS nine) s
+$$;
+
+INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
+    (2023, '1250', 1, 'test: wages', 'test row'),
+    (2023, '1460', -1, 'test: deduction', 'test row');
+
+-- The population: household, member position (1 = requester), birth date, Syst_04
+-- answer per shipment (return code; NULL code = member missing from that shipment's
+-- answer; no row for a shipment = the shipment did not answer the household), income.
+CREATE TEMP TABLE fx_member (hh int, pos int, born date);
+CREATE TEMP TABLE fx_answer (hh int, pos int, shipment int, code text, amount numeric);
+INSERT INTO fx_member VALUES
+    (1, 1, '1985-07-30'), (1, 2, '1987-02-11'), (1, 3, '2010-05-05'),   -- R3's example
+    (2, 1, '1970-01-10'),                                               -- single, over
+    (3, 1, '1960-03-03'), (3, 2, '1962-04-04'),                         -- never answered
+    (4, 1, '1975-01-01'), (4, 2, '1976-01-01'),                         -- E 5.3 example 1
+    (5, 1, '1975-02-02'), (5, 2, '1976-02-02'),                         -- E 5.3 example 2
+    (6, 1, '1990-06-06'), (6, 2, '1991-06-06'),                         -- child under 16 arrives
+    (7, 1, '1940-07-07'),                                               -- death
+    (8, 1, '1980-08-08'),                                               -- moved to another OA
+    (9, 1, '1982-09-09'), (9, 2, '1983-09-09'),                         -- extra fiscal data
+    (10, 1, '1950-10-10'),                                              -- social advantage
+    (11, 1, '1955-11-11'),                                              -- new DSH in time
+    (12, 1, '1956-12-12'),                                              -- new DSH too early
+    (13, 1, '1988-01-13'),                                              -- answered in shipment 2
+    (14, 1, '1979-02-14'), (14, 2, '2012-02-14'),                       -- adult unknown
+    (15, 1, '1978-03-15'), (15, 2, '2005-01-01'),                       -- 18 on 1 Jan 2023
+    (16, 1, '1978-03-16'), (16, 2, '2005-01-02'),                       -- 17 on 1 Jan 2023
+    (17, 1, '1977-04-17'),                                              -- income = ceiling
+    (18, 1, '1976-05-18'),                                              -- Q4 change, over
+    (19, 1, '1975-06-19'),                                              -- Q4 change, under
+    (20, 1, '1974-07-20'), (20, 2, '1973-07-20'),                       -- Q1 change (example 3)
+    (21, 1, '1972-08-21'), (21, 2, '1971-08-21'),                       -- member missing from answer
+    (22, 1, '1969-09-22'),                                              -- moved, income under
+    (23, 1, '1968-10-23'), (23, 2, '1967-10-23'),                       -- change and death, same end
+    (24, 1, '1966-11-24');                                              -- advantage, no fiscal data
+INSERT INTO fx_answer VALUES
+    (1, 1, 1, '00', 15000.00), (1, 2, 1, '00', 12000.00), (1, 3, 1, '01', NULL),
+    (2, 1, 1, '00', 30000.00),
+    (4, 1, 1, '00', 20000.00), (4, 2, 1, '00', 20000.00),
+    (5, 1, 2, '00', 20000.00), (5, 2, 2, '00', 20000.00),
+    (6, 1, 1, '00', 10000.00), (6, 2, 1, '00', 5000.00),
+    (7, 1, 1, '00', 12000.00),
+    (8, 1, 1, '00', 40000.00),
+    (9, 1, 1, '00', 12000.00), (9, 2, 1, '00', 8000.00),
+    (10, 1, 1, '00', 50000.00),
+    (11, 1, 1, '00', 50000.00),
+    (12, 1, 1, '00', 50000.00),
+    (13, 1, 1, '03', NULL), (13, 1, 2, '00', 10000.00),
+    (14, 1, 1, '01', NULL), (14, 2, 1, '01', NULL),
+    (15, 1, 1, '00', 10000.00), (15, 2, 1, '01', NULL),
+    (16, 1, 1, '00', 10000.00), (16, 2, 1, '01', NULL),
+    (17, 1, 1, '00', 23303.84),
+    (18, 1, 1, '00', 30000.00),
+    (19, 1, 1, '00', 10000.00),
+    (20, 1, 1, '00', 10000.00), (20, 2, 1, '00', 10000.00),
+    (21, 1, 1, '00', 1000.00), (21, 2, 1, NULL, NULL),
+    (22, 1, 1, '00', 10000.00),
+    (23, 1, 1, '00', 10000.00), (23, 2, 1, '00', 10000.00),
+    (24, 1, 1, '01', NULL);
+
+CREATE TEMP VIEW fx_hh AS
+SELECT m.hh, inami.request_number('300', 2024, pg_temp.niss(m.born, m.hh)) AS request_number,
+       pg_temp.niss(m.born, m.hh) AS requester
+FROM fx_member m WHERE m.pos = 1;
+
+INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) VALUES
+    ('Syst01', 2024, '300', NULL, NULL, 'test Syst01', 24),
+    ('Syst04', 2024, NULL, 2022, 1, 'test Syst04 shipment 1', 0),
+    ('Syst04', 2024, NULL, 2022, 2, 'test Syst04 shipment 2', 0);
+INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id)
+SELECT 2024, h.request_number, '300', h.requester, (SELECT file_id FROM inami.flow_file WHERE source_name = 'test Syst01')
+FROM fx_hh h;
+INSERT INTO inami.syst01_member (control_year, request_number, niss)
+SELECT 2024, h.request_number, pg_temp.niss(m.born, m.hh) FROM fx_member m JOIN fx_hh h USING (hh);
+INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, household_total, file_id)
+SELECT DISTINCT 2024, h.request_number, a.shipment, 2022, h.requester, NULL::numeric,
+       (SELECT file_id FROM inami.flow_file WHERE source_name = 'test Syst04 shipment ' || a.shipment)
+FROM fx_answer a JOIN fx_hh h USING (hh);
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
+SELECT 2024, h.request_number, a.shipment, pg_temp.niss(m.born, m.hh), a.code
+FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE a.code IS NOT NULL;
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, h.request_number, a.shipment, pg_temp.niss(m.born, m.hh), 1, '1250', a.amount
+FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE a.code = '00';
+-- Household 1 also has a deduction: 15,000 - 0 (item 2 = 0.00) keeps R3's example exact.
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, h.request_number, 1, pg_temp.niss('1985-07-30', 1), 2, '1460', 0.00 FROM fx_hh h WHERE h.hh = 1;
+
+SELECT plan(39);
+
+-- 1. Events: a CHECK on the kind, and a clear error for an unknown household.
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
+                   VALUES ('300202499999999999', 'death', '2024-01-01')$$,
+                 '23503', 'unknown request number "300202499999999999"', 'an event of an unknown household is refused');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
+                   SELECT request_number, 'divorce', '2024-01-01' FROM fx_hh WHERE hh = 4$$,
+                 '23514', NULL, 'an unknown kind of event is refused');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount)
+                   SELECT request_number, 'death', '2024-01-01', 10 FROM fx_hh WHERE hh = 4$$,
+                 '23514', NULL, 'only extra_fiscal_data carries an amount');
+
+INSERT INTO inami.household_event (request_number, event, event_date, detail, amount)
+SELECT h.request_number, e.event, e.d::date, e.detail, e.amount
+FROM (VALUES (4, 'composition_change', '2024-05-10', 'example 1: change in Q2', NULL::numeric),
+             (5, 'composition_change', '2024-08-20', 'example 2: change in Q3', NULL),
+             (6, 'child_under16_arrival', '2024-06-01', 'newborn, first registration', NULL),
+             (7, 'death', '2024-03-15', 'the requester died', NULL),
+             (8, 'oa_change', '2025-01-01', 'first day at OA 500', NULL),
+             (9, 'extra_fiscal_data', '2024-10-20', 'foreign pension', 10000.00),
+             (10, 'social_advantage', '2024-02-01', 'GRAPA', NULL),
+             (11, 'new_dsh', '2024-11-15', 'complete DSH', NULL),
+             (12, 'new_dsh', '2024-06-01', 'DSH before October', NULL),
+             (18, 'composition_change', '2024-11-05', 'change in Q4', NULL),
+             (19, 'composition_change', '2024-11-05', 'change in Q4', NULL),
+             (20, 'composition_change', '2024-01-15', 'change in Q1 (example 3)', NULL),
+             (22, 'oa_change', '2024-07-01', 'first day at OA 500', NULL),
+             (23, 'death', '2024-06-30', 'the requester died', NULL),
+             (23, 'composition_change', '2024-02-10', 'a dependent left in Q1', NULL),
+             (24, 'social_advantage', '2024-03-01', 'integration allowance', NULL)) AS e(hh, event, d, detail, amount)
+JOIN fx_hh h USING (hh);
+SELECT is(count(*), 16::bigint, 'events get their control year from Syst_01')
+FROM inami.household_event WHERE control_year = 2024;
+
+-- 2. The run.
+CALL inami.run_systematic_control(2024);
+
+SELECT results_eq($$
+    SELECT h.hh, d.reason, d.right_end FROM inami.control_decision d JOIN fx_hh h USING (request_number)
+    WHERE d.control_year = 2024 ORDER BY h.hh$$,
+    $$VALUES (1, 'KEEPSYST', '2025-12-31'::date), (2, 'STOPSYST', '2024-12-31'), (3, 'STOPSYST', '2024-12-31'),
+             (4, 'STOPFAM', '2024-09-30'), (5, 'STOPFAM', '2024-12-31'), (6, 'KEEPSYST', '2025-12-31'),
+             (7, 'STOPDEATH', '2024-03-15'), (8, 'STOPOA', '2024-12-31'), (9, 'STOPFISC', '2024-12-31'),
+             (10, 'KEEPADV', '2025-12-31'), (11, 'KEEPDSH', '2025-12-31'), (12, 'STOPSYST', '2024-12-31'),
+             (13, 'KEEPSYST', '2025-12-31'), (14, 'STOPSYST', '2024-12-31'), (15, 'STOPSYST', '2024-12-31'),
+             (16, 'KEEPSYST', '2025-12-31'), (17, 'STOPSYST', '2024-12-31'), (18, 'STOPSYST', '2024-12-31'),
+             (19, 'STOPFAM', '2025-03-31'), (20, 'STOPFAM', '2024-06-30'), (21, 'STOPSYST', '2024-12-31'),
+             (22, 'STOPOA', '2024-06-30'), (23, 'STOPFAM', '2024-06-30'), (24, 'KEEPADV', '2025-12-31')$$,
+    'every household gets its reason and end of right');
+
+-- R3's example, kept with the decision.
+SELECT results_eq($$SELECT household_size, income_year, shipment, household_total, ceiling, verdict, ceiling_source ~ '2024/165'
+                    FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1$$,
+                  $$VALUES (3, 2022, 1, 27000.00, 31932.20, 'OK', true)$$,
+                  'R3 example: 27,000.00 < ceiling(3, 2022) = 31,932.20 -> OK, with what it was made from');
+SELECT results_eq($$SELECT shipment, household_total, verdict FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 3$$,
+                  $$VALUES (NULL::int, NULL::numeric, 'ONHOLD')$$, 'no shipment answered: no fiscal data, ONHOLD -> STOPSYST');
+SELECT results_eq($$SELECT shipment, household_total FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 13$$,
+                  $$VALUES (2, 10000.00)$$, 'the latest shipment counts: code 03 in August, answered in October');
+SELECT is(household_total, NULL, 'an adult with code 01 makes the total unknown (no partial sum)')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 14;
+SELECT is(household_total, NULL, 'born 1 Jan 2005: 18 on 1 Jan 2023, the under-18 rule does not apply')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 15;
+SELECT is(household_total, 10000.00, 'born 2 Jan 2005: under 18 on 1 Jan 2023, counts 0.00')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 16;
+SELECT is(verdict, 'NOK', 'income equal to the ceiling is NOK')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 17;
+SELECT is(verdict, 'ONHOLD', 'a Syst_01 member missing from the answer has no fiscal data')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 21;
+SELECT results_eq($$SELECT household_total, extra_income, verdict FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 9$$,
+                  $$VALUES (20000.00, 10000.00, 'OK')$$, 'STOPFISC: 20,000 under 27,618.02, plus 10,000 known to the OA reaches it');
+
+-- Precedence (E 5.3): every candidate is kept, the first is reported.
+SELECT is(jsonb_path_query_array(candidates, '$[*].reason'), '["STOPFAM", "STOPSYST"]'::jsonb,
+          'example 1: STOPFAM (30 Sep) before STOPSYST (31 Dec)')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 4;
+SELECT is(jsonb_path_query_array(candidates, '$[*].right_end'), '["2024-12-31", "2024-12-31"]'::jsonb,
+          'example 2: STOPFAM and STOPSYST end the same day; STOPFAM is reported')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 5;
+SELECT is(jsonb_path_query_array(candidates, '$[*].reason'), '["STOPSYST", "STOPFAM"]'::jsonb,
+          'a change in Q4 ends the right on 31 March X+1: STOPSYST ended it first')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 18;
+SELECT is(jsonb_path_query_array(candidates, '$[*].reason'), '["STOPFAM", "STOPDEATH", "KEEPSYST"]'::jsonb,
+          'the same end of right from two events: the earlier event (the change in February) is reported')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 23;
+SELECT is(verdict, 'ONHOLD', 'KEEPADV keeps the right of a household without fiscal data')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 24;
+SELECT is(jsonb_array_length(candidates), 1, 'the arrival of a child under 16 is no candidate end (art. 35)')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 6;
+SELECT is(cardinality(events), 1, 'the decision lists the events it used')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 6;
+
+-- 3. The run log.
+SELECT results_eq($$SELECT kind, year, status, error_sqlstate, counts FROM inami.control_run ORDER BY run_id$$,
+    $$VALUES ('systematic_control', 2024, 'succeeded', NULL::text,
+              '{"KEEPADV": 2, "KEEPDSH": 1, "STOPFAM": 5, "STOPOA": 2, "STOPFISC": 1, "KEEPSYST": 4, "STOPSYST": 8, "STOPDEATH": 1}'::jsonb)$$,
+    'the run is logged with its counts per reason');
+SELECT ok(ended_at >= started_at, 'the run has a start and an end') FROM inami.control_run;
+
+-- 4. Idempotent: a second run gives the same rows.
+CREATE TEMP TABLE first_run AS
+SELECT control_year, request_number, oa, reason, right_end, household_size, income_year, shipment, sent_total,
+       household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
+FROM inami.control_decision;
+CALL inami.run_systematic_control(2024);
+SELECT is(count(*), 24::bigint, 'a second run leaves 24 decisions, not 48') FROM inami.control_decision;
+SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, household_size, income_year, shipment, sent_total,
+                       household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
+                FROM inami.control_decision$$,
+              'SELECT * FROM first_run', 'the second run gives the same rows');
+SELECT is(count(DISTINCT run_id), 1::bigint, 'all decisions now point to the second run')
+FROM inami.control_decision WHERE run_id = (SELECT max(run_id) FROM inami.control_run);
+
+-- 5. A failed run: control 2025 needs the ceiling of income year 2023.
+INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'test Syst01 2025', 1);
+INSERT INTO inami.syst01_household
+SELECT 2025, inami.request_number('300', 2025, '85073003328'), '300', '85073003328', file_id FROM inami.flow_file WHERE source_name = 'test Syst01 2025';
+INSERT INTO inami.syst01_member SELECT 2025, inami.request_number('300', 2025, '85073003328'), '85073003328';
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2023, 25000.00, 4600.00, 'test: hypothetical circular');
+CALL inami.run_systematic_control(2025);
+SELECT results_eq($$SELECT reason, right_end, ceiling FROM inami.control_decision WHERE control_year = 2025$$,
+                  $$VALUES ('STOPSYST', '2025-12-31'::date, 25000.00)$$, 'control 2025 with an operator ceiling row');
+DELETE FROM inami.im_ceiling WHERE income_year = 2023;
+CALL inami.run_systematic_control(2025);
+SELECT results_eq($$SELECT status, error_sqlstate, error_message ~ 'no IM income ceiling for income year 2023'
+                    FROM inami.control_run ORDER BY run_id DESC LIMIT 1$$,
+                  $$VALUES ('failed', '55000', true)$$, 'the failed run stays in the log with its SQLSTATE and message');
+SELECT ok(error_message ~ 'HINT: Add the ceiling', 'the logged failure keeps the hint')
+FROM inami.control_run ORDER BY run_id DESC LIMIT 1;
+SELECT results_eq($$SELECT reason, right_end, run_id FROM inami.control_decision WHERE control_year = 2025$$,
+                  $$SELECT 'STOPSYST', '2025-12-31'::date, max(run_id) FROM inami.control_run WHERE year = 2025 AND status = 'succeeded'$$,
+                  'a failed run changes no decision');
+SELECT is(count(*), 24::bigint, 'nor the decisions of another year') FROM inami.control_decision WHERE control_year = 2024;
+
+-- 6. Explain: every step with its rule.
+SELECT results_eq($$SELECT what, regexp_replace(value, 'event [0-9]+ ', 'event N ') FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 4), 2024)
+                    WHERE what IN ('candidate (chosen)', 'candidate', 'reported', 'verdict') ORDER BY step$$,
+    $$VALUES ('verdict', 'NOK: income at or over the ceiling'),
+             ('candidate (chosen)', 'STOPFAM, right ends 2024-09-30 (event N of 2024-05-10)'),
+             ('candidate', 'STOPSYST, right ends 2024-12-31 (the income)'),
+             ('reported', 'STOPFAM, right ends 2024-09-30')$$,
+    'explain: the candidates of example 1 and the one reported');
+SELECT ok(bool_and(rule ~ '(Circ\. O\.A\. 20[0-9]{2}/[0-9]+|R3|inami\.)'), 'every step names its rule')
+FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 16), 2024);
+SELECT results_eq($$SELECT value, rule ~ 'footnote 7' FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 16), 2024)
+                    WHERE what = 'member ' || pg_temp.niss('2005-01-02', 16)$$,
+    $$VALUES ('born 2005-01-02, return code 01, income unknown; under 18 on 1 January 2023: counted as known with 0.00', true)$$,
+    'explain: where the under-18 rule applied');
+SELECT results_eq($$SELECT value, rule FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 1), 2024) WHERE what = 'ceiling'$$,
+    $$SELECT '31932.20 = 23303.84 + 4314.18 x (3 - 1), income year 2022', source || ' (inami.im_ceiling row of income year 2022)'
+      FROM inami.im_ceiling WHERE income_year = 2022$$,
+    'explain: the ceiling with its source row');
+SELECT throws_ok($$SELECT * FROM inami.explain_decision('300202400000000000', 2024)$$, 'P0002', NULL,
+                 'explain: an unknown household is an error');
+
+-- 7. The proactive flow: requester = eldest; same R3; ceiling for the number of members.
+INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) VALUES
+    ('Pro01', 2024, '300', NULL, NULL, 'test Pro01', 4),
+    ('Pro03', 2024, NULL, 2022, 1, 'test Pro03 shipment 1', 0),
+    ('Pro03', 2024, NULL, 2022, 2, 'test Pro03 shipment 2', 0);
+CREATE TEMP TABLE fx_pro (hh int, pos int, born date, s1 text, a1 numeric, s2 text, a2 numeric);
+INSERT INTO fx_pro VALUES
+    (1, 1, '1960-01-01', '00', 20000.00, NULL, NULL), (1, 2, '1962-01-01', '00', 16246.37, NULL, NULL),
+    (1, 3, '2009-01-01', '01', NULL, NULL, NULL), (1, 4, '2011-01-01', NULL, NULL, NULL, NULL),  -- 4 persons, 36,246.37 < 36,246.38: OK
+    (2, 1, '1960-02-01', '00', 20000.00, NULL, NULL), (2, 2, '1962-02-01', '00', 16246.38, NULL, NULL),
+    (2, 3, '2009-02-01', '01', NULL, NULL, NULL), (2, 4, '2011-02-01', NULL, NULL, NULL, NULL),  -- = 36,246.38: NOK
+    (3, 1, '1950-03-01', '04', NULL, '04', NULL),                                                   -- still not processed: ONHOLD
+    (4, 1, '1950-04-01', '10', NULL, '00', 9000.00), (4, 2, '1999-04-01', '00', 0.00, NULL, NULL); -- answered in shipment 2: OK
+CREATE TEMP VIEW fx_pro_hh AS
+SELECT p.hh, inami.request_number('300', 2024, pg_temp.niss(p.born, 100 + p.hh)) AS request_number,
+       pg_temp.niss(p.born, 100 + p.hh) AS requester
+FROM fx_pro p WHERE p.pos = 1;
+INSERT INTO inami.pro01_household SELECT 2024, h.request_number, '300', h.requester, f.file_id
+FROM fx_pro_hh h, inami.flow_file f WHERE f.source_name = 'test Pro01';
+INSERT INTO inami.pro01_member SELECT 2024, h.request_number, pg_temp.niss(p.born, 100 + p.hh) FROM fx_pro p JOIN fx_pro_hh h USING (hh);
+INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id)
+SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 2022, s.code, f.file_id
+FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1), (2, p.s2)) AS s(shipment, code)
+JOIN inami.flow_file f ON f.source_name = 'test Pro03 shipment ' || s.shipment
+WHERE s.code IS NOT NULL;
+INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount)
+SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 1, '1250', s.amount
+FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1, p.a1), (2, p.s2, p.a2)) AS s(shipment, code, amount)
+WHERE s.code = '00';
+CALL inami.run_proactive_flow(2024);
+SELECT results_eq($$SELECT h.hh, d.code, d.household_size, d.household_total, d.ceiling, d.eldest_niss = h.requester
+                    FROM inami.proactive_decision d JOIN fx_pro_hh h USING (request_number) ORDER BY h.hh$$,
+    $$VALUES (1, 'OK', 4, 36246.37, 36246.38, true), (2, 'NOK', 4, 36246.38, 36246.38, true),
+             (3, 'ONHOLD', 1, NULL, 23303.84, true), (4, 'OK', 2, 9000.00, 27618.02, true)$$,
+    'Pro_04: F footnote 3 ceiling (2 + 2 persons = 36,246.38), one cent under is OK, equal is NOK, unknown is ONHOLD');
+SELECT results_eq($$SELECT status, counts FROM inami.control_run WHERE kind = 'proactive_flow'$$,
+                  $$VALUES ('succeeded', '{"OK": 2, "NOK": 1, "ONHOLD": 1}'::jsonb)$$, 'the proactive run is logged');
+CALL inami.run_proactive_flow(2024);
+SELECT is(count(*), 4::bigint, 'a second proactive run gives 4 codes, not 8') FROM inami.proactive_decision;
+
+SELECT * FROM finish();
+
+-- What a user reads.
+INSERT INTO inami.household_event (request_number, event, event_date) VALUES ('300202499999999999', 'death', '2024-01-01');
+CALL inami.run_systematic_control(2025);
+CALL inami.run_systematic_control(NULL);
+BEGIN;
+CALL inami.run_systematic_control(2024);
+ROLLBACK;
+SELECT step, what, value, rule FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 5), 2024) WHERE what <> 'decision';
+
+-- Leave the shared database as found.
+DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision; DELETE FROM inami.household_event;
+DELETE FROM inami.flow_file; DELETE FROM inami.control_run; DELETE FROM inami.ipcal_rule WHERE source = 'test row';
