@@ -104,7 +104,7 @@ FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE 
 INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
 SELECT 2024, h.request_number, 1, pg_temp.niss('1985-07-30', 1), 2, '1460', 0.00 FROM fx_hh h WHERE h.hh = 1;
 
-SELECT plan(39);
+SELECT plan(44);
 
 -- 1. Events: a CHECK on the kind, and a clear error for an unknown household.
 SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
@@ -215,8 +215,35 @@ SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, hous
                        household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
                 FROM inami.control_decision$$,
               'SELECT * FROM first_run', 'the second run gives the same rows');
-SELECT is(count(DISTINCT run_id), 1::bigint, 'all decisions now point to the second run')
-FROM inami.control_decision WHERE run_id = (SELECT max(run_id) FROM inami.control_run);
+SELECT is(count(*), 24::bigint, 'the second run wrote nothing: every decision still names the first run')
+FROM inami.control_decision WHERE run_id = (SELECT min(run_id) FROM inami.control_run);
+-- A new fact changes one decision: that one row is rewritten, by the third run.
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, 'death', '2024-03-10', 'test: the rerun writes what changed'
+FROM fx_hh WHERE hh = 1;
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT d.reason, d.right_end, d.run_id = (SELECT max(run_id) FROM inami.control_run)
+                    FROM inami.control_decision d JOIN fx_hh h USING (request_number) WHERE h.hh = 1$$,
+                  $$VALUES ('STOPDEATH', '2024-03-10'::date, true)$$,
+                  'a rerun after a death rewrites that decision, with the new run');
+SELECT is(count(*), 23::bigint, 'and leaves the 23 others as the first run made them')
+FROM inami.control_decision WHERE run_id = (SELECT min(run_id) FROM inami.control_run);
+DELETE FROM inami.household_event WHERE detail = 'test: the rerun writes what changed';
+CALL inami.run_systematic_control(2024);
+SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, household_size, income_year, shipment, sent_total,
+                       household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
+                FROM inami.control_decision$$,
+              'SELECT * FROM first_run', 'the event removed, the next run gives the first rows back');
+-- A household whose members were all removed has no decision left.
+CREATE TEMP TABLE fx_gone AS
+SELECT m.* FROM inami.syst01_member m JOIN fx_hh h USING (request_number) WHERE h.hh = 1;
+DELETE FROM inami.syst01_member m USING fx_hh h WHERE m.request_number = h.request_number AND h.hh = 1;
+CALL inami.run_systematic_control(2024);
+SELECT is(count(*), 0::bigint, 'a household without members loses its decision')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1;
+INSERT INTO inami.syst01_member SELECT * FROM fx_gone;
+CALL inami.run_systematic_control(2024);
+SELECT is(count(*), 24::bigint, 'its members back, it has one again') FROM inami.control_decision;
 
 -- 5. A failed run: control 2025 needs the ceiling of income year 2023.
 INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'test Syst01 2025', 1);

@@ -1,7 +1,7 @@
 -- Issue 6, reading: load_flow and the read_* functions on the formats of api.md, every
 -- check of the way in, the shipment loaded twice, Syst_04 shipment 2 beside shipment 1.
 \set VERBOSITY default
-SELECT plan(150);
+SELECT plan(158);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -62,7 +62,7 @@ INSERT INTO doc VALUES
 </Syst04>$$),
 ('syst05', $$<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">
   <Feedback requestNumber="300202485073003328" reason="KEEPSYST" rightEnd="2025-12-31"/>
-  <Feedback requestNumber="300202490010100123" reason="STOPSYST"/>
+  <Feedback requestNumber="300202490010100123" reason="STOPSYST" rightEnd="2024-12-31"/>
 </Syst05>$$),
 ('pro01', $$<Pro01 xmlns="urn:be:inami:flows:1" year="2024" oa="300">
   <Household requestNumber="300202470030300736">
@@ -98,7 +98,7 @@ SELECT results_eq($$SELECT niss, return_code, item_no, ipcal_code FROM inami.rea
 SELECT results_eq($$SELECT DISTINCT control_year, income_year, shipment FROM inami.read_syst04(pg_temp.d('syst04_2'))$$,
                   $$VALUES (2024, 2022, 2)$$, 'read_syst04: the header columns');
 SELECT results_eq($$SELECT request_number, reason, right_end FROM inami.read_syst05(pg_temp.d('syst05'))$$,
-                  $$VALUES ('300202485073003328', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', 'STOPSYST', NULL)$$,
+                  $$VALUES ('300202485073003328', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', 'STOPSYST', '2024-12-31'::date)$$,
                   'read_syst05: reason and end of the right');
 SELECT results_eq($$SELECT year, oa, niss FROM inami.read_pro01(pg_temp.d('pro01'))$$,
                   $$VALUES (2024, '300', '70030300736'), (2024, '300', '03040500661')$$, 'read_pro01');
@@ -144,7 +144,7 @@ SELECT results_eq($$SELECT return_code FROM inami.syst04_member WHERE request_nu
                   $$VALUES ('11')$$, 'a return code not yet processed');
 SELECT is(inami.load_flow(pg_temp.d('syst05')), 2::bigint, 'Syst05: two feedbacks');
 SELECT results_eq($$SELECT request_number, oa, reason, right_end FROM inami.syst05_feedback_received ORDER BY 1$$,
-                  $$VALUES ('300202485073003328', '300', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', '300', 'STOPSYST', NULL)$$,
+                  $$VALUES ('300202485073003328', '300', 'KEEPSYST', '2025-12-31'::date), ('300202490010100123', '300', 'STOPSYST', '2024-12-31'::date)$$,
                   'Syst05 as received');
 SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('pro03'))$$, '23503', 'Pro03 of year 2024 answers no loaded Pro01',
                  'a Pro03 before any Pro01 of its year');
@@ -225,6 +225,10 @@ INSERT INTO bad VALUES
 ('Syst04 requester not among the members', replace(pg_temp.d('syst04_2'), '<Member niss="70030300736" returnCode="11"/>', '<Member niss="03040500661" returnCode="11"/>'), '22023', 'requester not listed among the members'),
 ('Syst05 rightEnd not a date', replace(pg_temp.d('syst05'), '2025-12-31', '2025-02-30'), '22007', 'invalid date'),
 ('Syst05 rightEnd not ISO', replace(pg_temp.d('syst05'), '2025-12-31', '31/12/2025'), '22007', 'invalid date'),
+('Syst05 without rightEnd', replace(pg_temp.d('syst05'), ' rightEnd="2025-12-31"', ''), '2200N', 'missing attribute'),
+('member elements out of order', replace(replace(pg_temp.d('syst04_1'), '<CadastralIncome>0.00</CadastralIncome>', ''), '<PersonalTotal>14987.50</PersonalTotal>', '<PersonalTotal>14987.50</PersonalTotal><CadastralIncome>0.00</CadastralIncome>'), '2200N', 'element out of order'),
+('requester after a member', replace(replace(pg_temp.d('syst01'), '<Requester niss="70030300736"/>', ''), '<Member niss="70030300736"/>', '<Member niss="70030300736"/><Requester niss="70030300736"/>'), '2200N', 'element out of order'),
+('household total after the members', replace(replace(pg_temp.d('syst04_2'), '<HouseholdTotal>26500.10</HouseholdTotal>', ''), '<Member niss="15060700772" returnCode="00"/>', '<Member niss="15060700772" returnCode="00"/><HouseholdTotal>26500.10</HouseholdTotal>'), '2200N', 'element out of order'),
 ('Syst05 unknown reason', replace(pg_temp.d('syst05'), 'STOPSYST', 'STOP'), '22P02', 'invalid feedback reason'),
 ('Syst05 request number with a bad NISS', replace(pg_temp.d('syst05'), '300202490010100123', '300202490010100124'), '22P02', 'invalid NISS in the request number'),
 ('Pro04 unknown code', replace(pg_temp.d('pro04'), 'ONHOLD', 'MAYBE'), '22P02', 'invalid result code'),

@@ -880,7 +880,7 @@ COMMENT ON COLUMN inami.control_decision.request_number IS 'The household, as in
 COMMENT ON COLUMN inami.control_decision.oa IS 'OA that sends the feedback.';
 COMMENT ON COLUMN inami.control_decision.reason IS 'Reason code: KEEPSYST, STOPSYST, STOPFAM, STOPOA, STOPDEATH, STOPFISC, KEEPADV or KEEPDSH.';
 COMMENT ON COLUMN inami.control_decision.right_end IS 'Last day of the right (rightEnd of Syst_05).';
-COMMENT ON COLUMN inami.control_decision.run_id IS 'The run that made the decision.';
+COMMENT ON COLUMN inami.control_decision.run_id IS 'The run that made the decision as it stands: a later run that reaches the same decision leaves the row alone.';
 
 -- Pro_04: the code of every Pro_01 household of a year.
 CREATE TABLE inami.proactive_decision (
@@ -1338,23 +1338,48 @@ BEGIN
         -- One large set-based query whose row estimates through the SQL functions are far too
         -- high: JIT would compile for seconds what runs in less. For this transaction only.
         PERFORM pg_catalog.set_config('jit', 'off', true);
-        DELETE FROM inami.control_decision d WHERE d.control_year = y;
-        WITH c AS MATERIALIZED (SELECT * FROM inami.systematic_candidates(y))
-        INSERT INTO inami.control_decision
-            (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
-             sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates)
-        SELECT y, c.request_number, c.oa, c.reason, c.right_end, run, c.household_size, c.income_year, c.shipment,
-               c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
-               coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
-                   'reason', c.reason, 'right_end', c.right_end, 'from', 'income')))
-        FROM c
-        LEFT JOIN (SELECT c2.request_number,
-                          jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
-                                                       'from', coalesce('event ' || c2.event_id, 'income'))
-                                    ORDER BY c2.precedence) AS candidates
-                   FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
-          ON x.request_number = c.request_number
-        WHERE c.precedence = 1;
+        -- Only what changed is written: a decision the run reaches again is left as it is
+        -- (with the run that made it), so a rerun costs the computation, not a rewrite.
+        WITH c AS MATERIALIZED (SELECT * FROM inami.systematic_candidates(y)),
+        n AS (
+            SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
+                   c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
+                   coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
+                       'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates
+            FROM c
+            LEFT JOIN (SELECT c2.request_number,
+                              jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
+                                                           'from', coalesce('event ' || c2.event_id, 'income'))
+                                        ORDER BY c2.precedence) AS candidates
+                       FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
+              ON x.request_number = c.request_number
+            WHERE c.precedence = 1)
+        MERGE INTO inami.control_decision d
+        USING n ON d.control_year = y AND d.request_number = n.request_number
+        WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
+                          d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
+                          d.candidates)
+                         IS DISTINCT FROM
+                         (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
+                          n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
+                          n.candidates) THEN
+            UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
+                       household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
+                       sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
+                       ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
+                       candidates = n.candidates
+        WHEN NOT MATCHED THEN
+            INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
+                    sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates)
+            VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
+                    n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
+                    n.candidates);
+        -- A household left without members has no decision any more (the others all have one,
+        -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
+        DELETE FROM inami.control_decision d
+        WHERE d.control_year = y
+          AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
+                          WHERE m.control_year = y AND m.request_number = d.request_number);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = (SELECT coalesce(jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
@@ -1370,7 +1395,7 @@ BEGIN
 END;
 $$;
 COMMENT ON PROCEDURE inami.run_systematic_control(int) IS
-'R4: decides every Syst_01 household of control_year (latest Syst_04 answer, R3 income, ceiling, household events, precedence of E 5.3) and replaces the year''s rows of inami.control_decision. Logs into inami.control_run (committed before the work, so call it outside a transaction block, as pg_cron does); a failed run changes no decision. A second run of the same year waits for the first.';
+'R4: decides every Syst_01 household of control_year (latest Syst_04 answer, R3 income, ceiling, household events, precedence of E 5.3) and brings the year''s rows of inami.control_decision up to date (writing only the decisions that changed). Logs into inami.control_run (committed before the work, so call it outside a transaction block, as pg_cron does); a failed run changes no decision. A second run of the same year waits for the first.';
 
 -- R5: the Pro_04 code of every Pro_01 household of a year.
 CREATE PROCEDURE inami.run_proactive_flow(year int)

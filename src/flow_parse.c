@@ -132,6 +132,37 @@ failf(FlowParser *p, const char *sqlstate, const char *hint, const char *message
 	return fail(p, sqlstate, hint, detail, "%s", message);
 }
 
+/* The order of xsd/common.xsd, which the reader enforces as the schemas do. */
+#define HOUSEHOLD_ORDER "Inside <Household>: <Requester>, then <HouseholdTotal> if any, then the members (xsd/common.xsd)."
+#define MEMBER_ORDER "Inside <Member>: <TaxSheet>, the <Ipcal> items, <CadastralIncome>, <PersonalTotal>, each optional, in that order (xsd/common.xsd)."
+
+typedef enum MemberStage
+{
+	MEMBER_START,
+	MEMBER_TAX_SHEET,
+	MEMBER_IPCAL,				/* the only one that repeats */
+	MEMBER_CADASTRAL,
+	MEMBER_PERSONAL
+} MemberStage;
+
+static const char *shown(const char *s, char *buf, size_t size);
+
+/* Move member m to stage (element name): refused when it comes out of order or twice. */
+static int
+member_stage(FlowParser *p, FlowMember *m, MemberStage stage, const char *name)
+{
+	char		b[64];
+
+	if ((int) stage == m->stage && stage != MEMBER_IPCAL)
+		return failf(p, "2200N", MEMBER_ORDER, "element given twice", "<%s> of member %s.",
+					 shown(name, b, sizeof(b)), m->niss);
+	if ((int) stage < m->stage)
+		return failf(p, "2200N", MEMBER_ORDER, "element out of order", "<%s> late in member %s.",
+					 shown(name, b, sizeof(b)), m->niss);
+	m->stage = stage;
+	return 0;
+}
+
 /* Copy at most 40 bytes of a value into buf for a message, replacing controls. */
 static const char *
 shown(const char *s, char *buf, size_t size)
@@ -806,7 +837,7 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 	static const char *const niss_attrs[] = {"niss", NULL};
 	static const char *const member04_attrs[] = {"niss", "returnCode", NULL};
 	static const char *const ipcal_attrs[] = {"code", "amount", NULL};
-	static const char *const feedback_attrs[] = {"requestNumber", "reason", "?rightEnd", NULL};
+	static const char *const feedback_attrs[] = {"requestNumber", "reason", "rightEnd", NULL};
 	static const char *const result_attrs[] = {"requestNumber", "code", NULL};
 	char		vals[3][FLOW_MAX_ATTR + 1];
 	bool		present[3];
@@ -921,6 +952,10 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 			if (p->seen_requester)
 				return failf(p, "2200N", "A household has one requester.", "second requester",
 							 "<Household requestNumber=\"%s\">.", rec->request_number);
+			if (rec->n_members > 0 || rec->has_total)
+				return failf(p, "2200N", HOUSEHOLD_ORDER, "element out of order",
+							 "<Requester> after <%s> in <Household requestNumber=\"%s\">.",
+							 rec->has_total ? "HouseholdTotal" : "Member", rec->request_number);
 			if (read_attributes(p, name, niss_attrs, vals, present) < 0)
 				return p->failed ? -1 : reader_failed(p);
 			if (take_niss(p, name, vals[0], rec->requester) < 0)
@@ -966,6 +1001,10 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 			if (rec->has_total)
 				return failf(p, "2200N", NULL, "second HouseholdTotal", "<Household requestNumber=\"%s\">.",
 							 rec->request_number);
+			if (rec->n_members > 0)
+				return failf(p, "2200N", HOUSEHOLD_ORDER, "element out of order",
+							 "<HouseholdTotal> after <Member> in <Household requestNumber=\"%s\">.",
+							 rec->request_number);
 			p->level2 = "HouseholdTotal";
 			p->text_target = TT_HOUSEHOLD_TOTAL;
 		}
@@ -982,6 +1021,8 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 		{
 			FlowItem   *it;
 
+			if (member_stage(p, m, MEMBER_IPCAL, name) < 0)
+				return -1;
 			if (strcmp(m->return_code, "00") != 0)
 				return failf(p, "22023", "IPCAL items come only with return code 00 (income known).",
 							 "IPCAL item with a return code other than 00", "<Member niss=\"%s\" returnCode=\"%s\">.",
@@ -1016,10 +1057,9 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 		else
 			return failf(p, "2200N", "See the formats in api.md.", "unknown element",
 						 "<%s> inside <%s>.", shown(name, b, sizeof(b)), kind == FLOW_PRO03 ? "Person" : "Member");
-		if ((p->text_target == TT_TAX_SHEET && m->tax_sheet[0]) ||
-			(p->text_target == TT_CADASTRAL && m->has_cadastral) ||
-			(p->text_target == TT_PERSONAL && m->has_personal))
-			return failf(p, "2200N", NULL, "element given twice", "<%s> of member %s.", name, m->niss);
+		if (member_stage(p, m, p->text_target == TT_TAX_SHEET ? MEMBER_TAX_SHEET :
+						 p->text_target == TT_CADASTRAL ? MEMBER_CADASTRAL : MEMBER_PERSONAL, name) < 0)
+			return -1;
 	}
 	else
 		return failf(p, "2200N", "See the formats in api.md.", "unknown element",

@@ -54,6 +54,7 @@ typedef struct FlowMember
 	int64_t		cadastral;
 	bool		has_personal;
 	int64_t		personal;
+	int			stage;			/* last MemberStage seen: elements come in order */
 	int			first_item;		/* index into FlowRecord.items */
 	int			n_items;
 	int			line;

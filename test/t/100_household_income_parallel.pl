@@ -59,6 +59,24 @@ for my $case ([ 'household_income', $known ], [ 'ipcal_income', $ipcal ])
 	is($par, $ser, "$name: the workers' combined answer equals the serial one");
 }
 
+# Grouped: a few groups (by return code), so that partial aggregates per worker pay; the
+# planner splits household_income as it splits sum(), and the answers are the serial ones.
+my $grouped_force = q{
+	SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;
+	SET parallel_leader_participation = off;
+};
+my $grouped = q{SELECT rc, inami.household_income(rc, inc, bd, y) FROM member
+	WHERE rc = '00' OR bd > '2005-01-01' GROUP BY rc ORDER BY rc};
+my $grouped_plan = $node->safe_psql('postgres',
+	"$grouped_force EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $grouped");
+like($grouped_plan, qr/Partial (Hash|Group)Aggregate/, 'grouped: the plan holds a partial aggregate per worker');
+like($grouped_plan, qr/Finalize (Hash|Group)Aggregate/, 'grouped: and finalizes the combined states');
+like($grouped_plan, qr/Workers Launched: [12]/, 'grouped: parallel workers did launch');
+my $grouped_ser = $node->safe_psql('postgres', "$serial $grouped");
+like($grouped_ser, qr/^00\|\d+\.\d\d$/m, 'grouped: the serial answer has a total for code 00');
+is($node->safe_psql('postgres', "$grouped_force $grouped"), $grouped_ser,
+	'grouped: the workers\' answers equal the serial ones');
+
 # The SQL reference of the same known members, summed by PostgreSQL itself.
 is($node->safe_psql('postgres', "$force $known"),
 	$node->safe_psql('postgres', q{SELECT greatest(sum(CASE WHEN rc = '00' THEN inc ELSE 0 END), 0.00)
