@@ -132,37 +132,6 @@ failf(FlowParser *p, const char *sqlstate, const char *hint, const char *message
 	return fail(p, sqlstate, hint, detail, "%s", message);
 }
 
-/* The order of xsd/common.xsd, which the reader enforces as the schemas do. */
-#define HOUSEHOLD_ORDER "Inside <Household>: <Requester>, then <HouseholdTotal> if any, then the members (xsd/common.xsd)."
-#define MEMBER_ORDER "Inside <Member>: <TaxSheet>, the <Ipcal> items, <CadastralIncome>, <PersonalTotal>, each optional, in that order (xsd/common.xsd)."
-
-typedef enum MemberStage
-{
-	MEMBER_START,
-	MEMBER_TAX_SHEET,
-	MEMBER_IPCAL,				/* the only one that repeats */
-	MEMBER_CADASTRAL,
-	MEMBER_PERSONAL
-} MemberStage;
-
-static const char *shown(const char *s, char *buf, size_t size);
-
-/* Move member m to stage (element name): refused when it comes out of order or twice. */
-static int
-member_stage(FlowParser *p, FlowMember *m, MemberStage stage, const char *name)
-{
-	char		b[64];
-
-	if ((int) stage == m->stage && stage != MEMBER_IPCAL)
-		return failf(p, "2200N", MEMBER_ORDER, "element given twice", "<%s> of member %s.",
-					 shown(name, b, sizeof(b)), m->niss);
-	if ((int) stage < m->stage)
-		return failf(p, "2200N", MEMBER_ORDER, "element out of order", "<%s> late in member %s.",
-					 shown(name, b, sizeof(b)), m->niss);
-	m->stage = stage;
-	return 0;
-}
-
 /* Copy at most 40 bytes of a value into buf for a message, replacing controls. */
 static const char *
 shown(const char *s, char *buf, size_t size)
@@ -179,6 +148,35 @@ shown(const char *s, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/* The order of xsd/common.xsd, which the reader enforces as the schemas do. */
+#define HOUSEHOLD_ORDER "Inside <Household>: <Requester>, then <HouseholdTotal> if any, then the members (xsd/common.xsd)."
+#define MEMBER_ORDER "Inside <Member>: <TaxSheet>, the <Ipcal> items, <CadastralIncome>, <PersonalTotal>, each optional, in that order (xsd/common.xsd)."
+
+typedef enum MemberStage
+{
+	MEMBER_START,
+	MEMBER_TAX_SHEET,
+	MEMBER_IPCAL,				/* the only one that repeats */
+	MEMBER_CADASTRAL,
+	MEMBER_PERSONAL
+} MemberStage;
+
+/* Move member m to stage (element name): refused when it comes out of order or twice. */
+static int
+member_stage(FlowParser *p, FlowMember *m, MemberStage stage, const char *name)
+{
+	char		b[64];
+
+	if ((int) stage == m->stage && stage != MEMBER_IPCAL)
+		return failf(p, "2200N", MEMBER_ORDER, "element given twice", "<%s> of member %s.",
+					 shown(name, b, sizeof(b)), m->niss);
+	if ((int) stage < m->stage)
+		return failf(p, "2200N", MEMBER_ORDER, "element out of order", "<%s> late in member %s.",
+					 shown(name, b, sizeof(b)), m->niss);
+	m->stage = stage;
+	return 0;
 }
 
 /* libxml2's errors: keep the first one with its line, never print. */

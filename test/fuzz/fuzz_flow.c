@@ -17,7 +17,7 @@
 
 /* The NISS check digits, as niss.c computes them (birth date not checked here). */
 static bool
-niss_stub(const char *s, int len)
+niss_check_digits(const char *s, int len)
 {
 	long long	first9 = 0;
 	int			check;
@@ -72,10 +72,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.size = size - 1;
 		c.pos = 0;
 		c.chunk = 1 + (data[0] >> 1) * 2;
-		p = flow_open_io(chunk_read, &c, niss_stub);
+		p = flow_open_io(chunk_read, &c, niss_check_digits);
 	}
 	else
-		p = flow_open_memory((const char *) data + 1, size - 1, niss_stub);
+		p = flow_open_memory((const char *) data + 1, size - 1, niss_check_digits);
 	if (p == NULL)
 		return 0;
 	while ((r = flow_next(p)) == 1)
