@@ -37,6 +37,23 @@ $$;
 COMMENT ON FUNCTION inami.protect_shipped_row() IS
 'Trigger: refuses to update or delete a parameter row shipped with the extension.';
 
+-- What every parameter table gets: the operator's rows dumped, the shipped ones protected.
+-- Used by this script only (pg_extension_config_dump works only inside CREATE EXTENSION);
+-- dropped at its end.
+CREATE PROCEDURE inami.setup_parameter_tables(VARIADIC tables text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY tables
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
+        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE UPDATE OR DELETE ON inami.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
+    END LOOP;
+END;
+$$;
+
 -- R1: the pivot-index crossings of the dependent person's quarterly income limit.
 CREATE TABLE inami.pivot_index_step (
     effective_from date PRIMARY KEY
@@ -212,20 +229,9 @@ INSERT INTO inami.contribution_rate VALUES
     ('public_services', '2017-01-01', 7.35, 3.80, 3.55, 'Services publics (health care only)',
      'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true);
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['pivot_index_step', 'dependent_limit_base', 'parameter_coverage',
-                             'im_ceiling', 'ipcal_rule', 'contribution_minimum_income',
-                             'contribution_minimum_factor', 'contribution_rate']
-    LOOP
-        PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
-        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE UPDATE OR DELETE ON inami.%I '
-                       'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
-    END LOOP;
-END;
-$$;
+CALL inami.setup_parameter_tables('pivot_index_step', 'dependent_limit_base', 'parameter_coverage',
+                                  'im_ceiling', 'ipcal_rule', 'contribution_minimum_income',
+                                  'contribution_minimum_factor', 'contribution_rate');
 
 -- R1: the monthly amount of every step, as the C cache reads it.
 CREATE VIEW inami.dependent_limit_month AS
@@ -1728,18 +1734,7 @@ COMMENT ON COLUMN inami.maf_income_bracket.shipped IS 'True for rows shipped wit
 INSERT INTO inami.maf_social_ceiling VALUES
     (2024, 450.00, 'Circ. O.A. 2024/160, I.2 (art. 37octies § 1 of the law coordinated on 14 July 1994), applicable from 1 June 2024', true);
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['maf_social_ceiling', 'maf_income_bracket']
-    LOOP
-        PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
-        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE UPDATE OR DELETE ON inami.%I '
-                       'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
-    END LOOP;
-END;
-$$;
+CALL inami.setup_parameter_tables('maf_social_ceiling', 'maf_income_bracket');
 
 -- R6: the ceiling of a MAF household: the income bracket's, the MAF social one, the lower of both.
 CREATE FUNCTION inami.maf_ceiling(year int, household_income numeric, maf_social boolean)
@@ -1935,3 +1930,5 @@ COMMENT ON FUNCTION inami.tp_registration_start(date) IS
 'Circ. O.A. 2024/245: the registration of a TP person as resident titulaire, and of their children as dependents, takes effect on the first day of the quarter in which the temporary protection certificate (or proof of registration) was issued.';
 
 -- (end of section 6)
+
+DROP PROCEDURE inami.setup_parameter_tables(text[]);
