@@ -76,30 +76,20 @@ SELECT control_year, request_number, oa, 'KEEPSYST', make_date(control_year + 1,
        (SELECT max(run_id) FROM inami.control_run)
 FROM inami.syst01_household WHERE control_year = $1; COMMIT;"
 }
-# control_first_run LABEL YEAR: the run of a year without decisions yet (the year's rows are
-# deleted and vacuumed before each of the three runs, untimed); median kept like bench_time.
-control_first_run() {
-	local label=$1 year=$2 runs=() t0 t1
-	for i in 1 2 3; do
-		bench_sql -c "DELETE FROM inami.control_decision WHERE control_year = $year" -c "VACUUM inami.control_decision" >/dev/null
-		t0=$(date +%s%N)
-		bench_sql -c "CALL inami.run_systematic_control($year)" >/dev/null
-		t1=$(date +%s%N)
-		runs+=($(( (t1 - t0) / 1000000 )))
-	done
-	BENCH_MS[$label]=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
-	printf '  %-58s %8d ms\n' "$label" "${BENCH_MS[$label]}"
+# Before a first run: the year has no decision (deleted and vacuumed, untimed).
+control_no_decisions() {
+	bench_sql -c "DELETE FROM inami.control_decision WHERE control_year = $1" -c "VACUUM inami.control_decision"
 }
 bench_sql -c "INSERT INTO inami.control_run (kind, year, ended_at, status) VALUES ('systematic_control', 2023, clock_timestamp(), 'succeeded')"
 bench_time "floor A: INSERT ... SELECT 100k rows, bare table" "$FLOOR_A 2023"
 bench_time "floor B: replace 100k rows of control_decision" "$(floor_b 2023)"
 bench_time "candidates alone (the computation), 100k" "SELECT count(*) FROM inami.systematic_candidates(2023)"
-control_first_run "run_systematic_control, 100k, first run" 2023
+bench_time "run_systematic_control, 100k, first run" "CALL inami.run_systematic_control(2023)" "control_no_decisions 2023"
 bench_time "run_systematic_control, 100k, rerun" "CALL inami.run_systematic_control(2023)"
 bench_time "floor A: INSERT ... SELECT 1M rows, bare table" "$FLOOR_A 2024"
 bench_time "floor B: replace 1M rows of control_decision" "$(floor_b 2024)"
 bench_time "candidates alone (the computation), 1M" "SELECT count(*) FROM inami.systematic_candidates(2024)"
-control_first_run "run_systematic_control, 1M, first run" 2024
+bench_time "run_systematic_control, 1M, first run" "CALL inami.run_systematic_control(2024)" "control_no_decisions 2024"
 bench_time "run_systematic_control, 1M, rerun" "CALL inami.run_systematic_control(2024)"
 for size in 100k 1M; do
 	for run in "first run" rerun; do

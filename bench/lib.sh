@@ -4,10 +4,12 @@ declare -A BENCH_MS
 
 bench_sql() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
-# bench_time LABEL SQL: run SQL three times (output discarded), keep the median in ms.
+# bench_time LABEL SQL [PREP]: run SQL three times (output discarded), keep the median in
+# ms; PREP, a shell command, runs untimed before each run.
 bench_time() {
-	local label=$1 sql=$2 runs=() t0 t1
+	local label=$1 sql=$2 prep=${3:-} runs=() t0 t1
 	for i in 1 2 3; do
+		[ -n "$prep" ] && eval "$prep" >/dev/null
 		t0=$(date +%s%N)
 		bench_sql -c "$sql" >/dev/null
 		t1=$(date +%s%N)
