@@ -57,7 +57,7 @@ $$;
 -- R1: the pivot-index crossings of the dependent person's quarterly income limit.
 CREATE TABLE inami.pivot_index_step (
     effective_from date PRIMARY KEY
-        CHECK (effective_from = date_trunc('month', effective_from)::date),
+        CHECK (effective_from = date_trunc('month', effective_from::timestamp)::date),
     exponent int NOT NULL UNIQUE CHECK (exponent >= 0),
     source text NOT NULL CHECK (btrim(source) <> ''),
     shipped boolean NOT NULL DEFAULT false
@@ -1142,7 +1142,9 @@ RETURN CASE reason
     WHEN 'STOPSYST' THEN make_date(control_year, 12, 31)
     WHEN 'STOPFISC' THEN make_date(control_year, 12, 31)
     -- E 5.3: at the latest the last day of the quarter following that of the change.
-    WHEN 'STOPFAM' THEN (date_trunc('quarter', event_date) + interval '6 months - 1 day')::date
+    -- (Through timestamp, not timestamptz: the day does not depend on TimeZone, the
+    -- function stays IMMUTABLE and the planner inlines it.)
+    WHEN 'STOPFAM' THEN (date_trunc('quarter', event_date::timestamp) + interval '6 months - 1 day')::date
     -- The right ends with the death.
     WHEN 'STOPDEATH' THEN event_date
     -- The OA's examination ends the day before the first day at the other OA.
@@ -1925,7 +1927,7 @@ COMMENT ON AGGREGATE inami.maf_refunded(numeric, numeric) IS
 -- D: registration as resident (and of the children as dependents) of TP persons.
 CREATE FUNCTION inami.tp_registration_start(certificate_date date) RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN date_trunc('quarter', certificate_date)::date;
+RETURN date_trunc('quarter', certificate_date::timestamp)::date;
 COMMENT ON FUNCTION inami.tp_registration_start(date) IS
 'Circ. O.A. 2024/245: the registration of a TP person as resident titulaire, and of their children as dependents, takes effect on the first day of the quarter in which the temporary protection certificate (or proof of registration) was issued.';
 

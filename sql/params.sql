@@ -1,6 +1,6 @@
 -- Parameters are data: every table commented, checked, dumped; every shipped row sourced.
 \set VERBOSITY default
-SELECT plan(10);
+SELECT plan(12);
 
 SELECT is(inami.version(), (SELECT extversion FROM pg_extension WHERE extname = 'inami'),
           'the library and the install script carry the same version');
@@ -27,6 +27,41 @@ SELECT is_empty($$
     WHERE n.nspname = 'inami' AND c.relkind = 'r'
       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c')
 $$, 'every table has a CHECK constraint');
+
+-- Volatility: an IMMUTABLE SQL function calls only IMMUTABLE functions, or the planner never
+-- inlines it (date_trunc over timestamptz, which depends on TimeZone, is STABLE). Each is
+-- called on columns (not constants, which would be folded) and must be gone from the plan.
+CREATE FUNCTION pg_temp.plan_of_call(f regprocedure) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+    cols text;
+    args text;
+    plan text := '';
+    line text;
+BEGIN
+    SELECT string_agg(format('NULL::%s AS a%s', format_type(t, NULL), i), ', ' ORDER BY i),
+           string_agg('v.a' || i, ', ' ORDER BY i)
+    INTO cols, args
+    FROM pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i) WHERE p.oid = f;
+    FOR line IN EXECUTE format('EXPLAIN (VERBOSE, COSTS OFF) SELECT %s(%s) FROM (SELECT %s OFFSET 0) v',
+                               f::oid::regproc, args, cols) LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    RETURN plan;
+END;
+$f$;
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure FROM pg_proc p
+    WHERE p.pronamespace = 'inami'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql') AND p.provolatile = 'i'
+      AND strpos(pg_temp.plan_of_call(p.oid), p.oid::regproc::text || '(') > 0
+$$, 'every IMMUTABLE SQL function is inlined (it calls nothing less than IMMUTABLE)');
+
+SELECT is_empty($$
+    SELECT k.conrelid::regclass, k.conname FROM pg_constraint k
+    WHERE k.connamespace = 'inami'::regnamespace AND k.contype = 'c'
+      AND pg_get_constraintdef(k.oid) LIKE '%timestamp with time zone%'
+$$, 'no CHECK goes through timestamptz (its date_trunc depends on TimeZone: not IMMUTABLE)');
 
 -- Every table and sequence holds users' data: pg_dump must dump it.
 SELECT is_empty($$
