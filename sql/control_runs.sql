@@ -104,7 +104,42 @@ FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE 
 INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
 SELECT 2024, h.request_number, 1, pg_temp.niss('1985-07-30', 1), 2, '1460', 0.00 FROM fx_hh h WHERE h.hh = 1;
 
-SELECT plan(44);
+SELECT plan(50);
+
+-- 0. R3 per household in one ordered pass (what the runs decide from) equals
+-- systematic_members grouped by household (what explain_decision shows), edge by edge:
+-- unanswered, answered in shipment 2 only, a member missing from the answer, under 18.
+CREATE TEMP VIEW fx_grouped AS
+SELECT m.request_number, min(m.oa) AS oa, count(*)::int AS household_size, min(m.income_year) AS income_year,
+       min(m.shipment) AS shipment, min(m.sent_total) AS sent_total,
+       inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS household_total
+FROM inami.systematic_members(2024) m GROUP BY m.request_number;
+SELECT results_eq($$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
+                  $$SELECT * FROM fx_grouped ORDER BY request_number$$,
+                  'systematic_households(year) = systematic_members grouped by household, for every household');
+SELECT results_eq($$SELECT h.hh, s.household_size, s.shipment, s.household_total FROM fx_hh h
+                    CROSS JOIN LATERAL inami.systematic_households(2024, h.request_number) s
+                    WHERE h.hh IN (1, 3, 13, 14, 15, 16, 21) ORDER BY h.hh$$,
+    $$VALUES (1, 3, 1, 27000.00), (3, 2, NULL, NULL), (13, 1, 2, 10000.00), (14, 2, 1, NULL),
+             (15, 2, 1, NULL), (16, 2, 1, 10000.00), (21, 2, 1, NULL)$$,
+    'systematic_households(year, household): R3 example 27,000.00, unanswered, shipment 2, under 18 and not, member missing');
+SELECT is_empty($$SELECT * FROM inami.systematic_households(2024, '300202499999999999')
+                  UNION ALL SELECT * FROM inami.systematic_households(2023)
+                  UNION ALL SELECT * FROM inami.systematic_households(NULL)$$,
+                'no rows for an unknown household, a year without households, a NULL year');
+-- Every IPCAL code of the answer that counts needs a factor; a superseded answer's do not.
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, h.request_number, 1, h.requester, 2, '9999', 1.00 FROM fx_hh h WHERE h.hh = 13;
+SELECT lives_ok($$SELECT * FROM inami.systematic_households(2024)$$,
+                'an unknown IPCAL code in a superseded shipment (household 13, shipment 1) is not read');
+INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
+SELECT 2024, h.request_number, 1, h.requester, 2, '9999', 1.00 FROM fx_hh h WHERE h.hh = 2;
+SELECT throws_ok($$SELECT * FROM inami.systematic_households(2024)$$, '55000',
+                 'IPCAL code "9999" has no factor for tax year 2023',
+                 'an IPCAL code without a factor in the answer that counts is an error, as in ipcal_income');
+SELECT throws_ok($$SELECT * FROM fx_grouped$$, '55000', 'IPCAL code "9999" has no factor for tax year 2023',
+                 'the same error from the SQL form');
+DELETE FROM inami.syst04_ipcal WHERE code = '9999';
 
 -- 1. Events: a CHECK on the kind, and a clear error for an unknown household.
 SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)

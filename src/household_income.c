@@ -26,15 +26,8 @@
 #error "inami needs a 128-bit integer type for its exact sums"
 #endif
 
-/* The aggregate's state. */
-typedef struct HouseholdState
-{
-	int128		sum;			/* cents of the "00" members */
-	int32		income_year;	/* valid when has_year */
-	bool		has_rows;
-	bool		has_year;
-	bool		unknown;		/* a member's income is unknown after the under-18 rule */
-} HouseholdState;
+/* The aggregate's state is an InamiHousehold (inami.h), shared with systematic_households.c. */
+typedef InamiHousehold HouseholdState;
 
 #define HOUSEHOLD_SERIAL_SIZE	(sizeof(int128) + sizeof(int32) + 1)
 #define HOUSEHOLD_HAS_ROWS		0x01
@@ -80,29 +73,22 @@ adult_born_by(int32 income_year)
 	return date2j(income_year - 17, 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-PG_FUNCTION_INFO_V1(inami_household_income_trans);
-/* Transition: one member (return_code, income, birth_date, income_year). */
-Datum
-inami_household_income_trans(PG_FUNCTION_ARGS)
+/*
+ * Add one member: is00 (return code "00"), the income in cents when known, the birth
+ * date when known, the income year when known.
+ */
+void
+inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 income_cents,
+					bool has_born, DateADT born, bool has_year, int32 year)
 {
-	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_trans");
-	HouseholdState *state;
-	int32		year;
-	bool		is00 = false;
-
-	if (PG_ARGISNULL(0))
-		state = MemoryContextAllocZero(aggcontext, sizeof(HouseholdState));
-	else
-		state = (HouseholdState *) PG_GETARG_POINTER(0);
 	state->has_rows = true;
 
 	/* no income year: the member's answer cannot be placed, so it is unknown */
-	if (PG_ARGISNULL(4))
+	if (!has_year)
 	{
 		state->unknown = true;
-		PG_RETURN_POINTER(state);
+		return;
 	}
-	year = PG_GETARG_INT32(4);
 	if (!state->has_year)
 	{
 		state->income_year = year;
@@ -111,38 +97,21 @@ inami_household_income_trans(PG_FUNCTION_ARGS)
 	else if (state->income_year != year)
 		mixed_years(state->income_year, year);
 
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *code = PG_GETARG_TEXT_PP(1);
-
-		is00 = VARSIZE_ANY_EXHDR(code) == 2 &&
-			VARDATA_ANY(code)[0] == '0' && VARDATA_ANY(code)[1] == '0';
-	}
-
 	if (is00)
 	{
 		/* "00": the income counts; a "00" without an amount is not an answer */
-		if (PG_ARGISNULL(2))
+		if (!has_income)
 			state->unknown = true;
-		else
-		{
-			Numeric		income = (Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
-
-			if (__builtin_add_overflow(state->sum,
-									   (int128) inami_numeric_to_cents(income, "income"),
-									   &state->sum))
-				household_overflow();
-		}
+		else if (__builtin_add_overflow(state->sum, (int128) income_cents, &state->sum))
+			household_overflow();
 	}
 	else
 	{
 		/* any other code, or none: 0.00 under 18 on 1 January of the tax year */
-		if (PG_ARGISNULL(3))
+		if (!has_born)
 			state->unknown = true;
 		else
 		{
-			DateADT		born = PG_GETARG_DATEADT(3);
-
 			if (DATE_NOT_FINITE(born))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -155,6 +124,49 @@ inami_household_income_trans(PG_FUNCTION_ARGS)
 				state->unknown = true;
 		}
 	}
+}
+
+/* The household's total in cents (0 when negative); false when unknown or no member. */
+bool
+inami_household_total(const InamiHousehold *state, int64 *cents)
+{
+	if (!state->has_rows || state->unknown)
+		return false;
+	if (state->sum > PG_INT64_MAX)
+		household_overflow();
+	*cents = state->sum < 0 ? 0 : (int64) state->sum;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(inami_household_income_trans);
+/* Transition: one member (return_code, income, birth_date, income_year). */
+Datum
+inami_household_income_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_trans");
+	HouseholdState *state;
+	bool		is00 = false;
+	int64		income = 0;
+
+	if (PG_ARGISNULL(0))
+		state = MemoryContextAllocZero(aggcontext, sizeof(HouseholdState));
+	else
+		state = (HouseholdState *) PG_GETARG_POINTER(0);
+
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *code = PG_GETARG_TEXT_PP(1);
+
+		is00 = VARSIZE_ANY_EXHDR(code) == 2 &&
+			VARDATA_ANY(code)[0] == '0' && VARDATA_ANY(code)[1] == '0';
+	}
+	/* the income is read only where it counts (and where the year places the answer) */
+	if (is00 && !PG_ARGISNULL(2) && !PG_ARGISNULL(4))
+		income = inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2)),
+										"income");
+	inami_household_add(state, is00, !PG_ARGISNULL(2), income,
+						!PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
+						!PG_ARGISNULL(4), PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
 	PG_RETURN_POINTER(state);
 }
 
@@ -249,15 +261,12 @@ Datum
 inami_household_income_final(PG_FUNCTION_ARGS)
 {
 	HouseholdState *state = PG_ARGISNULL(0) ? NULL : (HouseholdState *) PG_GETARG_POINTER(0);
+	int64		cents;
 
 	(void) inami_agg_context(fcinfo, "inami_household_income_final");
-	if (state == NULL || !state->has_rows || state->unknown)
+	if (state == NULL || !inami_household_total(state, &cents))
 		PG_RETURN_NULL();
-	if (state->sum < 0)
-		PG_RETURN_DATUM(inami_cents_to_numeric(0));
-	if (state->sum > PG_INT64_MAX)
-		household_overflow();
-	PG_RETURN_DATUM(inami_cents_to_numeric((int64) state->sum));
+	PG_RETURN_DATUM(inami_cents_to_numeric(cents));
 }
 
 /* What im_verdict keeps in fn_extra: the ceilings and the last one asked for. */

@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "utils/date.h"
 #include "utils/numeric.h"
 
 /* ---- params.c: read a parameter table once per query ---- */
@@ -62,6 +63,28 @@ extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss
 
 /* The aggregate memory context of an aggregate support function (ipcal_income.c). */
 extern MemoryContext inami_agg_context(FunctionCallInfo fcinfo, const char *fname);
+
+/* ipcal_income.c: the IPCAL list (factors per tax year and code) and a member's income. */
+typedef struct InamiIpcalList InamiIpcalList;
+extern InamiIpcalList *inami_ipcal_list_load(MemoryContext mcxt);
+extern int32 inami_ipcal_factor(InamiIpcalList *list, text *code, int32 tax_year);
+extern int64 inami_ipcal_round(int128 sum);
+extern void inami_ipcal_overflow(void);
+
+/* household_income.c: a household's income, member by member. */
+typedef struct InamiHousehold
+{
+	int128		sum;			/* cents of the "00" members */
+	int32		income_year;	/* valid when has_year */
+	bool		has_rows;
+	bool		has_year;
+	bool		unknown;		/* a member's income is unknown after the under-18 rule */
+} InamiHousehold;
+
+extern void inami_household_add(InamiHousehold *state, bool is00, bool has_income,
+								int64 income_cents, bool has_born, DateADT born,
+								bool has_year, int32 year);
+extern bool inami_household_total(const InamiHousehold *state, int64 *cents);
 
 /* ---- data exchanges: declarations shared beyond their files ---- */
 

@@ -38,15 +38,15 @@ typedef struct IpcalYear
 	int32	   *slot;			/* NCODES entries: millionths, or SLOT_* */
 } IpcalYear;
 
-/* The whole IPCAL list, read once per query. */
-typedef struct IpcalCache
+/* The whole IPCAL list, read once per query (InamiIpcalList in inami.h). */
+struct InamiIpcalList
 {
 	int			nyears;
 	int			maxyears;
 	IpcalYear  *years;
 	int			last;			/* index of the year found last (rows come grouped) */
 	MemoryContext mcxt;
-} IpcalCache;
+};
 
 /* The aggregate's state. */
 typedef struct IpcalState
@@ -62,7 +62,7 @@ typedef struct IpcalState
 
 /* The table of a tax year in the cache, created empty (all missing) if needed. */
 static IpcalYear *
-cache_year(IpcalCache *cache, int32 tax_year, bool create)
+cache_year(InamiIpcalList *cache, int32 tax_year, bool create)
 {
 	IpcalYear  *y;
 
@@ -95,7 +95,7 @@ cache_year(IpcalCache *cache, int32 tax_year, bool create)
 static void
 ipcal_rule_row(HeapTuple tuple, TupleDesc desc, void *arg)
 {
-	IpcalCache *cache = arg;
+	InamiIpcalList *cache = arg;
 	int32		tax_year = DatumGetInt32(inami_param_get(tuple, desc, 1));
 	int32		code = DatumGetInt32(inami_param_get(tuple, desc, 2));
 	int64		units = DatumGetInt64(inami_param_get(tuple, desc, 3));
@@ -107,16 +107,12 @@ ipcal_rule_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	y->slot[code] = exact ? (int32) units : SLOT_INEXACT;
 }
 
-/* The IPCAL list, read on the first call of the query and kept in fn_extra. */
-static IpcalCache *
-ipcal_cache(FunctionCallInfo fcinfo)
+/* Read the whole IPCAL list into mcxt. */
+InamiIpcalList *
+inami_ipcal_list_load(MemoryContext mcxt)
 {
-	IpcalCache *cache = fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	InamiIpcalList *cache = MemoryContextAllocZero(mcxt, sizeof(InamiIpcalList));
 
-	if (cache != NULL)
-		return cache;
-	cache = MemoryContextAllocZero(mcxt, sizeof(IpcalCache));
 	cache->mcxt = mcxt;
 	cache->maxyears = 8;
 	cache->years = MemoryContextAlloc(mcxt, cache->maxyears * sizeof(IpcalYear));
@@ -125,13 +121,21 @@ ipcal_cache(FunctionCallInfo fcinfo)
 						" factor * 1000000 = round(factor * 1000000)"
 						" FROM inami.ipcal_rule",
 						0, NULL, NULL, ipcal_rule_row, cache);
-	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
 
+/* The IPCAL list, read on the first call of the query and kept in fn_extra. */
+static InamiIpcalList *
+ipcal_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = inami_ipcal_list_load(fcinfo->flinfo->fn_mcxt);
+	return fcinfo->flinfo->fn_extra;
+}
+
 /* The factor in millionths of a code for a tax year; an error when the list has none. */
-static int32
-ipcal_factor(IpcalCache *cache, text *code, int32 tax_year)
+int32
+inami_ipcal_factor(InamiIpcalList *cache, text *code, int32 tax_year)
 {
 	const char *s = VARDATA_ANY(code);
 	int			len = VARSIZE_ANY_EXHDR(code);
@@ -179,9 +183,29 @@ ipcal_factor(IpcalCache *cache, text *code, int32 tax_year)
 	return f;
 }
 
+/* A sum of cents x factor millionths rounded once to the cent, half away from zero. */
+int64
+inami_ipcal_round(int128 sum)
+{
+	int128		q = sum / FACTOR_SCALE;
+	int128		r = sum % FACTOR_SCALE;
+
+	if (r >= FACTOR_SCALE / 2)
+		q++;
+	else if (r <= -FACTOR_SCALE / 2)
+		q--;
+	if (q > PG_INT64_MAX || q < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("IPCAL income out of range"),
+				 errdetail("The income of the member exceeds +/- 92233720368547758.07."),
+				 errhint("Check the IPCAL amounts: each is a sum in EUR with at most two decimals.")));
+	return (int64) q;
+}
+
 /* Complain that a member's income is beyond what the aggregate can hold. */
-static void
-ipcal_overflow(void)
+void
+inami_ipcal_overflow(void)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -218,7 +242,7 @@ inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 
 	/* a code is checked whenever it can be: a missing one is never skipped */
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(3))
-		factor = ipcal_factor(ipcal_cache(fcinfo), PG_GETARG_TEXT_PP(1), PG_GETARG_INT32(3));
+		factor = inami_ipcal_factor(ipcal_cache(fcinfo), PG_GETARG_TEXT_PP(1), PG_GETARG_INT32(3));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		state->unknown = true;
@@ -232,7 +256,7 @@ inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 
 		/* |cents x factor| < 2^63 x 2^20: never overflows; the sum is checked */
 		if (__builtin_add_overflow(state->sum, (int128) cents * factor, &state->sum))
-			ipcal_overflow();
+			inami_ipcal_overflow();
 	}
 	else if (!PG_ARGISNULL(2))
 	{
@@ -265,7 +289,7 @@ inami_ipcal_income_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(a);
 	}
 	if (__builtin_add_overflow(a->sum, b->sum, &a->sum))
-		ipcal_overflow();
+		inami_ipcal_overflow();
 	a->has_rows |= b->has_rows;
 	a->unknown |= b->unknown;
 	PG_RETURN_POINTER(a);
@@ -316,24 +340,9 @@ Datum
 inami_ipcal_income_final(PG_FUNCTION_ARGS)
 {
 	IpcalState *state = PG_ARGISNULL(0) ? NULL : (IpcalState *) PG_GETARG_POINTER(0);
-	int128		q,
-				r;
 
 	(void) inami_agg_context(fcinfo, "inami_ipcal_income_final");
 	if (state == NULL || !state->has_rows || state->unknown)
 		PG_RETURN_NULL();
-
-	q = state->sum / FACTOR_SCALE;
-	r = state->sum % FACTOR_SCALE;
-	if (r >= FACTOR_SCALE / 2)
-		q++;
-	else if (r <= -FACTOR_SCALE / 2)
-		q--;
-	if (q > PG_INT64_MAX || q < PG_INT64_MIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("IPCAL income out of range"),
-				 errdetail("The income of the member exceeds +/- 92233720368547758.07."),
-				 errhint("Check the IPCAL amounts: each is a sum in EUR with at most two decimals.")));
-	PG_RETURN_DATUM(inami_cents_to_numeric((int64) q));
+	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_round(state->sum)));
 }
