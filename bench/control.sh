@@ -58,14 +58,18 @@ SELECT t, c, f, 'bench', 'bench row' FROM unnest(ARRAY[2022, 2023]) AS t,
        (VALUES ('1250', 1), ('1460', -1)) AS r(c, f)
 ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS bench_floor (LIKE inami.control_decision);
+CREATE TABLE IF NOT EXISTS bench_decisions (LIKE inami.control_decision);
 SQL
 bench_gen 2023 100000
 bench_gen 2024 1000000
 bench_sql -c "VACUUM ANALYZE"
 
-# Floor A: the decisions into a bare copy of the table (no key, no constraint).
-# Floor B: what the run must do anyway: replace the year's rows of inami.control_decision,
-# with its primary key, CHECKs and the two foreign keys (Syst_01 household, run log).
+# Floor A: the decisions into a bare copy of the table (no key, no constraint), six columns.
+# Floor B: replace the year's rows of inami.control_decision (six columns), with its
+# primary key, CHECKs and the two foreign keys (Syst_01 household, run log).
+# Floor C: one INSERT ... SELECT of the very rows the run wrote (every column) into
+# inami.control_decision, the year's rows deleted and vacuumed before (untimed): writing
+# the decisions and nothing else.
 FLOOR_A="TRUNCATE bench_floor; INSERT INTO bench_floor (control_year, request_number, oa, reason, right_end, run_id)
 SELECT control_year, request_number, oa, 'KEEPSYST', make_date(control_year + 1, 12, 31), 1
 FROM inami.syst01_household WHERE control_year ="
@@ -76,32 +80,35 @@ SELECT control_year, request_number, oa, 'KEEPSYST', make_date(control_year + 1,
        (SELECT max(run_id) FROM inami.control_run)
 FROM inami.syst01_household WHERE control_year = $1; COMMIT;"
 }
-# Before a first run: the year has no decision (deleted and vacuumed, untimed).
+FLOOR_C="INSERT INTO inami.control_decision SELECT * FROM bench_decisions WHERE control_year ="
+# Before a first run (and floor C): the year has no decision (deleted and vacuumed, untimed).
 control_no_decisions() {
 	bench_sql -c "DELETE FROM inami.control_decision WHERE control_year = $1" -c "VACUUM inami.control_decision"
 }
 bench_sql -c "INSERT INTO inami.control_run (kind, year, ended_at, status) VALUES ('systematic_control', 2023, clock_timestamp(), 'succeeded')"
-bench_time "floor A: INSERT ... SELECT 100k rows, bare table" "$FLOOR_A 2023"
-bench_time "floor B: replace 100k rows of control_decision" "$(floor_b 2023)"
-bench_time "candidates alone (the computation), 100k" "SELECT count(*) FROM inami.systematic_candidates(2023)"
-bench_time "run_systematic_control, 100k, first run" "CALL inami.run_systematic_control(2023)" "control_no_decisions 2023"
-bench_time "run_systematic_control, 100k, rerun" "CALL inami.run_systematic_control(2023)"
-bench_time "floor A: INSERT ... SELECT 1M rows, bare table" "$FLOOR_A 2024"
-bench_time "floor B: replace 1M rows of control_decision" "$(floor_b 2024)"
-bench_time "candidates alone (the computation), 1M" "SELECT count(*) FROM inami.systematic_candidates(2024)"
-bench_time "run_systematic_control, 1M, first run" "CALL inami.run_systematic_control(2024)" "control_no_decisions 2024"
-bench_time "run_systematic_control, 1M, rerun" "CALL inami.run_systematic_control(2024)"
+for size in 100k 1M; do
+	year=$([ "$size" = 100k ] && echo 2023 || echo 2024)
+	bench_time "floor A: INSERT ... SELECT $size rows, bare table" "$FLOOR_A $year"
+	bench_time "floor B: replace $size rows of control_decision" "$(floor_b "$year")"
+	bench_time "candidates alone (the computation), $size" "SELECT count(*) FROM inami.systematic_candidates($year)"
+	bench_time "run_systematic_control, $size, first run" "CALL inami.run_systematic_control($year)" "control_no_decisions $year"
+	bench_time "run_systematic_control, $size, rerun" "CALL inami.run_systematic_control($year)"
+	bench_sql -c "INSERT INTO bench_decisions SELECT * FROM inami.control_decision WHERE control_year = $year"
+	bench_time "floor C: INSERT ... SELECT the run's $size rows" "$FLOOR_C $year" "control_no_decisions $year"
+done
 for size in 100k 1M; do
 	for run in "first run" rerun; do
 		bench_ratio "run_systematic_control, $size, $run" "floor A: INSERT ... SELECT $size rows, bare table"
 		bench_ratio "run_systematic_control, $size, $run" "floor B: replace $size rows of control_decision"
+		bench_ratio "run_systematic_control, $size, $run" "floor C: INSERT ... SELECT the run's $size rows"
 	done
 	bench_ratio "candidates alone (the computation), $size" "floor A: INSERT ... SELECT $size rows, bare table"
 done
 bench_ratio "run_systematic_control, 1M, first run" "run_systematic_control, 100k, first run"
 bench_ratio "run_systematic_control, 1M, rerun" "run_systematic_control, 100k, rerun"
 bench_ratio "floor B: replace 1M rows of control_decision" "floor B: replace 100k rows of control_decision"
+bench_ratio "floor C: INSERT ... SELECT the run's 1M rows" "floor C: INSERT ... SELECT the run's 100k rows"
 bench_sql -c "SELECT year, status, counts FROM inami.control_run ORDER BY run_id DESC LIMIT 2"
 # Leave the cluster as it was for the next benchmark (flows loads a Syst01 of 2024 too).
-bench_sql -c "DROP TABLE bench_floor" -c "DELETE FROM inami.flow_file WHERE source_name LIKE 'bench %'" \
+bench_sql -c "DROP TABLE bench_floor, bench_decisions" -c "DELETE FROM inami.flow_file WHERE source_name LIKE 'bench %'" \
 	-c "DELETE FROM inami.control_run" -c "VACUUM" >/dev/null

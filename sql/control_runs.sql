@@ -373,6 +373,27 @@ CALL inami.run_systematic_control(2024);
 ROLLBACK;
 SELECT step, what, value, rule FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 5), 2024) WHERE what <> 'decision';
 
+-- systematic_households reads the tables itself: it checks the caller's privileges as SQL
+-- would (table or column SELECT), and refuses rather than bypass row-level security.
+CREATE ROLE inami_test_reader;
+GRANT USAGE ON SCHEMA inami TO inami_test_reader;
+GRANT SELECT ON inami.ipcal_rule, inami.syst01_household, inami.syst01_member, inami.syst04_household,
+                inami.syst04_member TO inami_test_reader;
+SET ROLE inami_test_reader;
+SELECT count(*) FROM inami.systematic_households(2024);
+RESET ROLE;
+GRANT SELECT (control_year, request_number, shipment, niss, code, amount) ON inami.syst04_ipcal TO inami_test_reader;
+SET ROLE inami_test_reader;
+SELECT count(*) FROM inami.systematic_households(2024);
+RESET ROLE;
+ALTER TABLE inami.syst04_ipcal ENABLE ROW LEVEL SECURITY;
+SET ROLE inami_test_reader;
+SELECT count(*) FROM inami.systematic_households(2024);
+RESET ROLE;
+ALTER TABLE inami.syst04_ipcal DISABLE ROW LEVEL SECURITY;
+DROP OWNED BY inami_test_reader;
+DROP ROLE inami_test_reader;
+
 -- Leave the shared database as found.
 DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision; DELETE FROM inami.household_event;
 DELETE FROM inami.flow_file; DELETE FROM inami.control_run; DELETE FROM inami.ipcal_rule WHERE source = 'test row';

@@ -1356,7 +1356,12 @@ BEGIN
         PERFORM pg_catalog.set_config('jit', 'off', true);
         -- Only what changed is written: a decision the run reaches again is left as it is
         -- (with the run that made it), so a rerun costs the computation, not a rewrite.
-        WITH c AS MATERIALIZED (SELECT * FROM inami.systematic_candidates(y)),
+        -- Only the columns used: the rule's text of a million candidates is not kept.
+        WITH c AS MATERIALIZED (
+            SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
+                   c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
+                   c.events, c.precedence, c.event_id
+            FROM inami.systematic_candidates(y) c),
         n AS (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,

@@ -25,16 +25,22 @@
 #include "access/table.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/objectaddress.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "inami.h"
+
+/* Up to this many columns are read from a table, besides its key. */
+#define MAX_COLUMNS 4
 
 /* One table read in primary-key order, with its current row. */
 typedef struct KeyScan
@@ -47,10 +53,9 @@ typedef struct KeyScan
 	AttrNumber	key_att;		/* request_number */
 	char		key[NAMEDATALEN];	/* the current row's request number */
 	int			key_len;
+	int			natts;			/* the columns read (scan_get) */
+	AttrNumber	atts[MAX_COLUMNS];
 } KeyScan;
-
-/* Up to this many columns are read from a table. */
-#define MAX_COLUMNS 4
 
 /* A member of the household being computed. */
 typedef struct Member
@@ -61,14 +66,22 @@ typedef struct Member
 	int128		items;			/* cents x factor millionths of their IPCAL items */
 } Member;
 
-/* Attribute number of a column, which must exist. */
+/*
+ * Attribute number of a column the caller reads: it must exist, and the caller (not
+ * the function: it is not SECURITY DEFINER) must be allowed to SELECT it, as in SQL.
+ */
 static AttrNumber
-column(Relation rel, const char *name)
+column(Relation rel, const char *name, bool table_granted)
 {
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	att = get_attnum(relid, name);
+	AclResult	acl;
 
 	if (att == InvalidAttrNumber)
 		elog(ERROR, "inami: column %s.%s is missing", RelationGetRelationName(rel), name);
+	if (!table_granted &&
+		(acl = pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT)) != ACLCHECK_OK)
+		aclcheck_error(acl, get_relkind_objtype(rel->rd_rel->relkind), RelationGetRelationName(rel));
 	return att;
 }
 
@@ -111,12 +124,17 @@ scan_next(KeyScan *s)
 	s->key_len = len;
 }
 
-/* Open a table of the extension and read it in primary-key order (one year, or one household). */
+/*
+ * Open a table of the extension to read it in primary-key order (one year, or one
+ * household), and the columns (at most MAX_COLUMNS, NULL-terminated) scan_get reads.
+ */
 static void
-scan_open(KeyScan *s, Oid nsp, const char *name, int32 year, text *request_number)
+scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
+		  int32 year, text *request_number)
 {
 	Oid			relid = get_relname_relid(name, nsp);
 	Oid			pkey;
+	bool		granted;
 	ScanKeyData keys[2];
 	int			nkeys = 1;
 
@@ -125,14 +143,27 @@ scan_open(KeyScan *s, Oid nsp, const char *name, int32 year, text *request_numbe
 	memset(s, 0, sizeof(KeyScan));
 	s->name = name;
 	s->heap = table_open(relid, AccessShareLock);
+	/* a direct scan would bypass row-level security: refuse rather than leak */
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("inami.systematic_households does not apply row-level security"),
+				 errdetail("Row-level security is enabled on inami.%s for the current role.", name),
+				 errhint("Run the control as a role that bypasses row-level security, or disable it on the table.")));
+	granted = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+	s->key_att = column(s->heap, "request_number", granted);
+	for (s->natts = 0; columns[s->natts] != NULL; s->natts++)
+	{
+		Assert(s->natts < MAX_COLUMNS);
+		s->atts[s->natts] = column(s->heap, columns[s->natts], granted);
+	}
 	pkey = RelationGetPrimaryKeyIndex(s->heap);
 	if (!OidIsValid(pkey))
 		elog(ERROR, "inami: table %s has no primary key", name);
 	s->index = index_open(pkey, AccessShareLock);
-	s->key_att = column(s->heap, "request_number");
 
-	ScanKeyInit(&keys[0], column(s->heap, "control_year"), BTEqualStrategyNumber, F_INT4EQ,
-				Int32GetDatum(year));
+	ScanKeyInit(&keys[0], column(s->heap, "control_year", granted), BTEqualStrategyNumber,
+				F_INT4EQ, Int32GetDatum(year));
 	if (request_number != NULL)
 	{
 		ScanKeyInit(&keys[1], s->key_att, BTEqualStrategyNumber, F_TEXTEQ,
@@ -162,17 +193,17 @@ scan_at(KeyScan *s, const char *key, int key_len)
 	return s->tuple != NULL && key_cmp(s->key, s->key_len, key, key_len) == 0;
 }
 
-/* Read columns of the current row (copies, in the current memory context). */
+/* Read the scan's columns of the current row (copies, in the current memory context). */
 static void
-scan_get(KeyScan *s, int n, const AttrNumber *atts, Datum *values, bool *nulls)
+scan_get(KeyScan *s, Datum *values, bool *nulls)
 {
 	TupleDesc	desc = RelationGetDescr(s->heap);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < s->natts; i++)
 	{
-		Form_pg_attribute attr = TupleDescAttr(desc, atts[i] - 1);
+		Form_pg_attribute attr = TupleDescAttr(desc, s->atts[i] - 1);
 
-		values[i] = heap_getattr(s->tuple, atts[i], desc, &nulls[i]);
+		values[i] = heap_getattr(s->tuple, s->atts[i], desc, &nulls[i]);
 		if (!nulls[i])
 			values[i] = datumCopy(values[i], attr->attbyval, attr->attlen);
 	}
@@ -225,12 +256,18 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	static const char *const names[NSCANS] = {
 		"syst01_household", "syst01_member", "syst04_household", "syst04_member", "syst04_ipcal"
 	};
+	static const char *const columns[NSCANS][MAX_COLUMNS + 1] = {
+		{"oa", NULL},
+		{"niss", NULL},
+		{"shipment", "income_year", "household_total", NULL},
+		{"shipment", "niss", "return_code", NULL},
+		{"shipment", "niss", "code", "amount", NULL}
+	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
 	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	int32		year;
 	KeyScan		scans[NSCANS];
-	AttrNumber	atts[NSCANS][MAX_COLUMNS];
 	InamiIpcalList *ipcal;
 	MemoryContext household_cxt;
 	MemoryContext oldcxt;
@@ -245,19 +282,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
 	members = palloc(max_members * sizeof(Member));
 	for (int i = 0; i < NSCANS; i++)
-		scan_open(&scans[i], nsp, names[i], year, only);
-	atts[HH][0] = column(scans[HH].heap, "oa");
-	atts[MEMBER][0] = column(scans[MEMBER].heap, "niss");
-	atts[ANSWER][0] = column(scans[ANSWER].heap, "shipment");
-	atts[ANSWER][1] = column(scans[ANSWER].heap, "income_year");
-	atts[ANSWER][2] = column(scans[ANSWER].heap, "household_total");
-	atts[ANSWER_MEMBER][0] = column(scans[ANSWER_MEMBER].heap, "shipment");
-	atts[ANSWER_MEMBER][1] = column(scans[ANSWER_MEMBER].heap, "niss");
-	atts[ANSWER_MEMBER][2] = column(scans[ANSWER_MEMBER].heap, "return_code");
-	atts[ITEM][0] = column(scans[ITEM].heap, "shipment");
-	atts[ITEM][1] = column(scans[ITEM].heap, "niss");
-	atts[ITEM][2] = column(scans[ITEM].heap, "code");
-	atts[ITEM][3] = column(scans[ITEM].heap, "amount");
+		scan_open(&scans[i], nsp, names[i], columns[i], year, only);
 
 	household_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami systematic household",
 										  ALLOCSET_DEFAULT_SIZES);
@@ -283,14 +308,14 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		MemoryContextReset(household_cxt);
 		oldcxt = MemoryContextSwitchTo(household_cxt);
 		memcpy(key, scans[HH].key, key_len);
-		scan_get(&scans[HH], 1, atts[HH], v, n);
+		scan_get(&scans[HH], v, n);
 		oa = v[0];
 		scan_next(&scans[HH]);
 
 		/* the members of Syst_01 */
 		while (scan_at(&scans[MEMBER], key, key_len))
 		{
-			scan_get(&scans[MEMBER], 1, atts[MEMBER], v, n);
+			scan_get(&scans[MEMBER], v, n);
 			if (nmembers == max_members)
 			{
 				max_members *= 2;
@@ -307,7 +332,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		/* the answer that counts: the latest shipment's (rows come by shipment) */
 		while (scan_at(&scans[ANSWER], key, key_len))
 		{
-			scan_get(&scans[ANSWER], 3, atts[ANSWER], v, n);
+			scan_get(&scans[ANSWER], v, n);
 			answered = true;
 			shipment = DatumGetInt32(v[0]);
 			income_year = DatumGetInt32(v[1]);
@@ -319,7 +344,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		/* the members' return codes in that answer */
 		while (scan_at(&scans[ANSWER_MEMBER], key, key_len))
 		{
-			scan_get(&scans[ANSWER_MEMBER], 3, atts[ANSWER_MEMBER], v, n);
+			scan_get(&scans[ANSWER_MEMBER], v, n);
 			if (answered && DatumGetInt32(v[0]) == shipment)
 			{
 				int			m = member_find(members, nmembers, DatumGetTextPP(v[1]));
@@ -333,7 +358,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		/* their IPCAL items; every code of the answer must have a factor */
 		while (scan_at(&scans[ITEM], key, key_len))
 		{
-			scan_get(&scans[ITEM], 4, atts[ITEM], v, n);
+			scan_get(&scans[ITEM], v, n);
 			if (answered && DatumGetInt32(v[0]) == shipment)
 			{
 				int32		factor = inami_ipcal_factor(ipcal, DatumGetTextPP(v[2]), income_year + 1);
