@@ -73,9 +73,17 @@ adult_born_by(int32 income_year)
 	return date2j(income_year - 17, 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
+/* Is a return code (NULL: none) "00", income known? */
+bool
+inami_return_code_is_00(text *code)
+{
+	return code != NULL && VARSIZE_ANY_EXHDR(code) == 2 &&
+		VARDATA_ANY(code)[0] == '0' && VARDATA_ANY(code)[1] == '0';
+}
+
 /*
- * Add one member: is00 (return code "00"), the income in cents when known, the birth
- * date when known, the income year when known.
+ * Add one member: is00 (inami_return_code_is_00), the income in cents when known, the
+ * birth date when known, the income year when known.
  */
 void
 inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 income_cents,
@@ -145,7 +153,7 @@ inami_household_income_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_trans");
 	HouseholdState *state;
-	bool		is00 = false;
+	bool		is00 = inami_return_code_is_00(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 	int64		income = 0;
 
 	if (PG_ARGISNULL(0))
@@ -153,13 +161,6 @@ inami_household_income_trans(PG_FUNCTION_ARGS)
 	else
 		state = (HouseholdState *) PG_GETARG_POINTER(0);
 
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *code = PG_GETARG_TEXT_PP(1);
-
-		is00 = VARSIZE_ANY_EXHDR(code) == 2 &&
-			VARDATA_ANY(code)[0] == '0' && VARDATA_ANY(code)[1] == '0';
-	}
 	/* the income is read only where it counts (and where the year places the answer) */
 	if (is00 && !PG_ARGISNULL(2) && !PG_ARGISNULL(4))
 		income = inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2)),

@@ -81,6 +81,7 @@ typedef struct InamiHousehold
 	bool		unknown;		/* a member's income is unknown after the under-18 rule */
 } InamiHousehold;
 
+extern bool inami_return_code_is_00(text *code);
 extern void inami_household_add(InamiHousehold *state, bool is00, bool has_income,
 								int64 income_cents, bool has_born, DateADT born,
 								bool has_year, int32 year);

@@ -388,13 +388,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		for (int i = 0; i < nmembers; i++)
 		{
 			Member	   *m = &members[i];
-			text	   *code = m->return_code;
-			bool		is00 = code != NULL && VARSIZE_ANY_EXHDR(code) == 2 &&
-				memcmp(VARDATA_ANY(code), "00", 2) == 0;
 			DateADT		born = 0;
 			bool		has_born = niss_born(m->niss, &born);
 
-			inami_household_add(&total, is00, m->has_items,
+			inami_household_add(&total, inami_return_code_is_00(m->return_code), m->has_items,
 								m->has_items ? inami_ipcal_round(m->items) : 0,
 								has_born, born, true, income_year);
 		}
