@@ -130,7 +130,7 @@ bench_sql -c "SELECT year, status, counts FROM inami.control_run ORDER BY run_id
 # their cascades, takes minutes.)
 bench_sql -c "DROP TABLE bench_floor, bench_decisions" >/dev/null
 if [ "$(bench_sql -Atc "SELECT count(*) FROM inami.flow_file WHERE source_name NOT LIKE 'bench %'")" = 0 ]; then
-	bench_sql -c "TRUNCATE inami.flow_file, inami.control_run CASCADE" >/dev/null
+	bench_sql -c "SET client_min_messages = warning" -c "TRUNCATE inami.flow_file, inami.control_run CASCADE" >/dev/null
 else
 	bench_sql -c "DELETE FROM inami.flow_file WHERE source_name LIKE 'bench %'" -c "DELETE FROM inami.control_run" >/dev/null
 fi
