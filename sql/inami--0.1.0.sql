@@ -1397,8 +1397,9 @@ BEGIN
                     n.candidates);
         -- A household left without members has no decision any more (the others all have one,
         -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
+        -- A decision this run wrote has members: only the others are looked at.
         DELETE FROM inami.control_decision d
-        WHERE d.control_year = y
+        WHERE d.control_year = y AND d.run_id <> run
           AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
                           WHERE m.control_year = y AND m.request_number = d.request_number);
         UPDATE inami.control_run r
