@@ -980,6 +980,10 @@ COMMENT ON COLUMN inami.household_event.event_date IS 'When it happened: the cha
 COMMENT ON COLUMN inami.household_event.detail IS 'Free text: what happened, which member, the document.';
 COMMENT ON COLUMN inami.household_event.amount IS 'extra_fiscal_data only: yearly amount in EUR the OA adds to the household income of the income year (E 4.4); NULL when the OA records that the data end the right without an amount.';
 COMMENT ON COLUMN inami.household_event.recorded_at IS 'When the event was recorded.';
+-- A household's events: for the runs and explain_decision, and for ON DELETE CASCADE, which
+-- would otherwise scan every event once per deleted household (deleting a Syst_01 file of
+-- a million households).
+CREATE INDEX household_event_household ON inami.household_event (control_year, request_number);
 
 CREATE FUNCTION inami.household_event_check() RETURNS trigger
 LANGUAGE plpgsql AS $$

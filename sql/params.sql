@@ -1,6 +1,6 @@
 -- Parameters are data: every table commented, checked, dumped; every shipped row sourced.
 \set VERBOSITY default
-SELECT plan(12);
+SELECT plan(13);
 
 SELECT is(inami.version(), (SELECT extversion FROM pg_extension WHERE extname = 'inami'),
           'the library and the install script carry the same version');
@@ -62,6 +62,20 @@ SELECT is_empty($$
     WHERE k.connamespace = 'inami'::regnamespace AND k.contype = 'c'
       AND pg_get_constraintdef(k.oid) LIKE '%timestamp with time zone%'
 $$, 'no CHECK goes through timestamptz (its date_trunc depends on TimeZone: not IMMUTABLE)');
+
+-- A foreign key's referencing columns are indexed (the first columns of an index), or each
+-- deleted or updated parent row scans the whole child table: deleting a Syst_01 file of a
+-- million households would scan the events a million times. Not for the references to a
+-- file or a run: one scan per file or run deleted, and no index to feed on every load.
+SELECT is_empty($$
+    SELECT k.conrelid::regclass, k.conname FROM pg_constraint k
+    WHERE k.connamespace = 'inami'::regnamespace AND k.contype = 'f'
+      AND k.confrelid NOT IN ('inami.flow_file'::regclass, 'inami.control_run'::regclass)
+      AND NOT EXISTS (SELECT 1 FROM pg_index i
+                      WHERE i.indrelid = k.conrelid
+                        AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
+                        AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] <@ k.conkey)
+$$, 'every foreign key between households, members and their rows is backed by an index');
 
 -- Every table and sequence holds users' data: pg_dump must dump it.
 SELECT is_empty($$
