@@ -1412,7 +1412,9 @@ BEGIN
                       FROM (SELECT d.reason, count(*) AS n FROM inami.control_decision d
                             WHERE d.control_year = y GROUP BY d.reason) s)
         WHERE r.run_id = run;
-    EXCEPTION WHEN OTHERS THEN
+    -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
+    -- a pg_cron job stopped) must be logged as failed too, not left "running".
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
     END;
     IF st IS NOT NULL THEN
@@ -1457,7 +1459,9 @@ BEGIN
                       FROM (SELECT d.code, count(*) AS n FROM inami.proactive_decision d
                             WHERE d.year = y GROUP BY d.code) s)
         WHERE r.run_id = run;
-    EXCEPTION WHEN OTHERS THEN
+    -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
+    -- a pg_cron job stopped) must be logged as failed too, not left "running".
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
     END;
     IF st IS NOT NULL THEN
@@ -1659,7 +1663,9 @@ BEGIN
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
         WHERE r.run_id = run;
-    EXCEPTION WHEN OTHERS THEN
+    -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
+    -- a pg_cron job stopped) must be logged as failed too, not left "running".
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
     END;
     IF st IS NOT NULL THEN
