@@ -1,6 +1,6 @@
 -- R3: a member's income from their IPCAL items (Circ. O.A. 2024/165 4.2, 4.4).
 \set VERBOSITY default
-SELECT plan(41);
+SELECT plan(43);
 
 -- The IPCAL list is operator data that ships empty: these rows are test samples.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
@@ -74,6 +74,9 @@ SELECT is(pg_temp.ii($$VALUES ('1250', 92233720368547758.07, 2023), ('1250', 922
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 92233720368547758.07, 2023), (''1250'', 0.01, 2023)')$$,
                  '22003', 'IPCAL income out of range', 'an income beyond the limit is error 22003');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 92233720368547758.08, 2023)')$$, '22003', NULL, 'an amount beyond the limit');
+SELECT is(pg_temp.ii($$VALUES ('1260', 92233720368547758.07, 2023)$$), -92233720368547758.07, 'the most negative income');
+SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1260'', 92233720368547758.07, 2023), (''1260'', 0.01, 2023)')$$,
+                 '22003', 'IPCAL income out of range', 'one cent past the negative limit is error 22003 (the limit is symmetric)');
 
 -- The list is read once per query: the next statement sees an edited row.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source)

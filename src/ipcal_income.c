@@ -194,7 +194,7 @@ inami_ipcal_round(int128 sum)
 		q++;
 	else if (r <= -FACTOR_SCALE / 2)
 		q--;
-	if (q > PG_INT64_MAX || q < PG_INT64_MIN)
+	if (q > PG_INT64_MAX || q < -PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("IPCAL income out of range"),
