@@ -111,8 +111,8 @@ SELECT plan(50);
 -- unanswered, answered in shipment 2 only, a member missing from the answer, under 18.
 CREATE TEMP VIEW fx_grouped AS
 SELECT m.request_number, min(m.oa) AS oa, count(*)::int AS household_size, min(m.income_year) AS income_year,
-       min(m.shipment) AS shipment, min(m.sent_total) AS sent_total,
-       inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS household_total
+       max(m.shipment) AS shipment, min(m.sent_total) AS sent_total,
+       inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS household_total
 FROM inami.systematic_members(2024) m GROUP BY m.request_number;
 SELECT results_eq($$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
                   $$SELECT * FROM fx_grouped ORDER BY request_number$$,

@@ -290,6 +290,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.niss_birth_date(text) IS
 'R9: the birth date a valid NISS carries (bis numbers too); NULL when its month or day is 00 (unknown). An invalid NISS is an error.';
 
+CREATE FUNCTION inami.niss_birth_date_for_age(niss text, age int, on_day date) RETURNS date
+AS 'MODULE_PATHNAME', 'inami_niss_birth_date_for_age'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.niss_birth_date_for_age(text, int, date) IS
+'R3, R9: a birth date that says right whether the person of a valid NISS is under age on on_day: the NISS''s own; when its month or day is 00 (unknown), the first possible day if every possible day gives the same answer (born "in 2010" is under 18 on 1 January 2023), NULL when they differ. An invalid NISS is an error.';
+
 CREATE FUNCTION inami.request_number(oa text, year int, niss text) RETURNS text
 AS 'MODULE_PATHNAME', 'inami_request_number'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -601,7 +607,55 @@ SELECT DISTINCT ON (control_year, request_number) *
 FROM inami.syst04_household
 ORDER BY control_year, request_number, shipment DESC;
 COMMENT ON VIEW inami.syst04_answer IS
-'Syst_04: the answer that counts for each household: the one of its latest shipment (shipment 2 answers what shipment 1 left open, and replaces it).';
+'Syst_04: the latest answer of each household (shipment 2 answers what shipment 1 left open): its income year and HouseholdTotal. For each member, the latest answer that lists the member counts (inami.systematic_members), so an October shipment that repeats only the members August left open completes the August answer.';
+
+-- E 2.3: the CIN filter sends a Syst_04 answer to the requester's current OA, which may not
+-- be the OA that listed the household in its Syst_01.
+CREATE VIEW inami.syst04_unlisted AS
+SELECT a.*
+FROM inami.syst04_answer a
+WHERE NOT EXISTS (SELECT FROM inami.syst01_household s
+                  WHERE s.control_year = a.control_year AND s.request_number = a.request_number);
+COMMENT ON VIEW inami.syst04_unlisted IS
+'Syst_04: the latest answer of each household that no loaded Syst_01 lists: another OA sent the request, and the CIN filter sent the answer here, the requester''s OA now (Circ. O.A. 2024/165, 2.3). The control decides them once they are listed: inami.adopt_unlisted_households.';
+
+-- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback, with the same request
+-- number, also for a household another OA listed: list such households as this OA's.
+CREATE FUNCTION inami.adopt_unlisted_households(control_year int, oa text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF $2 IS NULL OR $2 !~ '^[0-9]{3}$' THEN
+        RAISE EXCEPTION 'OA code must be 3 digits' USING ERRCODE = '22P02',
+            DETAIL = format('The value given is %L.', $2),
+            HINT = 'Give the code of the OA that received the Syst04, for example ''300''.';
+    END IF;
+    -- Listed as in a Syst_01: the requester under the request number's NISS, to which a
+    -- newer NISS in the answers is matched (E 2.4); the members of every shipment. The
+    -- Syst04 file is the household's source: deleting it deletes the household again.
+    WITH adopted AS (
+        INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id)
+        SELECT u.control_year, u.request_number, $2, substr(u.request_number, 8), u.file_id
+        FROM inami.syst04_unlisted u
+        WHERE u.control_year = $1
+        RETURNING syst01_household.request_number
+    ), members AS (
+        INSERT INTO inami.syst01_member (control_year, request_number, niss)
+        SELECT DISTINCT $1, m.request_number,
+               CASE WHEN m.niss = h.requester_niss THEN substr(m.request_number, 8) ELSE m.niss END
+        FROM adopted a
+        JOIN inami.syst04_member m ON m.control_year = $1 AND m.request_number = a.request_number
+        JOIN inami.syst04_household h
+          ON h.control_year = m.control_year AND h.request_number = m.request_number AND h.shipment = m.shipment
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM adopted;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION inami.adopt_unlisted_households(int, text) IS
+'Circ. O.A. 2024/165, 2.3 and 5.2: the OA that receives the fiscal data sends the feedback, with the same request number, also for households another OA listed. Lists every household of inami.syst04_unlisted of control_year as one of oa''s (members: those of its Syst_04 answers), so that the control decides it and syst05_document(control_year, oa) reports it. Returns how many. Deleting the Syst04 file deletes them again.';
 
 -- Pro_01 (OA -> SCA): households with at least one member without IM on 1 January.
 CREATE TABLE inami.pro01_household (
@@ -1104,35 +1158,55 @@ $$;
 -- R3 per member of the Syst_01 households of a control year (one household when given).
 CREATE FUNCTION inami.systematic_members(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, sent_total numeric, niss text, shipment int, income_year int,
-               return_code text, income numeric, birth_date date, under18 boolean)
+               return_code text, income numeric, birth_date date, under18 boolean, rule_birth_date date)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH hh AS (
-        SELECT h.request_number, h.oa, a.shipment, a.household_total AS sent_total,
+        SELECT h.request_number, h.oa, a.household_total AS sent_total,
                coalesce(a.income_year, $1 - 2) AS income_year
         FROM inami.syst01_household h
         LEFT JOIN inami.syst04_answer a ON a.control_year = h.control_year AND a.request_number = h.request_number
         WHERE h.control_year = $1 AND ($2 IS NULL OR h.request_number = $2)
+    ), answers AS (
+        -- Each member's latest answer (E 4.1, 4.3: October answers what August left open),
+        -- under the NISS Syst_01 lists: a requester whose NISS changed is answered under the
+        -- new NISS, the request number keeps the old one (E 2.2, 2.4).
+        SELECT DISTINCT ON (sm.request_number, x.niss) sm.request_number, x.niss, sm.niss AS answered_niss,
+               sm.shipment, sm.return_code
+        FROM inami.syst04_member sm
+        JOIN inami.syst04_household a
+          ON a.control_year = sm.control_year AND a.request_number = sm.request_number AND a.shipment = sm.shipment
+        CROSS JOIN LATERAL (SELECT CASE WHEN sm.niss = a.requester_niss THEN substr(sm.request_number, 8)
+                                        ELSE sm.niss END AS niss) x
+        WHERE sm.control_year = $1 AND ($2 IS NULL OR sm.request_number = $2)
+        ORDER BY sm.request_number, x.niss, sm.shipment DESC
     ), items AS (
-        SELECT i.request_number, i.niss, inami.ipcal_income(i.code, i.amount, hh.income_year + 1) AS income
-        FROM hh JOIN inami.syst04_ipcal i
-          ON i.control_year = $1 AND i.request_number = hh.request_number AND i.shipment = hh.shipment
-        GROUP BY i.request_number, i.niss
+        SELECT an.request_number, an.niss, inami.ipcal_income(i.code, i.amount, hh.income_year + 1) AS income
+        FROM hh
+        JOIN answers an ON an.request_number = hh.request_number
+        JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = an.request_number AND m.niss = an.niss
+        JOIN inami.syst04_ipcal i
+          ON i.control_year = $1 AND i.request_number = an.request_number AND i.shipment = an.shipment
+         AND i.niss = an.answered_niss
+        GROUP BY an.request_number, an.niss
     )
-    SELECT m.request_number, hh.oa, hh.sent_total, m.niss, hh.shipment, hh.income_year, sm.return_code, it.income,
+    SELECT m.request_number, hh.oa, hh.sent_total, m.niss, an.shipment, hh.income_year, an.return_code,
+           -- E 4.3: the SCA answers "00" with 0 EUR (no IPCAL item) for a child whose income it lacks
+           CASE WHEN an.return_code = '00' THEN coalesce(it.income, 0.00) END,
            b.birth_date,
            -- R3: under 18 on 1 January of the tax year (income year + 1).
-           b.birth_date > make_date(hh.income_year + 1 - 18, 1, 1)
+           b.rule_birth_date > make_date(hh.income_year + 1 - 18, 1, 1),
+           b.rule_birth_date
     FROM hh
     JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = hh.request_number
-    LEFT JOIN inami.syst04_member sm
-      ON sm.control_year = $1 AND sm.request_number = hh.request_number AND sm.shipment = hh.shipment
-     AND sm.niss = m.niss
-    LEFT JOIN items it ON it.request_number = hh.request_number AND it.niss = m.niss
-    CROSS JOIN LATERAL (SELECT CASE WHEN inami.niss_is_valid(m.niss) THEN inami.niss_birth_date(m.niss) END
-                        AS birth_date) b
+    LEFT JOIN answers an ON an.request_number = m.request_number AND an.niss = m.niss
+    LEFT JOIN items it ON it.request_number = m.request_number AND it.niss = m.niss
+    CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
+    CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
+                               CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(hh.income_year + 1, 1, 1)) END
+                               AS rule_birth_date) b
 $$;
 COMMENT ON FUNCTION inami.systematic_members(int, text) IS
-'R3 per member of the Syst_01 households of a control year (or of one household): the Syst_04 answer that counts (latest shipment) with its HouseholdTotal as sent, return code (NULL: the member is not in the answer), income from the IPCAL items (inami.ipcal_income), birth date from the NISS (NULL when unknown or invalid) and whether the under-18 rule can apply.';
+'R3 per member of the Syst_01 households of a control year (or of one household): the latest household answer''s HouseholdTotal as sent and income year; the member''s latest Syst_04 answer (shipment, return code; NULL: no shipment answers the member; a requester is also found under the new NISS of a Syst_04 <Requester>), income from its IPCAL items (inami.ipcal_income; 0.00 for "00" without items), birth date from the NISS (NULL when unknown or invalid), whether the under-18 rule can apply, and the birth date R3 uses for it (inami.niss_birth_date_for_age: also when the NISS gives only the year and every day of it gives the same answer).';
 
 -- R3 per Syst_01 household of a control year: what systematic_members grouped by household
 -- gives, in one pass over the five tables read in request-number order (no join, no sort).

@@ -1,6 +1,6 @@
 -- R9: the NISS, and R4's request number built on it.
 \set VERBOSITY default
-SELECT plan(43);
+SELECT plan(56);
 
 -- The rules' example.
 SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
@@ -46,6 +46,23 @@ SELECT is(inami.niss_is_valid(NULL), NULL, 'NULL in, NULL out');
 SELECT is(inami.niss_birth_date(NULL), NULL, 'NULL birth date for NULL');
 SELECT throws_ok($$SELECT inami.niss_birth_date('85073003327')$$, '22P02', NULL, 'birth date of an invalid NISS is an error');
 SELECT throws_ok($$SELECT inami.niss_birth_date('123')$$, '22P02', NULL, 'birth date of 3 digits is an error');
+
+-- R3's under-18 rule with an unknown month or day: a birth date that settles it, when
+-- every possible day gives the same answer on 1 January of the tax year.
+SELECT is(inami.niss_birth_date_for_age('85073003328', 18, '2023-01-01'), '1985-07-30'::date, 'a full birth date is its own');
+SELECT is(inami.niss_birth_date_for_age('05010100113', 18, '2023-01-01'), '2005-01-01'::date, 'born 1 Jan 2005: 18 on 1 Jan 2023, its own date');
+SELECT is(inami.niss_birth_date_for_age('10000000441', 18, '2023-01-01'), '2010-01-01'::date, 'born in 2010, month and day 00: under 18 whatever the day');
+SELECT is(inami.niss_birth_date_for_age('00000012371', 18, '2023-01-01'), '1900-01-01'::date, 'born in 1900, month and day 00: 18 or more whatever the day');
+SELECT is(inami.niss_birth_date_for_age('05000000532', 18, '2023-01-01'), NULL, 'born in 2005, month and day 00: 18 on 1 Jan 2023 only if born on 1 January, so unknown');
+SELECT is(inami.niss_birth_date_for_age('05010000143', 18, '2023-01-01'), NULL, 'born in January 2005, day 00: unknown');
+SELECT is(inami.niss_birth_date_for_age('05020000150', 18, '2023-01-01'), '2005-02-01'::date, 'born in February 2005, day 00: under 18 on 1 Jan 2023');
+SELECT is(inami.niss_birth_date_for_age('85070004543', 18, '2023-01-01'), '1985-07-01'::date, 'born in July 1985, day 00: the first day of the month');
+SELECT is(inami.niss_birth_date_for_age('00200001161', 18, '2023-01-01'), '2000-01-01'::date, 'bis number, month 00 + 20: the year settles it');
+SELECT is(inami.niss_birth_date_for_age(NULL, 18, '2023-01-01'), NULL, 'NULL in, NULL out');
+SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003327', 18, '2023-01-01')$$, '22P02', NULL, 'an invalid NISS is an error');
+SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003328', -1, '2023-01-01')$$, '22023', 'age or day out of range',
+                 'a negative age is an error');
+SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003328', 18, 'infinity')$$, '22023', NULL, 'an infinite day is an error');
 
 -- R4: the request number.
 SELECT is(inami.request_number('300', 2024, '85073003328'), '300202485073003328', 'OA 300, 2024, 85073003328');

@@ -764,14 +764,18 @@ check_request_number(FlowParser *p, const char *element)
 		return failf(p, "22023", "The request number starts with the OA code of the file that sends the household.",
 					 "request number of another OA", "<%s requestNumber=\"%s\"> in a file of OA %s.",
 					 element, rec->request_number, h->oa);
-	if (rec->requester[0] != '\0')
-	{
-		if (memcmp(rec->request_number + 7, rec->requester, 11) != 0)
-			return failf(p, "22023", "The request number ends with the NISS of the requester (<Requester niss>).",
-						 "request number does not end with the requester's NISS", "<%s requestNumber=\"%s\"> with <Requester niss=\"%s\">.",
-						 element, rec->request_number, rec->requester);
-	}
-	else if (p->niss_ok && !p->niss_ok(rec->request_number + 7, 11))
+	/*
+	 * The request number ends with the requester's NISS at the time of the request. In a
+	 * Syst_04 the requester may carry a newer NISS: the SCA answers under it and the
+	 * request number, which never changes, keeps the old one (E 2.2, 2.4).
+	 */
+	if (rec->requester[0] != '\0' && memcmp(rec->request_number + 7, rec->requester, 11) != 0 &&
+		h->kind != FLOW_SYST04)
+		return failf(p, "22023", "The request number ends with the NISS of the requester (<Requester niss>).",
+					 "request number does not end with the requester's NISS", "<%s requestNumber=\"%s\"> with <Requester niss=\"%s\">.",
+					 element, rec->request_number, rec->requester);
+	if ((rec->requester[0] == '\0' || memcmp(rec->request_number + 7, rec->requester, 11) != 0) &&
+		p->niss_ok && !p->niss_ok(rec->request_number + 7, 11))
 		return failf(p, "22P02", "The request number ends with the NISS of the requester: check it.",
 					 "invalid NISS in the request number", "<%s requestNumber=\"%s\">.", element, rec->request_number);
 	return 0;

@@ -388,7 +388,7 @@ static void
 flush_all(FlowLoad *l)
 {
 	static const char *const what[] = {"household", "household", "household", "household", "person", "household"};
-	static const char *const needs[] = {"", "Syst01", "Syst01", "", "", "Pro01"};
+	static const char *const needs[] = {"", "", "Syst01", "", "", "Pro01"};
 
 	MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
 
@@ -476,10 +476,10 @@ prepare_kind(FlowLoad *l)
 						   "SELECT $1, r, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6, $7) AS u(r, n, i, c, a)",
 						   2, i4_i4, 5, tti4ti8);
 			}
-			check = "SELECT u.i, s.request_number IS NULL, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
-				"LEFT JOIN inami.syst01_household s ON s.control_year = $1 AND s.request_number = u.r "
-				"LEFT JOIN inami.syst04_household h ON h.control_year = $1 AND h.request_number = u.r AND h.shipment = $2 "
-				"WHERE s.request_number IS NULL OR h.request_number IS NOT NULL ORDER BY u.i LIMIT 1";
+			/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
+			check = "SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
+				"JOIN inami.syst04_household h ON h.control_year = $1 AND h.request_number = u.r AND h.shipment = $2 "
+				"ORDER BY u.i LIMIT 1";
 			break;
 		case FLOW_PRO03:
 			l->consts[1] = Int32GetDatum(h->shipment);
@@ -708,6 +708,34 @@ progress_every(void)
 	return strtoll(v, NULL, 10);
 }
 
+/*
+ * A Syst_04 may answer households that no Syst_01 here lists: the CIN filter sends the
+ * answer to the requester's current OA, which may not be the one that sent the request
+ * (E 2.3). They load; say how many, since the control decides Syst_01 households only.
+ */
+static void
+report_unlisted(FlowLoad *l)
+{
+	Datum		args[1] = {Int64GetDatum(l->file_id)};
+	Oid			types[1] = {INT8OID};
+	bool		isnull;
+	int64		n;
+
+	if (SPI_execute_with_args("SELECT count(*) FROM inami.syst04_household h WHERE h.file_id = $1 "
+							  "AND NOT EXISTS (SELECT FROM inami.syst01_household s "
+							  "WHERE s.control_year = h.control_year AND s.request_number = h.request_number)",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "counting the households without Syst01 failed");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (n > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%lld household of %s is listed by no Syst01 of year %d",
+							   "%lld households of %s are listed by no Syst01 of year %d", n, (long long) n,
+							   l->source, l->h.year),
+				 errdetail("The CIN filter sends an answer to the requester's current OA, which may not have sent the request (Circ. O.A. 2024/165, 2.3)."),
+				 errhint("See inami.syst04_unlisted. The control decides Syst01 households: SELECT inami.adopt_unlisted_households(%d, 'your OA code') lists them as yours.", l->h.year)));
+}
+
 /* Load every record the parser gives; returns the count. */
 static int64
 flow_load(FlowParser *p, const char *source)
@@ -759,6 +787,8 @@ flow_load(FlowParser *p, const char *source)
 					(errmsg("%lld records of %s read", (long long) l.count, source)));
 	}
 	flush_all(&l);
+	if (l.h.kind == FLOW_SYST04)
+		report_unlisted(&l);
 
 	{
 		Datum		args[2] = {Int64GetDatum(l.count), Int64GetDatum(l.file_id)};

@@ -139,6 +139,60 @@ inami_niss_birth_date(PG_FUNCTION_ARGS)
 	PG_RETURN_DATEADT(date2j(parsed.year, parsed.month, parsed.day) - POSTGRES_EPOCH_JDATE);
 }
 
+/*
+ * A birth date that tells right whether the person is under `age` on `on_day`: the NISS's
+ * own; when the NISS leaves the month or the day unknown (00), the first possible day,
+ * provided every possible day gives the same answer (a child born "in 2010" is under 18
+ * on 1 January 2023 whatever the day). False when the possible days disagree.
+ */
+bool
+inami_niss_age_date(const InamiNiss *niss, int age, DateADT on_day, DateADT *out)
+{
+	int			last_month = niss->month ? niss->month : 12;
+	int			last_day = niss->day ? niss->day : day_tab[isleap(niss->year)][last_month - 1];
+	int			y,
+				m,
+				d;
+	DateADT		first,
+				last,
+				birthday;
+
+	first = date2j(niss->year, niss->month ? niss->month : 1, niss->day ? niss->day : 1) - POSTGRES_EPOCH_JDATE;
+	last = date2j(niss->year, last_month, last_day) - POSTGRES_EPOCH_JDATE;
+	/* the day `age` years before on_day (28 February for a 29th in a common year) */
+	j2date(on_day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	y -= age;
+	d = Min(d, day_tab[isleap(y)][m - 1]);
+	birthday = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	/* under age on on_day <=> born after birthday; the same for first and last? */
+	if ((first > birthday) != (last > birthday))
+		return false;
+	*out = first;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(inami_niss_birth_date_for_age);
+Datum
+inami_niss_birth_date_for_age(PG_FUNCTION_ARGS)
+{
+	text	   *niss = PG_GETARG_TEXT_PP(0);
+	int32		age = PG_GETARG_INT32(1);
+	DateADT		on_day = PG_GETARG_DATEADT(2);
+	InamiNiss	parsed;
+	DateADT		born;
+
+	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "NISS", &parsed);
+	if (age < 0 || age > 200 || DATE_NOT_FINITE(on_day) || on_day < -POSTGRES_EPOCH_JDATE + 1 + 200 * 366)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("age or day out of range"),
+				 errdetail("Age %d on %s.", age, DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(on_day)))),
+				 errhint("Give an age from 0 to 200 and a finite day.")));
+	if (!inami_niss_age_date(&parsed, age, on_day, &born))
+		PG_RETURN_NULL();
+	PG_RETURN_DATEADT(born);
+}
+
 /* An error (22P02) unless the OA code is three ASCII digits; returns it as a C string. */
 char *
 inami_oa_check(text *oa)

@@ -61,10 +61,14 @@ typedef struct KeyScan
 typedef struct Member
 {
 	text	   *niss;
-	text	   *return_code;	/* NULL: not in the answer that counts */
+	int32		shipment;		/* of the member's latest answer; 0: none */
+	text	   *return_code;	/* of that answer; NULL: no answer lists the member */
 	bool		has_items;
-	int128		items;			/* cents x factor millionths of their IPCAL items */
+	int128		items;			/* cents x factor millionths of its IPCAL items */
 } Member;
+
+/* Shipment numbers are 1..9 (CHECK of syst04_household). */
+#define MAX_SHIPMENT 9
 
 /*
  * Attribute number of a column the caller reads: it must exist, and the caller (not
@@ -217,27 +221,40 @@ text_same(text *a, text *b)
 		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-/* Index of the member with that NISS, or -1. */
+/*
+ * Index of the Syst_01 member a Syst_04 row answers, or -1. A requester whose NISS
+ * changed is answered under the new NISS (the shipment's <Requester>); the request
+ * number keeps the old one, the NISS Syst_01 lists (E 2.2, 2.4).
+ */
 static int
-member_find(Member *members, int n, text *niss)
+member_find(Member *members, int n, text *niss, text *requester, const char *key)
 {
+	const char *s = VARDATA_ANY(niss);
+	int			len = VARSIZE_ANY_EXHDR(niss);
+
+	if (requester != NULL && text_same(niss, requester))
+	{
+		s = key + 7;
+		len = 11;
+	}
 	for (int i = 0; i < n; i++)
-		if (text_same(members[i].niss, niss))
+		if (VARSIZE_ANY_EXHDR(members[i].niss) == len &&
+			memcmp(VARDATA_ANY(members[i].niss), s, len) == 0)
 			return i;
 	return -1;
 }
 
-/* The birth date a NISS gives, when it is valid and gives one. */
+/*
+ * The birth date R3's under-18 rule uses (under 18 on 1 January of the tax year), when
+ * the NISS is valid and settles it, even with an unknown month or day.
+ */
 static bool
-niss_born(text *niss, DateADT *born)
+niss_born(text *niss, int32 tax_year, DateADT *born)
 {
 	InamiNiss	parsed;
 
-	if (!inami_niss_parse(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), &parsed) ||
-		parsed.month == 0 || parsed.day == 0)
-		return false;
-	*born = date2j(parsed.year, parsed.month, parsed.day) - POSTGRES_EPOCH_JDATE;
-	return true;
+	return inami_niss_parse(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), &parsed) &&
+		inami_niss_age_date(&parsed, 18, date2j(tax_year, 1, 1) - POSTGRES_EPOCH_JDATE, born);
 }
 
 enum
@@ -259,7 +276,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	static const char *const columns[NSCANS][MAX_COLUMNS + 1] = {
 		{"oa", NULL},
 		{"niss", NULL},
-		{"shipment", "income_year", "household_total", NULL},
+		{"shipment", "income_year", "household_total", "requester_niss"},
 		{"shipment", "niss", "return_code", NULL},
 		{"shipment", "niss", "code", "amount", NULL}
 	};
@@ -299,6 +316,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		int32		income_year = year - 2;
 		Datum		sent_total = (Datum) 0;
 		bool		has_sent_total = false;
+		text	   *requester[MAX_SHIPMENT + 1] = {NULL};
 		InamiHousehold total;
 		int64		total_cents;
 		Datum		out[7];
@@ -322,6 +340,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 				members = repalloc(members, max_members * sizeof(Member));
 			}
 			members[nmembers].niss = DatumGetTextPP(v[0]);
+			members[nmembers].shipment = 0;
 			members[nmembers].return_code = NULL;
 			members[nmembers].has_items = false;
 			members[nmembers].items = 0;
@@ -329,7 +348,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			scan_next(&scans[MEMBER]);
 		}
 
-		/* the answer that counts: the latest shipment's (rows come by shipment) */
+		/*
+		 * The household's latest answer gives the income year and HouseholdTotal (rows
+		 * come by shipment); each shipment's requester, for members' changed NISS.
+		 */
 		while (scan_at(&scans[ANSWER], key, key_len))
 		{
 			scan_get(&scans[ANSWER], v, n);
@@ -338,40 +360,52 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			income_year = DatumGetInt32(v[1]);
 			sent_total = v[2];
 			has_sent_total = !n[2];
+			if (shipment < 1 || shipment > MAX_SHIPMENT)
+				elog(ERROR, "inami: syst04_household has shipment %d", shipment);
+			requester[shipment] = n[3] ? NULL : DatumGetTextPP(v[3]);
 			scan_next(&scans[ANSWER]);
 		}
 
-		/* the members' return codes in that answer */
+		/*
+		 * Each member's latest answer (E 4.1, 4.3: October answers what August left
+		 * open): rows come by shipment, so a later one overwrites an earlier one.
+		 */
 		while (scan_at(&scans[ANSWER_MEMBER], key, key_len))
 		{
-			scan_get(&scans[ANSWER_MEMBER], v, n);
-			if (answered && DatumGetInt32(v[0]) == shipment)
-			{
-				int			m = member_find(members, nmembers, DatumGetTextPP(v[1]));
+			int32		s;
+			int			m;
 
-				if (m >= 0)
-					members[m].return_code = DatumGetTextPP(v[2]);
+			scan_get(&scans[ANSWER_MEMBER], v, n);
+			s = DatumGetInt32(v[0]);
+			m = s >= 1 && s <= MAX_SHIPMENT ?
+				member_find(members, nmembers, DatumGetTextPP(v[1]), requester[s], key) : -1;
+			if (m >= 0)
+			{
+				members[m].shipment = s;
+				members[m].return_code = DatumGetTextPP(v[2]);
 			}
 			scan_next(&scans[ANSWER_MEMBER]);
 		}
 
-		/* their IPCAL items; every code of the answer must have a factor */
+		/* the IPCAL items of those answers; each code counted must have a factor */
 		while (scan_at(&scans[ITEM], key, key_len))
 		{
+			int32		s;
+			int			m;
+
 			scan_get(&scans[ITEM], v, n);
-			if (answered && DatumGetInt32(v[0]) == shipment)
+			s = DatumGetInt32(v[0]);
+			m = s >= 1 && s <= MAX_SHIPMENT ?
+				member_find(members, nmembers, DatumGetTextPP(v[1]), requester[s], key) : -1;
+			if (m >= 0 && members[m].shipment == s)
 			{
 				int32		factor = inami_ipcal_factor(ipcal, DatumGetTextPP(v[2]), income_year + 1);
 				int64		cents = inami_numeric_to_cents(DatumGetNumeric(v[3]), "IPCAL amount");
-				int			m = member_find(members, nmembers, DatumGetTextPP(v[1]));
 
-				if (m >= 0)
-				{
-					members[m].has_items = true;
-					if (__builtin_add_overflow(members[m].items, (int128) cents * factor,
-											   &members[m].items))
-						inami_ipcal_overflow();
-				}
+				members[m].has_items = true;
+				if (__builtin_add_overflow(members[m].items, (int128) cents * factor,
+										   &members[m].items))
+					inami_ipcal_overflow();
 			}
 			scan_next(&scans[ITEM]);
 		}
@@ -389,9 +423,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		{
 			Member	   *m = &members[i];
 			DateADT		born = 0;
-			bool		has_born = niss_born(m->niss, &born);
+			bool		has_born = niss_born(m->niss, income_year + 1, &born);
 
-			inami_household_add(&total, inami_return_code_is_00(m->return_code), m->has_items,
+			/* E 4.3: "00" without IPCAL items is the SCA's 0 EUR (a child it lacks) */
+			inami_household_add(&total, inami_return_code_is_00(m->return_code), true,
 								m->has_items ? inami_ipcal_round(m->items) : 0,
 								has_born, born, true, income_year);
 		}

@@ -1,0 +1,186 @@
+-- R3, R4 and the exchanges end to end: a control year loaded from documents in the
+-- published format (api.md), decided, and its Syst_05 written, on the cases of Circ. O.A.
+-- 2024/165 that the flows themselves carry:
+--   E 4.3   a child the SCA lacks is answered "00" with 0 EUR (no IPCAL item);
+--   R9      a NISS whose month and day are 00 still settles "under 18" when the year does;
+--   E 4.1   the October shipment answers what August left open, member by member;
+--   E 2.4   the requester's NISS changed: Syst_04 answers under the new one, the request
+--           number keeps the old one;
+--   E 2.3   the CIN filter sends an answer for a household another OA listed.
+-- Control 2024, income year 2022, tax year 2023; ceilings 1 person 23,303.84, 2 persons
+-- 27,618.02, 3 persons 31,932.20.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = notice;
+
+-- The suites share one database: start from empty flow and run tables.
+SET client_min_messages = warning;
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+DELETE FROM inami.ipcal_rule WHERE tax_year = 2023;
+INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
+    (2023, '1250', 1, 'test: wages', 'test row'),
+    (2023, '1460', -1, 'test: deduction', 'test row');
+SET client_min_messages = notice;
+
+SELECT plan(18);
+
+-- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
+-- H2  single, 30,000.00 -> over.
+-- H3  a child born 2015 answered "00" without IPCAL item (E 4.3) -> 10,000.00, OK.
+-- H4  a child whose NISS gives only the year 2010, code 01 -> under 18 -> 10,000.00, OK.
+-- H5  a member whose NISS gives only the year 2005, code 01: 18 on 1 Jan 2023 if born on
+--     1 January, 17 otherwise -> unknown.
+-- H6  August: member 2 not yet processed (03); October repeats the requester and member 2
+--     only, not member 3 answered in August -> 10,000 + 8,000 + 4,000 = 22,000.00.
+-- H7  the requester's NISS changed (bis 60230300763 -> 60030300720) before the Syst_04.
+-- H9  an adult answered "00" without IPCAL item -> 0.00.
+-- H10 never answered -> unknown.
+-- H11 a member whose NISS gives only the year 2004, code 01: 18 or more -> unknown.
+-- H8  (OA 400's household, in the Syst_04 only) 5,000 + 3,000 -> 8,000.00 once adopted.
+SELECT is(inami.load_flow($$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">
+  <Household requestNumber="300202485073000160"><Requester niss="85073000160"/>
+    <Member niss="85073000160"/><Member niss="87021100155"/><Member niss="10050500126"/></Household>
+  <Household requestNumber="300202470011000211"><Requester niss="70011000211"/>
+    <Member niss="70011000211"/></Household>
+  <Household requestNumber="300202479021400386"><Requester niss="79021400386"/>
+    <Member niss="79021400386"/><Member niss="15060700376"/></Household>
+  <Household requestNumber="300202480080800437"><Requester niss="80080800437"/>
+    <Member niss="80080800437"/><Member niss="10000000441"/></Household>
+  <Household requestNumber="300202481090900534"><Requester niss="81090900534"/>
+    <Member niss="81090900534"/><Member niss="05000000532"/></Household>
+  <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>
+    <Member niss="75020200668"/><Member niss="76020200689"/><Member niss="77030300687"/></Household>
+  <Household requestNumber="300202460230300763"><Requester niss="60230300763"/>
+    <Member niss="60230300763"/><Member niss="62040400739"/></Household>
+  <Household requestNumber="300202477041700959"><Requester niss="77041700959"/>
+    <Member niss="77041700959"/></Household>
+  <Household requestNumber="300202466010101092"><Requester niss="66010101092"/>
+    <Member niss="66010101092"/></Household>
+  <Household requestNumber="300202471010101102"><Requester niss="71010101102"/>
+    <Member niss="71010101102"/><Member niss="04000001105"/></Household>
+</Syst01>$$), 10::bigint, 'Syst01: ten households');
+
+SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1">
+  <Household requestNumber="300202485073000160"><Requester niss="85073000160"/>
+    <Member niss="85073000160" returnCode="00"><Ipcal code="1250" amount="15000.00"/></Member>
+    <Member niss="87021100155" returnCode="00"><Ipcal code="1250" amount="12500.00"/><Ipcal code="1460" amount="500"/></Member>
+    <Member niss="10050500126" returnCode="01"/></Household>
+  <Household requestNumber="300202470011000211"><Requester niss="70011000211"/>
+    <Member niss="70011000211" returnCode="00"><Ipcal code="1250" amount="30000.00"/></Member></Household>
+  <Household requestNumber="300202479021400386"><Requester niss="79021400386"/>
+    <HouseholdTotal>10000.00</HouseholdTotal>
+    <Member niss="79021400386" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="15060700376" returnCode="00"><PersonalTotal>0.00</PersonalTotal></Member></Household>
+  <Household requestNumber="300202480080800437"><Requester niss="80080800437"/>
+    <Member niss="80080800437" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="10000000441" returnCode="01"/></Household>
+  <Household requestNumber="300202481090900534"><Requester niss="81090900534"/>
+    <Member niss="81090900534" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="05000000532" returnCode="01"/></Household>
+  <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>
+    <Member niss="75020200668" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="76020200689" returnCode="03"/>
+    <Member niss="77030300687" returnCode="00"><Ipcal code="1250" amount="4000.00"/></Member></Household>
+  <Household requestNumber="300202460230300763"><Requester niss="60030300720"/>
+    <Member niss="60030300720" returnCode="00"><Ipcal code="1250" amount="12000.00"/></Member>
+    <Member niss="62040400739" returnCode="00"><Ipcal code="1250" amount="6000.00"/></Member></Household>
+  <Household requestNumber="300202477041700959"><Requester niss="77041700959"/>
+    <Member niss="77041700959" returnCode="00"/></Household>
+  <Household requestNumber="300202471010101102"><Requester niss="71010101102"/>
+    <Member niss="71010101102" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="04000001105" returnCode="01"/></Household>
+  <Household requestNumber="400202488011300802"><Requester niss="88011300802"/>
+    <Member niss="88011300802" returnCode="00"><Ipcal code="1250" amount="5000.00"/></Member>
+    <Member niss="90011300844" returnCode="00"><Ipcal code="1250" amount="3000.00"/></Member></Household>
+</Syst04>$$), 10::bigint, 'Syst04 shipment 1: ten households, one of them listed by another OA (NOTICE)');
+
+SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2">
+  <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>
+    <Member niss="75020200668" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="76020200689" returnCode="00"><Ipcal code="1250" amount="8000.00"/></Member></Household>
+</Syst04>$$), 1::bigint, 'Syst04 shipment 2: the member August left open');
+
+SELECT results_eq($$SELECT request_number, shipment FROM inami.syst04_unlisted$$,
+                  $$VALUES ('400202488011300802', 1)$$, 'syst04_unlisted: the household OA 400 listed');
+SELECT throws_ok($$SELECT inami.adopt_unlisted_households(2024, '30')$$, '22P02', 'OA code must be 3 digits',
+                 'adopt_unlisted_households: an OA code of 2 digits is refused');
+SELECT is(inami.adopt_unlisted_households(2024, '300'), 1::bigint, 'adopt_unlisted_households: OA 300 decides it');
+SELECT is(inami.adopt_unlisted_households(2024, '300'), 0::bigint, 'adopting again adopts nothing');
+SELECT is_empty($$SELECT * FROM inami.syst04_unlisted$$, 'nothing left unlisted');
+
+-- R3 per household, edge by edge.
+SELECT results_eq(
+    $$SELECT request_number, household_size, shipment, household_total FROM inami.systematic_households(2024) ORDER BY 1$$,
+    $$VALUES ('300202460230300763', 2, 1, 18000.00), ('300202466010101092', 1, NULL, NULL),
+             ('300202470011000211', 1, 1, 30000.00), ('300202471010101102', 2, 1, NULL::numeric),
+             ('300202475020200668', 3, 2, 22000.00), ('300202477041700959', 1, 1, 0.00),
+             ('300202479021400386', 2, 1, 10000.00), ('300202480080800437', 2, 1, 10000.00),
+             ('300202481090900534', 2, 1, NULL), ('300202485073000160', 3, 1, 27000.00),
+             ('400202488011300802', 2, 1, 8000.00)$$,
+    'systematic_households: under 18 by year, 00 without items, October per member, new NISS, adopted household');
+SELECT results_eq(
+    $$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
+    $$SELECT m.request_number, min(m.oa), count(*)::int, min(m.income_year), max(m.shipment), min(m.sent_total),
+             inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year)
+      FROM inami.systematic_members(2024) m GROUP BY m.request_number ORDER BY m.request_number$$,
+    'the C pass equals systematic_members grouped by household');
+SELECT results_eq(
+    $$SELECT niss, shipment, return_code, income, birth_date, rule_birth_date, under18
+      FROM inami.systematic_members(2024) WHERE request_number IN ('300202480080800437', '300202481090900534',
+            '300202475020200668', '300202460230300763', '300202479021400386') ORDER BY niss$$,
+    $$VALUES ('05000000532', 1, '01', NULL::numeric, NULL::date, NULL::date, NULL::boolean),
+             ('10000000441', 1, '01', NULL, NULL, '2010-01-01', true),
+             ('15060700376', 1, '00', 0.00, '2015-06-07', '2015-06-07', true),
+             ('60230300763', 1, '00', 12000.00, '1960-03-03', '1960-03-03', false),
+             ('62040400739', 1, '00', 6000.00, '1962-04-04', '1962-04-04', false),
+             ('75020200668', 2, '00', 10000.00, '1975-02-02', '1975-02-02', false),
+             ('76020200689', 2, '00', 8000.00, '1976-02-02', '1976-02-02', false),
+             ('77030300687', 1, '00', 4000.00, '1977-03-03', '1977-03-03', false),
+             ('79021400386', 1, '00', 10000.00, '1979-02-14', '1979-02-14', false),
+             ('80080800437', 1, '00', 10000.00, '1980-08-08', '1980-08-08', false),
+             ('81090900534', 1, '00', 10000.00, '1981-09-09', '1981-09-09', false)$$,
+    'systematic_members: each member''s latest answer, under the NISS Syst01 lists, and the birth date R3 uses');
+
+-- The control and its feedback.
+CALL inami.run_systematic_control(2024);
+SELECT results_eq(
+    $$SELECT f.request_number, f.reason, f.right_end
+      FROM inami.read_syst05(inami.syst05_document(2024, '300')::text) f ORDER BY 1$$,
+    $$VALUES ('300202460230300763', 'KEEPSYST', '2025-12-31'::date), ('300202466010101092', 'STOPSYST', '2024-12-31'),
+             ('300202470011000211', 'STOPSYST', '2024-12-31'), ('300202471010101102', 'STOPSYST', '2024-12-31'),
+             ('300202475020200668', 'KEEPSYST', '2025-12-31'), ('300202477041700959', 'KEEPSYST', '2025-12-31'),
+             ('300202479021400386', 'KEEPSYST', '2025-12-31'), ('300202480080800437', 'KEEPSYST', '2025-12-31'),
+             ('300202481090900534', 'STOPSYST', '2024-12-31'), ('300202485073000160', 'KEEPSYST', '2025-12-31'),
+             ('400202488011300802', 'KEEPSYST', '2025-12-31')$$,
+    'Syst05 of OA 300: every household listed or adopted, with the same request number');
+SELECT results_eq($$SELECT status, counts FROM inami.control_run$$,
+                  $$VALUES ('succeeded', '{"KEEPSYST": 7, "STOPSYST": 4}'::jsonb)$$, 'the run log');
+SELECT results_eq(
+    $$SELECT what, value FROM inami.explain_decision('300202475020200668', 2024) WHERE what LIKE 'member %' ORDER BY step$$,
+    $$VALUES ('member 75020200668', 'born 1975-02-02, return code 00, income 10000.00'),
+             ('member 76020200689', 'born 1976-02-02, return code 00, income 8000.00'),
+             ('member 77030300687', 'born 1977-03-03, return code 00, income 4000.00')$$,
+    'explain_decision: the October answer completes the August one');
+
+-- Loading checks that stay: the request number must still be a NISS, the requester a member.
+SELECT throws_ok($$SELECT inami.load_flow('<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="3">
+  <Household requestNumber="300202460230300764"><Requester niss="60030300720"/>
+    <Member niss="60030300720" returnCode="01"/></Household></Syst04>')$$,
+    '22P02', 'invalid NISS in the request number', 'Syst04: a requester''s new NISS, but no NISS in the request number');
+SELECT throws_ok($$SELECT inami.load_flow('<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="301">
+  <Household requestNumber="301202460030300720"><Requester niss="60230300763"/>
+    <Member niss="60230300763"/></Household></Syst01>')$$,
+    '22023', 'request number does not end with the requester''s NISS', 'Syst01: the request number ends with the requester''s NISS');
+
+-- Deleting the Syst04 file deletes the household it brought, and its decision.
+DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 1;
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE request_number LIKE '400%'), 0::bigint,
+          'deleting the Syst04 file deletes the adopted household');
+SELECT is((SELECT count(*) FROM inami.control_decision WHERE request_number LIKE '400%'), 0::bigint, '... and its decision');
+
+SELECT * FROM finish();
+
+SET client_min_messages = warning;
+DELETE FROM inami.control_decision; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+DELETE FROM inami.ipcal_rule WHERE tax_year = 2023;
