@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(18);
+SELECT plan(21);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -163,6 +163,21 @@ SELECT results_eq(
              ('member 77030300687', 'born 1977-03-03, return code 00, income 4000.00')$$,
     'explain_decision: the October answer completes the August one');
 
+-- The proactive flow computes R3 the same way (F 2.2): a "00" without items is 0.00, a
+-- child whose NISS gives only the year 2010 is under 18.
+SELECT is(inami.load_flow($$<Pro01 xmlns="urn:be:inami:flows:1" year="2024" oa="300">
+  <Household requestNumber="300202482050501243"><Requester niss="82050501243"/>
+    <Member niss="82050501243"/><Member niss="10000000441"/></Household>
+</Pro01>$$), 1::bigint, 'Pro01 loads');
+SELECT is(inami.load_flow($$<Pro03 xmlns="urn:be:inami:flows:1" year="2024" incomeYear="2022" shipment="1">
+  <Person niss="82050501243" returnCode="00"/>
+  <Person niss="10000000441" returnCode="01"/>
+</Pro03>$$), 2::bigint, 'Pro03 loads');
+CALL inami.run_proactive_flow(2024);
+SELECT results_eq($$SELECT request_number, code, household_size, household_total FROM inami.proactive_decision$$,
+                  $$VALUES ('300202482050501243', 'OK', 2, 0.00)$$,
+                  'Pro04: "00" without items is 0.00, a child born in 2010 (month and day 00) under 18: OK');
+
 -- Loading checks that stay: the request number must still be a NISS, the requester a member.
 SELECT throws_ok($$SELECT inami.load_flow('<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="3">
   <Household requestNumber="300202460230300764"><Requester niss="60030300720"/>
@@ -182,5 +197,5 @@ SELECT is((SELECT count(*) FROM inami.control_decision WHERE request_number LIKE
 SELECT * FROM finish();
 
 SET client_min_messages = warning;
-DELETE FROM inami.control_decision; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
-DELETE FROM inami.ipcal_rule WHERE tax_year = 2023;
+DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision; DELETE FROM inami.flow_file;
+DELETE FROM inami.control_run; DELETE FROM inami.ipcal_rule WHERE tax_year = 2023;

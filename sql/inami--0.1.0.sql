@@ -1346,7 +1346,7 @@ COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
-               income numeric, birth_date date, under18 boolean)
+               income numeric, birth_date date, under18 boolean, rule_birth_date date)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH members AS (
         SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code
@@ -1359,15 +1359,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         JOIN inami.pro03_ipcal i ON i.year = $1 AND i.shipment = p.shipment AND i.niss = p.niss
         GROUP BY p.niss
     )
-    SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code, it.income, b.birth_date,
-           b.birth_date > make_date(m.income_year + 1 - 18, 1, 1)
+    SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code,
+           -- as in Syst_04 (E 4.3): "00" without IPCAL items is 0 EUR
+           CASE WHEN m.return_code = '00' THEN coalesce(it.income, 0.00) END, b.birth_date,
+           b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date
     FROM members m
     LEFT JOIN items it ON it.niss = m.niss
-    CROSS JOIN LATERAL (SELECT CASE WHEN inami.niss_is_valid(m.niss) THEN inami.niss_birth_date(m.niss) END
-                        AS birth_date) b
+    CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
+    CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
+                               CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(m.income_year + 1, 1, 1)) END
+                               AS rule_birth_date) b
 $$;
 COMMENT ON FUNCTION inami.proactive_members(int, text) IS
-'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items, birth date from the NISS.';
+'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items (0.00 for "00" without items), birth date from the NISS, whether the under-18 rule can apply and the birth date it uses (inami.niss_birth_date_for_age).';
 
 -- A run's lock: two runs of one kind for one year never write at once (the second waits).
 CREATE FUNCTION inami.control_lock_key(kind text) RETURNS int
@@ -1518,7 +1522,7 @@ BEGIN
         SELECT y, p.request_number, inami.im_verdict(p.total, p.household_size, p.income_year), run,
                p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year), p.eldest
         FROM (SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
-                     inami.household_income(m.return_code, m.income, m.birth_date, m.income_year) AS total,
+                     inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS total,
                      (array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
               FROM inami.proactive_members(y) m
               GROUP BY m.request_number) p
