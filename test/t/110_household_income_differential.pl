@@ -564,7 +564,9 @@ $node->safe_psql('postgres', q{
 	ANALYZE hh_ok, mem_ok, item_ok;
 });
 
-# The grouped query. With $item, the whole pipeline: members' incomes from their items
+# The grouped query. With $item, the whole pipeline (a member with no item row gets a NULL
+# income from the LEFT JOIN, as ipcal_income over no row; the control run reads a 00
+# without items as 0.00, a choice of its own above the aggregates): members' incomes from their items
 # (ipcal_income grouped by member), then household_income grouped by household. Without,
 # household_income alone over the members' incomes the extension gave one member at a time
 # (member_income), so that the household level itself can be split over the workers: the
