@@ -32,16 +32,16 @@ INSERT INTO inami.syst04_household (control_year, request_number, shipment, inco
 SELECT :year, '300' || :year || m.niss, s, :year - 2, m.niss, (SELECT file_id FROM gf WHERE k = 'Syst04' || s)
 FROM gm m, generate_series(1, 2) AS s
 WHERE m.k = 1 AND m.i % 20 <> 0 AND (s = 1 OR m.i % 20 = 1);
-INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
-SELECT :year, '300' || :year || r.niss, s, m.niss,
-       CASE WHEN m.k = 3 THEN '01' WHEN s = 1 AND m.i % 20 = 1 THEN '03' ELSE '00' END
-FROM gm m JOIN gm r ON r.i = m.i AND r.k = 1, generate_series(1, 2) AS s
+-- IPCAL items of a "00": '1250' of 5,000 to 37,767; a quarter of them also '1460' of 100.00.
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+SELECT :year, '300' || :year || r.niss, s, m.niss, c.code,
+       CASE WHEN c.code <> '00' THEN '{}' WHEN hashtext(m.niss) % 4 = 0 THEN '{1250,1460}' ELSE '{1250}' END,
+       CASE WHEN c.code <> '00' THEN '{}'
+            WHEN hashtext(m.niss) % 4 = 0 THEN ARRAY[5000 + (hashtext(m.niss) & 32767), 100.00]
+            ELSE ARRAY[5000 + (hashtext(m.niss) & 32767)]::numeric[] END
+FROM gm m JOIN gm r ON r.i = m.i AND r.k = 1, generate_series(1, 2) AS s,
+     LATERAL (SELECT CASE WHEN m.k = 3 THEN '01' WHEN s = 1 AND m.i % 20 = 1 THEN '03' ELSE '00' END AS code) c
 WHERE m.i % 20 <> 0 AND (s = 1 OR m.i % 20 = 1);
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT sm.control_year, sm.request_number, sm.shipment, sm.niss, item, CASE item WHEN 1 THEN '1250' ELSE '1460' END,
-       CASE item WHEN 1 THEN 5000 + (hashtext(sm.niss) & 32767) ELSE 100.00 END
-FROM inami.syst04_member sm, generate_series(1, 2) AS item
-WHERE sm.control_year = :year AND sm.return_code = '00' AND (item = 1 OR hashtext(sm.niss) % 4 = 0);
 INSERT INTO inami.household_event (control_year, request_number, event, event_date)
 SELECT :year, '300' || :year || m.niss, 'composition_change', make_date(:year, 1 + m.i % 12, 1)
 FROM gm m WHERE m.k = 1 AND m.i % 100 = 7;

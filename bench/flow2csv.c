@@ -2,12 +2,12 @@
  * flow2csv.c
  *		The floor of the loading benchmark: the "xmllint --stream" way of loading a Syst04
  *		file, outside the server. libxml2's xmlTextReader walks the file (streamed, as
- *		xmllint --stream does) and writes three CSV files for COPY: households, members,
- *		IPCAL items. No checks at all (no NISS, no request number, no amounts parsing):
- *		the least any loader must do.
+ *		xmllint --stream does) and writes two CSV files for COPY: households, and members
+ *		with their IPCAL items as two array literals. No checks at all (no NISS, no
+ *		request number, no amounts parsing): the least any loader must do.
  *
  *	cc -O2 -o flow2csv bench/flow2csv.c $(xml2-config --cflags --libs)
- *	./flow2csv file.xml households.csv members.csv ipcal.csv file_id
+ *	./flow2csv file.xml households.csv members.csv file_id
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +31,7 @@ main(int argc, char **argv)
 {
 	xmlTextReaderPtr r;
 	FILE	   *hh,
-			   *mb,
-			   *ip;
+			   *mb;
 	char		req[64] = "",
 				requester[64] = "",
 				total[64] = "",
@@ -44,21 +43,23 @@ main(int argc, char **argv)
 				b1[64],
 				b2[64];
 	char		text[128] = "";
-	int			item = 0,
-				ret;
+	char		codes[4096] = "",
+				amounts[8192] = "";
+	size_t		ncodes = 0,
+				namounts = 0;
+	int			ret;
 	int			year = 0,
 				shipment = 0;
 
-	if (argc != 6)
+	if (argc != 5)
 	{
-		fprintf(stderr, "usage: flow2csv file.xml households.csv members.csv ipcal.csv file_id\n");
+		fprintf(stderr, "usage: flow2csv file.xml households.csv members.csv file_id\n");
 		return 2;
 	}
 	r = xmlReaderForFile(argv[1], NULL, XML_PARSE_NONET);
 	hh = fopen(argv[2], "w");
 	mb = fopen(argv[3], "w");
-	ip = fopen(argv[4], "w");
-	if (!r || !hh || !mb || !ip)
+	if (!r || !hh || !mb)
 	{
 		perror("flow2csv");
 		return 1;
@@ -87,19 +88,24 @@ main(int argc, char **argv)
 			{
 				if (requester[0])
 				{
-					fprintf(hh, "%d,%s,%d,%d,%s,%s,%s\n", year, req, shipment, year - 2, requester, total, argv[5]);
+					fprintf(hh, "%d,%s,%d,%d,%s,%s,%s\n", year, req, shipment, year - 2, requester, total, argv[4]);
 					requester[0] = '\0';
 				}
 				attr(r, "niss", niss, sizeof(niss));
 				attr(r, "returnCode", rc, sizeof(rc));
 				tax[0] = ci[0] = pt[0] = '\0';
-				item = 0;
+				ncodes = namounts = 0;
+				codes[0] = amounts[0] = '\0';
 				if (xmlTextReaderIsEmptyElement(r))
-					fprintf(mb, "%d,%s,%d,%s,%s,,,\n", year, req, shipment, niss, rc);
+					fprintf(mb, "%d,%s,%d,%s,%s,,,,{},{}\n", year, req, shipment, niss, rc);
 			}
-			else if (strcmp(name, "Ipcal") == 0)
-				fprintf(ip, "%d,%s,%d,%s,%d,%s,%s\n", year, req, shipment, niss, ++item,
-						attr(r, "code", b1, sizeof(b1)), attr(r, "amount", b2, sizeof(b2)));
+			else if (strcmp(name, "Ipcal") == 0 && ncodes + 80 < sizeof(codes) && namounts + 80 < sizeof(amounts))
+			{
+				ncodes += snprintf(codes + ncodes, sizeof(codes) - ncodes, "%s%s", ncodes ? "," : "",
+								   attr(r, "code", b1, sizeof(b1)));
+				namounts += snprintf(amounts + namounts, sizeof(amounts) - namounts, "%s%s", namounts ? "," : "",
+									 attr(r, "amount", b2, sizeof(b2)));
+			}
 		}
 		else if (type == XML_READER_TYPE_TEXT)
 			snprintf(text, sizeof(text), "%s", (const char *) xmlTextReaderConstValue(r));
@@ -114,13 +120,13 @@ main(int argc, char **argv)
 			else if (strcmp(name, "PersonalTotal") == 0)
 				snprintf(pt, sizeof(pt), "%s", text);
 			else if (strcmp(name, "Member") == 0)
-				fprintf(mb, "%d,%s,%d,%s,%s,%s,%s,%s\n", year, req, shipment, niss, rc, tax, ci, pt);
+				fprintf(mb, "%d,%s,%d,%s,%s,%s,%s,%s,\"{%s}\",\"{%s}\"\n", year, req, shipment, niss, rc, tax, ci, pt,
+						codes, amounts);
 		}
 	}
 	xmlFreeTextReader(r);
 	fclose(hh);
 	fclose(mb);
-	fclose(ip);
 	if (ret != 0)
 	{
 		fprintf(stderr, "flow2csv: %s is not well-formed\n", argv[1]);

@@ -60,11 +60,10 @@ n_loaded=$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")
 flows_run "floor: flow2csv (xmlTextReader) + COPY" "flows_copy" "
 	id=\$(bench_sql -Atc \"INSERT INTO inami.flow_file (kind, year, income_year, shipment, source_name, record_count)
 		VALUES ('Syst04', 2024, 2022, 1, 'copy', 0) RETURNING file_id\" | head -1)
-	'$fdir/flow2csv' '$fdir/syst04.xml' '$fdir/h.csv' '$fdir/m.csv' '$fdir/i.csv' \"\$id\"
+	'$fdir/flow2csv' '$fdir/syst04.xml' '$fdir/h.csv' '$fdir/m.csv' \"\$id\"
 	chmod 644 '$fdir'/*.csv
 	PGAPPNAME=flows_copy bench_sql -c \"COPY inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, household_total, file_id) FROM '$fdir/h.csv' CSV\" \
-		-c \"COPY inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total) FROM '$fdir/m.csv' CSV\" \
-		-c \"COPY inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount) FROM '$fdir/i.csv' CSV\" >/dev/null"
+		-c \"COPY inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total, ipcal_code, ipcal_amount) FROM '$fdir/m.csv' CSV\" >/dev/null"
 [ "$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")" = "$n_loaded" ] || echo "  the floor loaded another number of items!"
 
 if [ "${FLOWS_XMLTABLE:-1}" = 1 ]; then
@@ -77,16 +76,18 @@ h AS (INSERT INTO inami.syst04_household (control_year, request_number, shipment
       FROM f, d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household' PASSING d.x
            COLUMNS request_number text PATH '@requestNumber', requester_niss text PATH 'i:Requester/@niss',
                    household_total numeric PATH 'i:HouseholdTotal') AS t),
-m AS (INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total)
-      SELECT 2024, t.request_number, 1, t.niss, t.return_code, t.tax_sheet, t.ci, t.pt
-      FROM d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member' PASSING d.x
-           COLUMNS request_number text PATH '../@requestNumber', niss text PATH '@niss', return_code text PATH '@returnCode',
-                   tax_sheet text PATH 'i:TaxSheet', ci numeric PATH 'i:CadastralIncome', pt numeric PATH 'i:PersonalTotal') AS t)
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT 2024, t.request_number, 1, t.niss, t.item_no, t.code, t.amount
-FROM d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member/i:Ipcal' PASSING d.x
-     COLUMNS request_number text PATH '../../@requestNumber', niss text PATH '../@niss',
-             item_no int PATH 'count(preceding-sibling::i:Ipcal) + 1', code text PATH '@code', amount numeric PATH '@amount') AS t;
+i AS (SELECT x.request_number, x.niss, array_agg(x.code ORDER BY x.pos) AS codes, array_agg(x.amount ORDER BY x.pos) AS amounts
+      FROM d, xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member/i:Ipcal' PASSING d.x
+           COLUMNS pos FOR ORDINALITY, request_number text PATH '../../@requestNumber', niss text PATH '../@niss',
+                   code text PATH '@code', amount numeric PATH '@amount') AS x
+      GROUP BY x.request_number, x.niss)
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, personal_total,
+                                 ipcal_code, ipcal_amount)
+SELECT 2024, t.request_number, 1, t.niss, t.return_code, t.tax_sheet, t.ci, t.pt, coalesce(i.codes, '{}'), coalesce(i.amounts, '{}')
+FROM d CROSS JOIN xmltable(XMLNAMESPACES('urn:be:inami:flows:1' AS i), '/i:Syst04/i:Household/i:Member' PASSING d.x
+     COLUMNS request_number text PATH '../@requestNumber', niss text PATH '@niss', return_code text PATH '@returnCode',
+             tax_sheet text PATH 'i:TaxSheet', ci numeric PATH 'i:CadastralIncome', pt numeric PATH 'i:PersonalTotal') AS t
+LEFT JOIN i ON i.request_number = t.request_number AND i.niss = t.niss;
 SQL"
 	[ "$(bench_sql -Atc "SELECT count(*) FROM inami.syst04_ipcal")" = "$n_loaded" ] || echo "  xmltable loaded another number of items!"
 fi

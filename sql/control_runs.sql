@@ -94,15 +94,15 @@ INSERT INTO inami.syst04_household (control_year, request_number, shipment, inco
 SELECT DISTINCT 2024, h.request_number, a.shipment, 2022, h.requester, NULL::numeric,
        (SELECT file_id FROM inami.flow_file WHERE source_name = 'test Syst04 shipment ' || a.shipment)
 FROM fx_answer a JOIN fx_hh h USING (hh);
-INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
-SELECT 2024, h.request_number, a.shipment, pg_temp.niss(m.born, m.hh), a.code
+-- The IPCAL items of a "00" member: one '1250' item of the amount.
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+SELECT 2024, h.request_number, a.shipment, pg_temp.niss(m.born, m.hh), a.code,
+       CASE WHEN a.code = '00' THEN ARRAY['1250'] ELSE '{}' END, CASE WHEN a.code = '00' THEN ARRAY[a.amount] ELSE '{}' END
 FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE a.code IS NOT NULL;
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT 2024, h.request_number, a.shipment, pg_temp.niss(m.born, m.hh), 1, '1250', a.amount
-FROM fx_answer a JOIN fx_hh h USING (hh) JOIN fx_member m USING (hh, pos) WHERE a.code = '00';
 -- Household 1 also has a deduction: 15,000 - 0 (item 2 = 0.00) keeps R3's example exact.
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT 2024, h.request_number, 1, pg_temp.niss('1985-07-30', 1), 2, '1460', 0.00 FROM fx_hh h WHERE h.hh = 1;
+UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_amount = ipcal_amount || 0.00
+FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
+  AND s.niss = pg_temp.niss('1985-07-30', 1);
 
 SELECT plan(50);
 
@@ -128,18 +128,22 @@ SELECT is_empty($$SELECT * FROM inami.systematic_households(2024, '3002024999999
                   UNION ALL SELECT * FROM inami.systematic_households(NULL)$$,
                 'no rows for an unknown household, a year without households, a NULL year');
 -- Every IPCAL code of the answer that counts needs a factor; a superseded answer's do not.
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT 2024, h.request_number, 1, h.requester, 2, '9999', 1.00 FROM fx_hh h WHERE h.hh = 13;
+-- (Household 13's August answer, superseded in October, becomes a "00" with such a code.)
+UPDATE inami.syst04_member s SET return_code = '00', ipcal_code = '{9999}', ipcal_amount = '{1.00}'
+FROM fx_hh h WHERE h.hh = 13 AND s.request_number = h.request_number AND s.shipment = 1 AND s.niss = h.requester;
 SELECT lives_ok($$SELECT * FROM inami.systematic_households(2024)$$,
                 'an unknown IPCAL code in a superseded shipment (household 13, shipment 1) is not read');
-INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-SELECT 2024, h.request_number, 1, h.requester, 2, '9999', 1.00 FROM fx_hh h WHERE h.hh = 2;
+UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '9999'::text, ipcal_amount = ipcal_amount || 1.00
+FROM fx_hh h WHERE h.hh = 2 AND s.request_number = h.request_number AND s.shipment = 1 AND s.niss = h.requester;
 SELECT throws_ok($$SELECT * FROM inami.systematic_households(2024)$$, '55000',
                  'IPCAL code "9999" has no factor for tax year 2023',
                  'an IPCAL code without a factor in the answer that counts is an error, as in ipcal_income');
 SELECT throws_ok($$SELECT * FROM fx_grouped$$, '55000', 'IPCAL code "9999" has no factor for tax year 2023',
                  'the same error from the SQL form');
-DELETE FROM inami.syst04_ipcal WHERE code = '9999';
+UPDATE inami.syst04_member SET return_code = '03', ipcal_code = '{}', ipcal_amount = '{}'
+WHERE ipcal_code = '{9999}';
+UPDATE inami.syst04_member SET ipcal_code = ipcal_code[1:1], ipcal_amount = ipcal_amount[1:1]
+WHERE '9999' = ANY (ipcal_code);
 
 -- 1. Events: a CHECK on the kind, and a clear error for an unknown household.
 SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
@@ -377,20 +381,21 @@ SELECT step, what, value, rule FROM inami.explain_decision((SELECT request_numbe
 -- would (table or column SELECT), and refuses rather than bypass row-level security.
 CREATE ROLE inami_test_reader;
 GRANT USAGE ON SCHEMA inami TO inami_test_reader;
-GRANT SELECT ON inami.ipcal_rule, inami.syst01_household, inami.syst01_member, inami.syst04_household,
-                inami.syst04_member TO inami_test_reader;
+GRANT SELECT ON inami.ipcal_rule, inami.syst01_household, inami.syst01_member, inami.syst04_household
+                TO inami_test_reader;
+GRANT SELECT (control_year, request_number, shipment, niss, return_code) ON inami.syst04_member TO inami_test_reader;
 SET ROLE inami_test_reader;
 SELECT count(*) FROM inami.systematic_households(2024);
 RESET ROLE;
-GRANT SELECT (control_year, request_number, shipment, niss, code, amount) ON inami.syst04_ipcal TO inami_test_reader;
+GRANT SELECT (ipcal_code, ipcal_amount) ON inami.syst04_member TO inami_test_reader;
 SET ROLE inami_test_reader;
 SELECT count(*) FROM inami.systematic_households(2024);
 RESET ROLE;
-ALTER TABLE inami.syst04_ipcal ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inami.syst04_member ENABLE ROW LEVEL SECURITY;
 SET ROLE inami_test_reader;
 SELECT count(*) FROM inami.systematic_households(2024);
 RESET ROLE;
-ALTER TABLE inami.syst04_ipcal DISABLE ROW LEVEL SECURITY;
+ALTER TABLE inami.syst04_member DISABLE ROW LEVEL SECURITY;
 DROP OWNED BY inami_test_reader;
 DROP ROLE inami_test_reader;
 

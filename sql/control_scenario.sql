@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(21);
+SELECT plan(28);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -187,6 +187,24 @@ SELECT throws_ok($$SELECT inami.load_flow('<Syst01 xmlns="urn:be:inami:flows:1" 
   <Household requestNumber="301202460030300720"><Requester niss="60230300763"/>
     <Member niss="60230300763"/></Household></Syst01>')$$,
     '22023', 'request number does not end with the requester''s NISS', 'Syst01: the request number ends with the requester''s NISS');
+
+-- A member's IPCAL items are two arrays in its row, checked (inami.ipcal_items_valid).
+SELECT results_eq($$SELECT niss, item_no, code, amount FROM inami.syst04_ipcal WHERE request_number = '300202485073000160'
+                    ORDER BY niss, item_no$$,
+                  $$VALUES ('85073000160', 1, '1250', 15000.00), ('87021100155', 1, '1250', 12500.00),
+                           ('87021100155', 2, '1460', 500.00)$$, 'syst04_ipcal: one row per item, in document order');
+SELECT throws_ok($$UPDATE inami.syst04_member SET ipcal_amount = '{1.00}' WHERE niss = '87021100155'$$,
+                 '23514', NULL, 'items: as many amounts as codes');
+SELECT throws_ok($$UPDATE inami.syst04_member SET ipcal_code = '{125,1460}' WHERE niss = '87021100155'$$,
+                 '23514', NULL, 'items: codes of four digits');
+SELECT throws_ok($$UPDATE inami.syst04_member SET ipcal_amount = '{1.001,2}' WHERE niss = '87021100155'$$,
+                 '23514', NULL, 'items: amounts in whole cents');
+SELECT throws_ok($$UPDATE inami.syst04_member SET ipcal_code = '{1250,NULL}' WHERE niss = '87021100155'$$,
+                 '23514', NULL, 'items: no NULL');
+SELECT throws_ok($$UPDATE inami.syst04_member SET ipcal_code = '{1250}', ipcal_amount = '{1}' WHERE niss = '10050500126'$$,
+                 '23514', NULL, 'items only with return code 00 (E 4.2)');
+SELECT ok(inami.ipcal_items_valid('{}', '{}') AND NOT inami.ipcal_items_valid('{{1250}}', '{{1}}'),
+          'ipcal_items_valid: empty is valid, two dimensions are not');
 
 -- Deleting the Syst04 file deletes the household it brought, and its decision.
 DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 1;

@@ -560,6 +560,17 @@ COMMENT ON COLUMN inami.syst04_household.requester_niss IS 'NISS of the requeste
 COMMENT ON COLUMN inami.syst04_household.household_total IS 'HouseholdTotal as sent by the SCA: only when every member is known; NULL otherwise.';
 COMMENT ON COLUMN inami.syst04_household.file_id IS 'The file it was loaded from.';
 
+-- R3: the IPCAL items of one answer as two arrays (codes of 4 digits, amounts with at most
+-- two decimals, as many of each, no NULL), checked in C: the CHECK of syst04_member.
+CREATE FUNCTION inami.ipcal_items_valid(codes text[], amounts numeric[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'inami_ipcal_items_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.ipcal_items_valid(text[], numeric[]) IS
+'R3: true when codes and amounts are IPCAL items: one-dimensional, as many codes as amounts, no NULL, codes of 4 digits, finite amounts with at most two decimals.';
+
+-- A member's IPCAL items live in its row, in document order: they are part of its answer
+-- (loaded, read and deleted with it), and a row per item cost a foreign-key check and an
+-- index entry per item, most of what loading a Syst_04 cost.
 CREATE TABLE inami.syst04_member (
     control_year int NOT NULL,
     request_number text NOT NULL,
@@ -569,10 +580,15 @@ CREATE TABLE inami.syst04_member (
     tax_sheet text CHECK (btrim(tax_sheet) <> ''),
     cadastral_income numeric CHECK (cadastral_income = round(cadastral_income, 2)),
     personal_total numeric CHECK (personal_total = round(personal_total, 2)),
+    ipcal_code text[] NOT NULL DEFAULT '{}',
+    ipcal_amount numeric[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (control_year, request_number, shipment, niss),
-    FOREIGN KEY (control_year, request_number, shipment) REFERENCES inami.syst04_household ON DELETE CASCADE
+    FOREIGN KEY (control_year, request_number, shipment) REFERENCES inami.syst04_household ON DELETE CASCADE,
+    CHECK (inami.ipcal_items_valid(ipcal_code, ipcal_amount)),
+    -- E 4.2: IPCAL codes follow return code 00 only
+    CHECK (return_code = '00' OR cardinality(ipcal_code) = 0)
 );
-COMMENT ON TABLE inami.syst04_member IS 'Syst_04: one member of an answered household.';
+COMMENT ON TABLE inami.syst04_member IS 'Syst_04: one member of an answered household, with its IPCAL items (inami.syst04_ipcal shows one row per item).';
 COMMENT ON COLUMN inami.syst04_member.control_year IS 'Year of the control.';
 COMMENT ON COLUMN inami.syst04_member.request_number IS 'The household.';
 COMMENT ON COLUMN inami.syst04_member.shipment IS 'Shipment number.';
@@ -581,26 +597,14 @@ COMMENT ON COLUMN inami.syst04_member.return_code IS 'Tax administration return 
 COMMENT ON COLUMN inami.syst04_member.tax_sheet IS 'Tax sheet number, when sent.';
 COMMENT ON COLUMN inami.syst04_member.cadastral_income IS 'Cadastral income of the own home, when sent.';
 COMMENT ON COLUMN inami.syst04_member.personal_total IS 'Personal total as sent, when sent.';
+COMMENT ON COLUMN inami.syst04_member.ipcal_code IS 'IPCAL codes of the member''s items, in document order (see inami.ipcal_rule); empty without items.';
+COMMENT ON COLUMN inami.syst04_member.ipcal_amount IS 'Amounts in EUR of the same items, possibly negative.';
 
-CREATE TABLE inami.syst04_ipcal (
-    control_year int NOT NULL,
-    request_number text NOT NULL,
-    shipment int NOT NULL,
-    niss text NOT NULL,
-    item_no int NOT NULL CHECK (item_no >= 1),
-    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
-    amount numeric NOT NULL CHECK (amount = round(amount, 2)),
-    PRIMARY KEY (control_year, request_number, shipment, niss, item_no),
-    FOREIGN KEY (control_year, request_number, shipment, niss) REFERENCES inami.syst04_member ON DELETE CASCADE
-);
-COMMENT ON TABLE inami.syst04_ipcal IS 'Syst_04: one IPCAL item of a member with return code 00, in document order.';
-COMMENT ON COLUMN inami.syst04_ipcal.control_year IS 'Year of the control.';
-COMMENT ON COLUMN inami.syst04_ipcal.request_number IS 'The household.';
-COMMENT ON COLUMN inami.syst04_ipcal.shipment IS 'Shipment number.';
-COMMENT ON COLUMN inami.syst04_ipcal.niss IS 'NISS of the member.';
-COMMENT ON COLUMN inami.syst04_ipcal.item_no IS 'Position of the item among the member''s items (1, 2, ...).';
-COMMENT ON COLUMN inami.syst04_ipcal.code IS 'IPCAL code (see inami.ipcal_rule).';
-COMMENT ON COLUMN inami.syst04_ipcal.amount IS 'Amount in EUR, possibly negative.';
+CREATE VIEW inami.syst04_ipcal AS
+SELECT m.control_year, m.request_number, m.shipment, m.niss, u.item_no::int AS item_no, u.code, u.amount
+FROM inami.syst04_member m
+CROSS JOIN LATERAL unnest(m.ipcal_code, m.ipcal_amount) WITH ORDINALITY AS u(code, amount, item_no);
+COMMENT ON VIEW inami.syst04_ipcal IS 'Syst_04: one row per IPCAL item of a member with return code 00, in document order (item_no 1, 2, ...), from inami.syst04_member.';
 
 CREATE VIEW inami.syst04_answer AS
 SELECT DISTINCT ON (control_year, request_number) *
@@ -734,7 +738,7 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['inami.flow_file', 'inami.flow_file_file_id_seq',
                              'inami.syst01_household', 'inami.syst01_member',
-                             'inami.syst04_household', 'inami.syst04_member', 'inami.syst04_ipcal',
+                             'inami.syst04_household', 'inami.syst04_member',
                              'inami.pro01_household', 'inami.pro01_member',
                              'inami.pro03_person', 'inami.pro03_ipcal']::regclass[]
     LOOP
@@ -1170,8 +1174,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- Each member's latest answer (E 4.1, 4.3: October answers what August left open),
         -- under the NISS Syst_01 lists: a requester whose NISS changed is answered under the
         -- new NISS, the request number keeps the old one (E 2.2, 2.4).
-        SELECT DISTINCT ON (sm.request_number, x.niss) sm.request_number, x.niss, sm.niss AS answered_niss,
-               sm.shipment, sm.return_code
+        SELECT DISTINCT ON (sm.request_number, x.niss) sm.request_number, x.niss, sm.shipment, sm.return_code,
+               sm.ipcal_code, sm.ipcal_amount
         FROM inami.syst04_member sm
         JOIN inami.syst04_household a
           ON a.control_year = sm.control_year AND a.request_number = sm.request_number AND a.shipment = sm.shipment
@@ -1179,19 +1183,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                         ELSE sm.niss END AS niss) x
         WHERE sm.control_year = $1 AND ($2 IS NULL OR sm.request_number = $2)
         ORDER BY sm.request_number, x.niss, sm.shipment DESC
-    ), items AS (
-        SELECT an.request_number, an.niss, inami.ipcal_income(i.code, i.amount, hh.income_year + 1) AS income
-        FROM hh
-        JOIN answers an ON an.request_number = hh.request_number
-        JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = an.request_number AND m.niss = an.niss
-        JOIN inami.syst04_ipcal i
-          ON i.control_year = $1 AND i.request_number = an.request_number AND i.shipment = an.shipment
-         AND i.niss = an.answered_niss
-        GROUP BY an.request_number, an.niss
     )
     SELECT m.request_number, hh.oa, hh.sent_total, m.niss, an.shipment, hh.income_year, an.return_code,
            -- E 4.3: the SCA answers "00" with 0 EUR (no IPCAL item) for a child whose income it lacks
-           CASE WHEN an.return_code = '00' THEN coalesce(it.income, 0.00) END,
+           CASE WHEN an.return_code = '00'
+                THEN coalesce((SELECT inami.ipcal_income(i.code, i.amount, hh.income_year + 1)
+                               FROM unnest(an.ipcal_code, an.ipcal_amount) AS i(code, amount)), 0.00) END,
            b.birth_date,
            -- R3: under 18 on 1 January of the tax year (income year + 1).
            b.rule_birth_date > make_date(hh.income_year + 1 - 18, 1, 1),
@@ -1199,7 +1196,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     FROM hh
     JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = hh.request_number
     LEFT JOIN answers an ON an.request_number = m.request_number AND an.niss = m.niss
-    LEFT JOIN items it ON it.request_number = m.request_number AND it.niss = m.niss
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
     CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
                                CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(hh.income_year + 1, 1, 1)) END
@@ -1209,7 +1205,7 @@ COMMENT ON FUNCTION inami.systematic_members(int, text) IS
 'R3 per member of the Syst_01 households of a control year (or of one household): the latest household answer''s HouseholdTotal as sent and income year; the member''s latest Syst_04 answer (shipment, return code; NULL: no shipment answers the member; a requester is also found under the new NISS of a Syst_04 <Requester>), income from its IPCAL items (inami.ipcal_income; 0.00 for "00" without items), birth date from the NISS (NULL when unknown or invalid), whether the under-18 rule can apply, and the birth date R3 uses for it (inami.niss_birth_date_for_age: also when the NISS gives only the year and every day of it gives the same answer).';
 
 -- R3 per Syst_01 household of a control year: what systematic_members grouped by household
--- gives, in one pass over the five tables read in request-number order (no join, no sort).
+-- gives, in one pass over the four tables read in request-number order (no join, no sort).
 CREATE FUNCTION inami.systematic_households(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
                sent_total numeric, household_total numeric)

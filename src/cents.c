@@ -57,12 +57,12 @@ cents_error(Numeric num, const char *what)
 }
 
 /*
- * Convert a numeric to cents. An amount with a non-zero third decimal, NaN,
- * infinity, or beyond int64 cents is an error naming what. num may be a packed
- * (short-header) datum: PG_DETOAST_DATUM_PACKED is enough.
+ * Convert a numeric to cents; false for an amount with a non-zero third decimal, NaN,
+ * infinity, or beyond int64 cents. num may be a packed (short-header) datum:
+ * PG_DETOAST_DATUM_PACKED is enough.
  */
-int64
-inami_numeric_to_cents(Numeric num, const char *what)
+bool
+inami_numeric_cents(Numeric num, int64 *out)
 {
 	const char *data = VARDATA_ANY(num);
 	int			nbytes = VARSIZE_ANY_EXHDR(num);
@@ -74,7 +74,7 @@ inami_numeric_to_cents(Numeric num, const char *what)
 
 	memcpy(&header, data, sizeof(uint16));
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
-		cents_error(num, what);	/* NaN or infinity */
+		return false;	/* NaN or infinity */
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SHORT)
 	{
 		negative = (header & NUMERIC_SHORT_SIGN_MASK) != 0;
@@ -107,20 +107,32 @@ inami_numeric_to_cents(Numeric num, const char *what)
 
 		if (pg_mul_s64_overflow(cents, NBASE, &cents) ||
 			pg_add_s64_overflow(cents, d, &cents))
-			cents_error(num, what);
+			return false;
 	}
 	if (pg_mul_s64_overflow(cents, 100, &cents))
-		cents_error(num, what);
+		return false;
 	for (int i = Max(weight + 1, 0); i < ndigits; i++)
 	{
 		int			d = digit_at(data, i);
 
 		if (weight - i < -1 || d % 100 != 0)
-			cents_error(num, what);
+			return false;
 		if (pg_add_s64_overflow(cents, d / 100, &cents))
-			cents_error(num, what);
+			return false;
 	}
-	return negative ? -cents : cents;
+	*out = negative ? -cents : cents;
+	return true;
+}
+
+/* The same, an error naming what when num is not such an amount. */
+int64
+inami_numeric_to_cents(Numeric num, const char *what)
+{
+	int64		cents;
+
+	if (!inami_numeric_cents(num, &cents))
+		cents_error(num, what);
+	return cents;
 }
 
 /* a + b, an error on overflow. */

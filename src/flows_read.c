@@ -120,7 +120,8 @@ typedef struct FlowTable
 	FlowCol		cols[FLOW_MAX_COLS];
 	int			n;				/* rows in the batch */
 	int			cap;
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan;			/* NULL: the rows go with another table's (with) */
+	int			with;			/* a table whose arrays follow this one's, or -1 */
 } FlowTable;
 
 /* A key of the batch (request number or NISS) with its line, for the checks. */
@@ -148,19 +149,26 @@ typedef struct FlowLoad
 	Datum		consts[5];
 } FlowLoad;
 
-/* Declare a table of the batch: its INSERT, constant types, array element types. */
+/*
+ * Declare a table of the batch: its INSERT (NULL when its rows go with another table's),
+ * constant types, array element types, and the table (declared before, or -1) whose
+ * arrays the INSERT takes after its own.
+ */
 static void
 table_init(FlowLoad *l, int i, const char *sql, int nconst, const Oid *const_types,
-		   int ncols, const Oid *col_types)
+		   int ncols, const Oid *col_types, int with)
 {
 	FlowTable  *t = &l->t[i];
-	Oid			argtypes[FLOW_MAX_COLS + 5];
+	Oid			argtypes[2 * FLOW_MAX_COLS + 5];
+	int			nargs;
 
 	t->sql = sql;
 	t->nconst = nconst;
 	t->ncols = ncols;
 	t->n = 0;
 	t->cap = 0;
+	t->with = with;
+	t->plan = NULL;
 	for (int c = 0; c < nconst; c++)
 		argtypes[c] = t->const_types[c] = const_types[c];
 	for (int c = 0; c < ncols; c++)
@@ -168,11 +176,17 @@ table_init(FlowLoad *l, int i, const char *sql, int nconst, const Oid *const_typ
 		t->cols[c].type = col_types[c];
 		argtypes[nconst + c] = get_array_type(col_types[c]);
 	}
-	t->plan = SPI_prepare(sql, nconst + ncols, argtypes);
-	if (t->plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	nargs = nconst + ncols;
+	if (with >= 0)
+		for (int c = 0; c < l->t[with].ncols; c++)
+			argtypes[nargs++] = get_array_type(l->t[with].cols[c].type);
 	if (i + 1 > l->ntables)
 		l->ntables = i + 1;
+	if (sql == NULL)
+		return;
+	t->plan = SPI_prepare(sql, nargs, argtypes);
+	if (t->plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 }
 
 /* Room for one more row in table i; returns its index. */
@@ -267,26 +281,27 @@ static void
 table_flush(FlowLoad *l, int i)
 {
 	FlowTable  *t = &l->t[i];
-	Datum		args[FLOW_MAX_COLS + 5];
-	char		nulls[FLOW_MAX_COLS + 5];
+	FlowTable  *w = t->with >= 0 ? &l->t[t->with] : NULL;
+	Datum		args[2 * FLOW_MAX_COLS + 5];
+	char		nulls[2 * FLOW_MAX_COLS + 5];
+	int			nargs = 0;
 	int			rc;
 
-	if (t->n == 0)
+	if (t->plan == NULL || t->n == 0)
 		return;
 	for (int c = 0; c < t->nconst; c++)
-	{
-		args[c] = l->consts[c];
-		nulls[c] = ' ';
-	}
+		args[nargs++] = l->consts[c];
 	for (int c = 0; c < t->ncols; c++)
-	{
-		args[t->nconst + c] = col_array(&t->cols[c], t->n, l->batch_cxt);
-		nulls[t->nconst + c] = ' ';
-	}
+		args[nargs++] = col_array(&t->cols[c], t->n, l->batch_cxt);
+	for (int c = 0; w != NULL && c < w->ncols; c++)
+		args[nargs++] = col_array(&w->cols[c], w->n, l->batch_cxt);
+	memset(nulls, ' ', nargs);
 	rc = SPI_execute_plan(t->plan, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "inserting a batch failed: %s", SPI_result_code_string(rc));
 	t->n = 0;
+	if (w != NULL)
+		w->n = 0;
 }
 
 /* ---- checks against the database ---- */
@@ -414,7 +429,7 @@ prepare_kind(FlowLoad *l)
 	static const Oid ttt[] = {TEXTOID, TEXTOID, TEXTOID};
 	static const Oid tti8[] = {TEXTOID, TEXTOID, INT8OID};
 	static const Oid tttti8i8[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
-	static const Oid tti4ti8[] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, INT8OID};
+	static const Oid i4ti8[] = {INT4OID, TEXTOID, INT8OID};
 	static const Oid ti4ti8[] = {TEXTOID, INT4OID, TEXTOID, INT8OID};
 	static const Oid i4_t_i8[] = {INT4OID, TEXTOID, INT8OID};
 	static const Oid i4_i4[] = {INT4OID, INT4OID};
@@ -437,13 +452,13 @@ prepare_kind(FlowLoad *l)
 						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)" :
 						   "INSERT INTO inami.pro01_household (year, request_number, oa, requester_niss, file_id) "
 						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)",
-						   3, i4_t_i8, 2, tt);
+						   3, i4_t_i8, 2, tt, -1);
 				table_init(l, 1, syst ?
 						   "INSERT INTO inami.syst01_member (control_year, request_number, niss) "
 						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL" :
 						   "INSERT INTO inami.pro01_member (year, request_number, niss) "
 						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL",
-						   3, i4_t_i8, 2, tt);
+						   3, i4_t_i8, 2, tt, -1);
 				check = syst ?
 					"SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
 					"JOIN inami.syst01_household h ON h.control_year = $1 AND h.request_number = u.r "
@@ -465,16 +480,19 @@ prepare_kind(FlowLoad *l)
 						   "INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, "
 						   "requester_niss, household_total, file_id) "
 						   "SELECT $1, r, $2, $3, n, t * 0.01, $4 FROM unnest($5, $6, $7) AS u(r, n, t)",
-						   4, c4, 3, tti8);
+						   4, c4, 3, tti8, -1);
+				/* the items (member's row in the batch, code, cents) go in their member's row */
+				table_init(l, 2, NULL, 0, NULL, 3, i4ti8, -1);
 				table_init(l, 1,
 						   "INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, "
-						   "tax_sheet, cadastral_income, personal_total) "
-						   "SELECT $1, r, $2, n, c, s, ci * 0.01, pt * 0.01 FROM unnest($3, $4, $5, $6, $7, $8) AS u(r, n, c, s, ci, pt)",
-						   2, i4_i4, 6, tttti8i8);
-				table_init(l, 2,
-						   "INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount) "
-						   "SELECT $1, r, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6, $7) AS u(r, n, i, c, a)",
-						   2, i4_i4, 5, tti4ti8);
+						   "tax_sheet, cadastral_income, personal_total, ipcal_code, ipcal_amount) "
+						   "SELECT $1, u.r, $2, u.n, u.c, u.s, u.ci * 0.01, u.pt * 0.01, "
+						   "coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
+						   "FROM unnest($3, $4, $5, $6, $7, $8) WITH ORDINALITY AS u(r, n, c, s, ci, pt, k) "
+						   "LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, "
+						   "array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts "
+						   "FROM unnest($9, $10, $11) WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k",
+						   2, i4_i4, 6, tttti8i8, 2);
 			}
 			/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
 			check = "SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
@@ -488,11 +506,11 @@ prepare_kind(FlowLoad *l)
 			table_init(l, 0,
 					   "INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id) "
 					   "SELECT $1, $2, n, $3, c, $4 FROM unnest($5, $6) AS u(n, c)",
-					   4, i4_i4_i4_i8, 2, tt);
+					   4, i4_i4_i4_i8, 2, tt, -1);
 			table_init(l, 1,
 					   "INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount) "
 					   "SELECT $1, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6) AS u(n, i, c, a)",
-					   2, i4_i4, 4, ti4ti8);
+					   2, i4_i4, 4, ti4ti8, -1);
 			check = "SELECT u.i, false, p.file_id FROM unnest($3) WITH ORDINALITY AS u(n, i) "
 				"JOIN inami.pro03_person p ON p.year = $1 AND p.shipment = $2 AND p.niss = u.n "
 				"ORDER BY u.i LIMIT 1";
@@ -503,7 +521,7 @@ prepare_kind(FlowLoad *l)
 			table_init(l, 0,
 					   "INSERT INTO inami.syst05_feedback_received (control_year, request_number, oa, reason, right_end, file_id) "
 					   "SELECT $1, r, $2, c, d::date, $3 FROM unnest($4, $5, $6) AS u(r, c, d)",
-					   3, i4_t_i8, 3, ttt);
+					   3, i4_t_i8, 3, ttt, -1);
 			check = "SELECT u.i, s.request_number IS NULL, f.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
 				"LEFT JOIN inami.syst01_household s ON s.control_year = $1 AND s.request_number = u.r "
 				"LEFT JOIN inami.syst05_feedback_received f ON f.control_year = $1 AND f.request_number = u.r "
@@ -516,7 +534,7 @@ prepare_kind(FlowLoad *l)
 			table_init(l, 0,
 					   "INSERT INTO inami.pro04_result_received (year, shipment, request_number, code, file_id) "
 					   "SELECT $1, $2, r, c, $3 FROM unnest($4, $5) AS u(r, c)",
-					   3, i4_i4_i8, 2, tt);
+					   3, i4_i4_i8, 2, tt, -1);
 			check = "SELECT u.i, p.request_number IS NULL, r.file_id FROM unnest($3) WITH ORDINALITY AS u(k, i) "
 				"LEFT JOIN inami.pro01_household p ON p.year = $1 AND p.request_number = u.k "
 				"LEFT JOIN inami.pro04_result_received r ON r.year = $1 AND r.shipment = $2 AND r.request_number = u.k "
@@ -564,23 +582,22 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 			{
 				const FlowMember *mb = &rec->members[m];
 
-				r = table_row(l, 1);
-				set_text(l, 1, r, 0, rec->request_number);
-				set_text(l, 1, r, 1, mb->niss);
-				set_text(l, 1, r, 2, mb->return_code);
-				set_text(l, 1, r, 3, mb->tax_sheet);
-				set_int8(l, 1, r, 4, mb->has_cadastral, mb->cadastral);
-				set_int8(l, 1, r, 5, mb->has_personal, mb->personal);
+				int			member_row = table_row(l, 1);
+
+				set_text(l, 1, member_row, 0, rec->request_number);
+				set_text(l, 1, member_row, 1, mb->niss);
+				set_text(l, 1, member_row, 2, mb->return_code);
+				set_text(l, 1, member_row, 3, mb->tax_sheet);
+				set_int8(l, 1, member_row, 4, mb->has_cadastral, mb->cadastral);
+				set_int8(l, 1, member_row, 5, mb->has_personal, mb->personal);
 				for (int it = 0; it < mb->n_items; it++)
 				{
 					const FlowItem *item = &rec->items[mb->first_item + it];
 
 					r = table_row(l, 2);
-					set_text(l, 2, r, 0, rec->request_number);
-					set_text(l, 2, r, 1, mb->niss);
-					set_int4(l, 2, r, 2, it + 1);
-					set_text(l, 2, r, 3, item->code);
-					set_int8(l, 2, r, 4, true, item->amount);
+					set_int4(l, 2, r, 0, member_row + 1);	/* WITH ORDINALITY counts from 1 */
+					set_text(l, 2, r, 1, item->code);
+					set_int8(l, 2, r, 2, true, item->amount);
 				}
 			}
 			break;

@@ -26,6 +26,7 @@ extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
 /* ---- cents.c: exact money in int64 cents ---- */
 
 extern Datum inami_cents_to_numeric(int64 cents);
+extern bool inami_numeric_cents(Numeric num, int64 *out);
 extern int64 inami_numeric_to_cents(Numeric num, const char *what);
 extern int64 inami_cents_add(int64 a, int64 b);
 extern int64 inami_cents_mul(int64 a, int64 b);

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "inami.h"
@@ -345,4 +347,47 @@ inami_ipcal_income_final(PG_FUNCTION_ARGS)
 	if (state == NULL || !state->has_rows || state->unknown)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_round(state->sum)));
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_items_valid);
+/*
+ * inami.ipcal_items_valid(codes text[], amounts numeric[]): the CHECK of a member's items
+ * in inami.syst04_member: one-dimensional, as many codes as amounts, no NULL, codes of
+ * four digits, amounts whole cents within int64.
+ */
+Datum
+inami_ipcal_items_valid(PG_FUNCTION_ARGS)
+{
+	ArrayType  *codes = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *amounts = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *code_values;
+	Datum	   *amount_values;
+	bool	   *code_nulls;
+	bool	   *amount_nulls;
+	int			ncodes;
+	int			namounts;
+
+	if (ARR_NDIM(codes) > 1 || ARR_NDIM(amounts) > 1)
+		PG_RETURN_BOOL(false);
+	deconstruct_array(codes, TEXTOID, -1, false, TYPALIGN_INT, &code_values, &code_nulls, &ncodes);
+	deconstruct_array(amounts, NUMERICOID, -1, false, TYPALIGN_INT, &amount_values, &amount_nulls, &namounts);
+	if (ncodes != namounts)
+		PG_RETURN_BOOL(false);
+	for (int i = 0; i < ncodes; i++)
+	{
+		text	   *code;
+		int64		cents;
+
+		if (code_nulls[i] || amount_nulls[i])
+			PG_RETURN_BOOL(false);
+		code = DatumGetTextPP(code_values[i]);
+		if (VARSIZE_ANY_EXHDR(code) != 4)
+			PG_RETURN_BOOL(false);
+		for (int k = 0; k < 4; k++)
+			if (VARDATA_ANY(code)[k] < '0' || VARDATA_ANY(code)[k] > '9')
+				PG_RETURN_BOOL(false);
+		if (!inami_numeric_cents(DatumGetNumeric(amount_values[i]), &cents))
+			PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
 }

@@ -3,10 +3,10 @@
  *		R3 for every Syst_01 household of a control year, in one ordered pass:
  *		inami.systematic_households(control_year, request_number).
  *
- * A household's income comes from five tables (syst01_household, syst01_member,
- * syst04_household, syst04_member, syst04_ipcal), whose primary keys all begin with
+ * A household's income comes from four tables (syst01_household, syst01_member,
+ * syst04_household, syst04_member with its IPCAL items), whose primary keys all begin with
  * (control_year, request_number). Read through those keys, each table gives the rows of
- * one household together, household after household, so a merge of the five ordered
+ * one household together, household after household, so a merge of the four ordered
  * scans does what the same computation in SQL (inami.systematic_members grouped by
  * household) does with joins, sorts and hash tables of millions of rows: the control run
  * spends most of its time there. The SQL form stays, for explain_decision's members;
@@ -23,10 +23,12 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "catalog/objectaddress.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
@@ -40,7 +42,7 @@
 #include "inami.h"
 
 /* Up to this many columns are read from a table, besides its key. */
-#define MAX_COLUMNS 4
+#define MAX_COLUMNS 5
 
 /* One table read in primary-key order, with its current row. */
 typedef struct KeyScan
@@ -63,8 +65,8 @@ typedef struct Member
 	text	   *niss;
 	int32		shipment;		/* of the member's latest answer; 0: none */
 	text	   *return_code;	/* of that answer; NULL: no answer lists the member */
-	bool		has_items;
-	int128		items;			/* cents x factor millionths of its IPCAL items */
+	Datum		codes;			/* its IPCAL items (text[], numeric[]) */
+	Datum		amounts;
 } Member;
 
 /* Shipment numbers are 1..9 (CHECK of syst04_household). */
@@ -259,8 +261,40 @@ niss_born(text *niss, int32 tax_year, DateADT *born)
 
 enum
 {
-	HH, MEMBER, ANSWER, ANSWER_MEMBER, ITEM, NSCANS
+	HH, MEMBER, ANSWER, ANSWER_MEMBER, NSCANS
 };
+
+/*
+ * A member's income in cents: round(sum of amount x factor) of its items (0.00 without
+ * any: E 4.3, the SCA answers "00" with 0 EUR for a child whose income it lacks).
+ */
+static int64
+member_income(InamiIpcalList *ipcal, Member *m, int32 tax_year)
+{
+	Datum	   *codes;
+	Datum	   *amounts;
+	bool	   *nulls;
+	int			ncodes;
+	int			namounts;
+	int128		sum = 0;
+
+	deconstruct_array(DatumGetArrayTypeP(m->codes), TEXTOID, -1, false, TYPALIGN_INT,
+					  &codes, &nulls, &ncodes);
+	deconstruct_array(DatumGetArrayTypeP(m->amounts), NUMERICOID, -1, false, TYPALIGN_INT,
+					  &amounts, &nulls, &namounts);
+	/* the table's CHECK (inami.ipcal_items_valid) keeps them paired and without NULL */
+	if (ncodes != namounts)
+		elog(ERROR, "inami: syst04_member has %d IPCAL codes and %d amounts", ncodes, namounts);
+	for (int i = 0; i < ncodes; i++)
+	{
+		int32		factor = inami_ipcal_factor(ipcal, DatumGetTextPP(codes[i]), tax_year);
+		int64		cents = inami_numeric_to_cents(DatumGetNumeric(amounts[i]), "IPCAL amount");
+
+		if (__builtin_add_overflow(sum, (int128) cents * factor, &sum))
+			inami_ipcal_overflow();
+	}
+	return inami_ipcal_round(sum);
+}
 
 PG_FUNCTION_INFO_V1(inami_systematic_households);
 /*
@@ -271,14 +305,13 @@ Datum
 inami_systematic_households(PG_FUNCTION_ARGS)
 {
 	static const char *const names[NSCANS] = {
-		"syst01_household", "syst01_member", "syst04_household", "syst04_member", "syst04_ipcal"
+		"syst01_household", "syst01_member", "syst04_household", "syst04_member"
 	};
 	static const char *const columns[NSCANS][MAX_COLUMNS + 1] = {
 		{"oa", NULL},
 		{"niss", NULL},
 		{"shipment", "income_year", "household_total", "requester_niss"},
-		{"shipment", "niss", "return_code", NULL},
-		{"shipment", "niss", "code", "amount", NULL}
+		{"shipment", "niss", "return_code", "ipcal_code", "ipcal_amount"}
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
@@ -342,8 +375,6 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			members[nmembers].niss = DatumGetTextPP(v[0]);
 			members[nmembers].shipment = 0;
 			members[nmembers].return_code = NULL;
-			members[nmembers].has_items = false;
-			members[nmembers].items = 0;
 			nmembers++;
 			scan_next(&scans[MEMBER]);
 		}
@@ -383,31 +414,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			{
 				members[m].shipment = s;
 				members[m].return_code = DatumGetTextPP(v[2]);
+				members[m].codes = v[3];
+				members[m].amounts = v[4];
 			}
 			scan_next(&scans[ANSWER_MEMBER]);
-		}
-
-		/* the IPCAL items of those answers; each code counted must have a factor */
-		while (scan_at(&scans[ITEM], key, key_len))
-		{
-			int32		s;
-			int			m;
-
-			scan_get(&scans[ITEM], v, n);
-			s = DatumGetInt32(v[0]);
-			m = s >= 1 && s <= MAX_SHIPMENT ?
-				member_find(members, nmembers, DatumGetTextPP(v[1]), requester[s], key) : -1;
-			if (m >= 0 && members[m].shipment == s)
-			{
-				int32		factor = inami_ipcal_factor(ipcal, DatumGetTextPP(v[2]), income_year + 1);
-				int64		cents = inami_numeric_to_cents(DatumGetNumeric(v[3]), "IPCAL amount");
-
-				members[m].has_items = true;
-				if (__builtin_add_overflow(members[m].items, (int128) cents * factor,
-										   &members[m].items))
-					inami_ipcal_overflow();
-			}
-			scan_next(&scans[ITEM]);
 		}
 
 		/* a household without members is not decided (as in the SQL form) */
@@ -425,9 +435,11 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			DateADT		born = 0;
 			bool		has_born = niss_born(m->niss, income_year + 1, &born);
 
-			/* E 4.3: "00" without IPCAL items is the SCA's 0 EUR (a child it lacks) */
-			inami_household_add(&total, inami_return_code_is_00(m->return_code), true,
-								m->has_items ? inami_ipcal_round(m->items) : 0,
+			bool		is00 = inami_return_code_is_00(m->return_code);
+
+			/* only the items of the answer that counts are read: each needs a factor */
+			inami_household_add(&total, is00, true,
+								is00 ? member_income(ipcal, m, income_year + 1) : 0,
 								has_born, born, true, income_year);
 		}
 

@@ -35,11 +35,9 @@ $node->safe_psql('postgres', q{
 	INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household;
 	INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
 	SELECT 2024, request_number, 1, 2022, requester_niss, 2 FROM inami.syst01_household WHERE control_year = 2024;
-	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
-	SELECT 2024, request_number, 1, requester_niss, '00' FROM inami.syst04_household;
-	INSERT INTO inami.syst04_ipcal (control_year, request_number, shipment, niss, item_no, code, amount)
-	SELECT 2024, request_number, 1, niss, 1, '1250',
-	       CASE niss WHEN '85073003328' THEN 15000.00 ELSE 30000.00 END FROM inami.syst04_member;
+	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+	SELECT 2024, request_number, 1, requester_niss, '00', ARRAY['1250'],
+	       ARRAY[CASE requester_niss WHEN '85073003328' THEN 15000.00 ELSE 30000.00 END] FROM inami.syst04_household;
 });
 
 # Scheduled exactly as a DBA would: one CALL per job.

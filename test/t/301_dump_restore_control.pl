@@ -21,9 +21,8 @@ $node->safe_psql('src', q{
 	INSERT INTO inami.syst01_member VALUES (2024, '300202485073003328', '85073003328');
 	INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
 	VALUES (2024, '300202485073003328', 1, 2022, '85073003328', 2);
-	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
-	VALUES (2024, '300202485073003328', 1, '85073003328', '00');
-	INSERT INTO inami.syst04_ipcal VALUES (2024, '300202485073003328', 1, '85073003328', 1, '1250', 30000.00);
+	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+	VALUES (2024, '300202485073003328', 1, '85073003328', '00', '{1250}', '{30000.00}');
 	INSERT INTO inami.household_event (request_number, event, event_date, detail)
 	VALUES ('300202485073003328', 'composition_change', '2024-05-10', 'the spouse left');
 	INSERT INTO inami.pro01_household VALUES (2024, '300202405010100113', '300', '05010100113', 3);
