@@ -988,7 +988,8 @@ ALTER TABLE inami.control_decision
     ADD COLUMN ceiling_source text CHECK (btrim(ceiling_source) <> ''),
     ADD COLUMN verdict text CHECK (verdict IN ('OK', 'NOK', 'ONHOLD')),
     ADD COLUMN events bigint[],
-    ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array');
+    ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array'),
+    ADD COLUMN sends_feedback boolean NOT NULL DEFAULT true;
 COMMENT ON COLUMN inami.control_decision.household_size IS 'Household size used for the ceiling: the number of Syst_01 members (the requester once).';
 COMMENT ON COLUMN inami.control_decision.income_year IS 'Income year of the incomes (of the Syst_04 answer; control year - 2 without one).';
 COMMENT ON COLUMN inami.control_decision.shipment IS 'Syst_04 shipment whose answer counted (the latest); NULL when no shipment answered the household.';
@@ -999,6 +1000,7 @@ COMMENT ON COLUMN inami.control_decision.ceiling IS 'IM ceiling (inami.im_plafon
 COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.im_ceiling row of income_year.';
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
+COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (STOPOA) before any Syst_04 answered it here: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
 COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
 
 ALTER TABLE inami.proactive_decision
@@ -1270,6 +1272,7 @@ LANGUAGE sql STABLE AS $$
         SELECT e.request_number, array_agg(e.event_id ORDER BY e.event_id) AS events,
                sum(e.amount) FILTER (WHERE e.event = 'extra_fiscal_data') AS extra_income,
                bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
+               bool_or(e.event = 'oa_change') AS moved,
                max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
                min(e.event_date) FILTER (WHERE e.event = 'social_advantage') AS advantage_date,
                -- E 5.1: a new DSH from 1 October X to 31 March X+1 gives the right from 1 January X+1.
@@ -1279,7 +1282,7 @@ LANGUAGE sql STABLE AS $$
         WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
         GROUP BY e.request_number
     ), basis AS (
-        SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
+        SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date, ev.moved,
                inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
                inami.im_verdict(p.total, p.household_size, p.income_year) AS verdict,
                -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
@@ -1301,13 +1304,17 @@ LANGUAGE sql STABLE AS $$
         FROM basis b
     ), with_events AS (
         -- Households with events: the income's candidate and one per ending event, ranked.
+        -- E 5.3: a household that moved to another OA ends the examination here, whatever
+        -- the income says and whenever the income's end falls ("presenting an excess ...
+        -- joined another OA without a DSH allowing a re-examination"): the income's
+        -- candidate comes after every event then; events rank by the end they give.
         SELECT c.*, row_number() OVER (PARTITION BY c.request_number
-                                       ORDER BY c.right_end, c.class, c.trigger_date NULLS LAST,
+                                       ORDER BY c.class = 1 AND c.moved, c.right_end, c.class, c.trigger_date NULLS LAST,
                                                 array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason),
                                                 c.event_id)::int AS precedence
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
-                     inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     o.moved, inami.control_right_end(o.reason, $1, NULL) AS right_end,
                      CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
                                    WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
                      NULL::bigint AS event_id, 1 AS class
@@ -1315,7 +1322,7 @@ LANGUAGE sql STABLE AS $$
               UNION ALL
               SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
-                     inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+                     o.moved, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
               FROM inami.household_event e
               JOIN income_candidate o ON o.request_number = e.request_number
               CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
@@ -1337,7 +1344,7 @@ LANGUAGE sql STABLE AS $$
     FROM with_events w
 $$;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
-'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event.';
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination).';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
@@ -1444,7 +1451,9 @@ BEGIN
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
                    coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
-                       'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates
+                       'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
+                   -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback
+                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback
             FROM c
             LEFT JOIN (SELECT c2.request_number,
                               jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
@@ -1457,22 +1466,23 @@ BEGIN
         USING n ON d.control_year = y AND d.request_number = n.request_number
         WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
                           d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
-                          d.candidates)
+                          d.candidates, d.sends_feedback)
                          IS DISTINCT FROM
                          (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
                           n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                          n.candidates) THEN
+                          n.candidates, n.sends_feedback) THEN
             UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
                        household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
                        sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
                        ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
-                       candidates = n.candidates
+                       candidates = n.candidates, sends_feedback = n.sends_feedback
         WHEN NOT MATCHED THEN
             INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
-                    sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates)
+                    sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates,
+                    sends_feedback)
             VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
                     n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                    n.candidates);
+                    n.candidates, n.sends_feedback);
         -- A household left without members has no decision any more (the others all have one,
         -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
         -- A decision this run wrote has members: only the others are looked at.

@@ -457,6 +457,7 @@ inami_syst05_document(PG_FUNCTION_ARGS)
 								   " FROM inami.control_decision"
 								   " WHERE control_year OPERATOR(pg_catalog.=) $1"
 								   " AND oa OPERATOR(pg_catalog.=) $2"
+								   " AND sends_feedback"
 								   " ORDER BY request_number COLLATE \"C\"",
 								   year, oa, feedback_row, NULL, NULL));
 }

@@ -104,11 +104,11 @@ is($node->safe_psql('postgres', 'SELECT status FROM inami.control_run'), 'succee
 
 my %decision;
 for (split /\n/, $node->safe_psql('postgres',
-		"SELECT request_number, reason, right_end, coalesce(household_total::text, 'unknown'), oa
+		"SELECT request_number, reason, right_end, coalesce(household_total::text, 'unknown'), oa, sends_feedback
 		 FROM inami.control_decision WHERE control_year = 2024"))
 {
-	my ($rn, $reason, $end, $total, $oa) = split /\|/;
-	$decision{$rn} = { reason => $reason, right_end => $end, total => $total, oa => $oa };
+	my ($rn, $reason, $end, $total, $oa, $sends) = split /\|/;
+	$decision{$rn} = { reason => $reason, right_end => $end, total => $total, oa => $oa, sends => $sends };
 }
 my %feedback;
 for (split /\n/, $node->safe_psql('postgres',
@@ -148,8 +148,9 @@ for my $e (@expected)
 	}
 }
 
-# The Syst_05 document: valid, one feedback per decision of OA 300, and loaded back it
-# gives the same feedback.
+# The Syst_05 document: valid, one feedback per decision OA 300 sends (not those of
+# households whose fiscal data went to their new OA: E 2.3), and loaded back it gives the
+# same feedback.
 my $doc = $node->safe_psql('postgres', "SELECT inami.syst05_document(2024, '300')");
 open(my $out, '>', "$dir/syst05.xml") or die "syst05.xml: $!";
 print $out $doc, "\n";
@@ -157,16 +158,16 @@ close($out);
 my ($xout, $xerr) = ('', '');
 ok(run([ 'xmllint', '--noout', '--schema', "$root/xsd/syst05.xsd", "$dir/syst05.xml" ], '>', \$xout, '2>', \$xerr),
 	'syst05_document(2024, \'300\') validates against xsd/syst05.xsd') or diag($xerr);
-my $n300 = grep { $_->{oa} eq '300' } values %decision;
-is(scalar keys %feedback, $n300, "the Syst_05 has one feedback per decision of OA 300 ($n300)");
+my $n300 = grep { $_->{oa} eq '300' && $_->{sends} eq 't' } values %decision;
+is(scalar keys %feedback, $n300, "the Syst_05 has one feedback per decision OA 300 sends ($n300)");
 is($node->safe_psql('postgres', "SELECT inami.load_flow(pg_read_file('$dir/syst05.xml'))"), $n300,
 	'load_flow takes the Syst_05 back');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM (
 	  (SELECT request_number, oa, reason, right_end FROM inami.syst05_feedback_received WHERE control_year = 2024
-	   EXCEPT SELECT request_number, oa, reason, right_end FROM inami.control_decision WHERE control_year = 2024 AND oa = '300')
+	   EXCEPT SELECT request_number, oa, reason, right_end FROM inami.control_decision WHERE control_year = 2024 AND oa = '300' AND sends_feedback)
 	  UNION ALL
-	  (SELECT request_number, oa, reason, right_end FROM inami.control_decision WHERE control_year = 2024 AND oa = '300'
+	  (SELECT request_number, oa, reason, right_end FROM inami.control_decision WHERE control_year = 2024 AND oa = '300' AND sends_feedback
 	   EXCEPT SELECT request_number, oa, reason, right_end FROM inami.syst05_feedback_received WHERE control_year = 2024)) x}),
 	'0', 'the reloaded feedback is the decisions, row for row');
 

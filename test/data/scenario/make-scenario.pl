@@ -278,8 +278,7 @@ h(id => 'H52', label => 'moved to another OA in June, before the Syst_04: the CI
   m => [ [ '1962-08-20', undef ], [ '1962-09-21', undef ] ],
   ev => [ [ 'oa_change', '2024-06-01', undef, 'affiliated with OA 400' ] ],
   expect => [ 'ABSENT', '', undef,
-	'E 2.3: "Le filtre CIN permet ... de transmettre les enregistrements ... à l\'organisme assureur actuel"; "C\'est l\'organisme assureur qui reçoit les données fiscales qui envoie aussi le feed-back"; 5.2' ],
-  todo => 'OA 300 reports a household whose fiscal data went to the new OA (which reports it too)');
+	'E 2.3: "Le filtre CIN permet ... de transmettre les enregistrements ... à l\'organisme assureur actuel"; "C\'est l\'organisme assureur qui reçoit les données fiscales qui envoie aussi le feed-back"; 5.2' ]);
 h(id => 'H53', label => 'additional fiscal data bring the income to the ceiling',
   m => [ [ '1963-10-22', "${A}20000.00" ] ],
   ev => [ [ 'extra_fiscal_data', '2024-09-15', '3303.84', 'foreign pension' ] ],
@@ -335,8 +334,7 @@ h(id => 'H64', label => 'ceiling exceeded, moved to another OA in February 2025 
   m => [ [ '1966-01-06', "${A}30000.00" ] ],
   ev => [ [ 'oa_change', '2025-02-01', undef, 'affiliated with OA 400' ] ],
   expect => [ 'STOPOA', '*', '30000.00',
-	'E 5.3 "Fin de l\'examen ...": "le ménage, présentant un dépassement sur base du contrôle systématique, s\'est affilié auprès d\'un autre organisme assureur sans avoir introduit de DSH"' ],
-  todo => 'the extension ranks by end date: STOPSYST (31 Dec 2024) before the move, never STOPOA after 31 Dec X');
+	'E 5.3 "Fin de l\'examen ...": "le ménage, présentant un dépassement sur base du contrôle systématique, s\'est affilié auprès d\'un autre organisme assureur sans avoir introduit de DSH"' ]);
 
 h(id => 'H65', label => 'a change in Q4 2023, before the control year, income under the ceiling',
   m => [ [ '1966-02-07', $ok2[0] ], [ '1966-03-08', $ok2[1] ] ],
