@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(28);
+SELECT plan(29);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -37,6 +37,9 @@ SELECT plan(28);
 -- H9  an adult answered "00" without IPCAL item -> 0.00.
 -- H10 never answered -> unknown.
 -- H11 a member whose NISS gives only the year 2004, code 01: 18 or more -> unknown.
+-- H12 two members' NISS changed (bis -> national register): the answers under the new
+--     NISS go to the left-out members of the same birth date (E 2.4) -> 19,000.00.
+-- H13 twins' NISS changed: two left out, two new NISS, one birth date: no pairing -> unknown.
 -- H8  (OA 400's household, in the Syst_04 only) 5,000 + 3,000 -> 8,000.00 once adopted.
 SELECT is(inami.load_flow($$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">
   <Household requestNumber="300202485073000160"><Requester niss="85073000160"/>
@@ -59,7 +62,11 @@ SELECT is(inami.load_flow($$<Syst01 xmlns="urn:be:inami:flows:1" controlYear="20
     <Member niss="66010101092"/></Household>
   <Household requestNumber="300202471010101102"><Requester niss="71010101102"/>
     <Member niss="71010101102"/><Member niss="04000001105"/></Household>
-</Syst01>$$), 10::bigint, 'Syst01: ten households');
+  <Household requestNumber="300202470050501282"><Requester niss="70050501282"/>
+    <Member niss="70050501282"/><Member niss="72240401293"/><Member niss="75260601213"/></Household>
+  <Household requestNumber="300202488080801401"><Requester niss="88080801401"/>
+    <Member niss="88080801401"/><Member niss="90210100166"/><Member niss="90210100265"/></Household>
+</Syst01>$$), 12::bigint, 'Syst01: twelve households');
 
 SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1">
   <Household requestNumber="300202485073000160"><Requester niss="85073000160"/>
@@ -90,10 +97,18 @@ SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="20
   <Household requestNumber="300202471010101102"><Requester niss="71010101102"/>
     <Member niss="71010101102" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
     <Member niss="04000001105" returnCode="01"/></Household>
+  <Household requestNumber="300202470050501282"><Requester niss="70050501282"/>
+    <Member niss="70050501282" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="75060601366" returnCode="00"><Ipcal code="1250" amount="4000.00"/></Member>
+    <Member niss="72040401349" returnCode="00"><Ipcal code="1250" amount="5000.00"/></Member></Household>
+  <Household requestNumber="300202488080801401"><Requester niss="88080801401"/>
+    <Member niss="88080801401" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
+    <Member niss="90010100321" returnCode="00"><Ipcal code="1250" amount="1000.00"/></Member>
+    <Member niss="90010100420" returnCode="00"><Ipcal code="1250" amount="1000.00"/></Member></Household>
   <Household requestNumber="400202488011300802"><Requester niss="88011300802"/>
     <Member niss="88011300802" returnCode="00"><Ipcal code="1250" amount="5000.00"/></Member>
     <Member niss="90011300844" returnCode="00"><Ipcal code="1250" amount="3000.00"/></Member></Household>
-</Syst04>$$), 10::bigint, 'Syst04 shipment 1: ten households, one of them listed by another OA (NOTICE)');
+</Syst04>$$), 12::bigint, 'Syst04 shipment 1: twelve households, one of them listed by another OA (NOTICE)');
 
 SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2">
   <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>
@@ -113,11 +128,11 @@ SELECT is_empty($$SELECT * FROM inami.syst04_unlisted$$, 'nothing left unlisted'
 SELECT results_eq(
     $$SELECT request_number, household_size, shipment, household_total FROM inami.systematic_households(2024) ORDER BY 1$$,
     $$VALUES ('300202460230300763', 2, 1, 18000.00), ('300202466010101092', 1, NULL, NULL),
-             ('300202470011000211', 1, 1, 30000.00), ('300202471010101102', 2, 1, NULL::numeric),
+             ('300202470011000211', 1, 1, 30000.00), ('300202470050501282', 3, 1, 19000.00), ('300202471010101102', 2, 1, NULL::numeric),
              ('300202475020200668', 3, 2, 22000.00), ('300202477041700959', 1, 1, 0.00),
              ('300202479021400386', 2, 1, 10000.00), ('300202480080800437', 2, 1, 10000.00),
              ('300202481090900534', 2, 1, NULL), ('300202485073000160', 3, 1, 27000.00),
-             ('400202488011300802', 2, 1, 8000.00)$$,
+             ('300202488080801401', 3, 1, NULL), ('400202488011300802', 2, 1, 8000.00)$$,
     'systematic_households: under 18 by year, 00 without items, October per member, new NISS, adopted household');
 SELECT results_eq(
     $$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
@@ -141,6 +156,14 @@ SELECT results_eq(
              ('80080800437', 1, '00', 10000.00, '1980-08-08', '1980-08-08', false),
              ('81090900534', 1, '00', 10000.00, '1981-09-09', '1981-09-09', false)$$,
     'systematic_members: each member''s latest answer, under the NISS Syst01 lists, and the birth date R3 uses');
+SELECT results_eq(
+    $$SELECT request_number, niss, shipment, return_code, income FROM inami.systematic_members(2024)
+      WHERE request_number IN ('300202470050501282', '300202488080801401') ORDER BY 1, 2$$,
+    $$VALUES ('300202470050501282', '70050501282', 1, '00', 10000.00), ('300202470050501282', '72240401293', 1, '00', 5000.00),
+             ('300202470050501282', '75260601213', 1, '00', 4000.00),
+             ('300202488080801401', '88080801401', 1, '00', 10000.00), ('300202488080801401', '90210100166', NULL, NULL, NULL),
+             ('300202488080801401', '90210100265', NULL, NULL, NULL)$$,
+    'a member''s new NISS (E 2.4): paired by birth date when that is unambiguous, left unanswered otherwise');
 
 -- The control and its feedback.
 CALL inami.run_systematic_control(2024);
@@ -148,14 +171,14 @@ SELECT results_eq(
     $$SELECT f.request_number, f.reason, f.right_end
       FROM inami.read_syst05(inami.syst05_document(2024, '300')::text) f ORDER BY 1$$,
     $$VALUES ('300202460230300763', 'KEEPSYST', '2025-12-31'::date), ('300202466010101092', 'STOPSYST', '2024-12-31'),
-             ('300202470011000211', 'STOPSYST', '2024-12-31'), ('300202471010101102', 'STOPSYST', '2024-12-31'),
+             ('300202470011000211', 'STOPSYST', '2024-12-31'), ('300202470050501282', 'KEEPSYST', '2025-12-31'), ('300202471010101102', 'STOPSYST', '2024-12-31'),
              ('300202475020200668', 'KEEPSYST', '2025-12-31'), ('300202477041700959', 'KEEPSYST', '2025-12-31'),
              ('300202479021400386', 'KEEPSYST', '2025-12-31'), ('300202480080800437', 'KEEPSYST', '2025-12-31'),
              ('300202481090900534', 'STOPSYST', '2024-12-31'), ('300202485073000160', 'KEEPSYST', '2025-12-31'),
-             ('400202488011300802', 'KEEPSYST', '2025-12-31')$$,
+             ('300202488080801401', 'STOPSYST', '2024-12-31'), ('400202488011300802', 'KEEPSYST', '2025-12-31')$$,
     'Syst05 of OA 300: every household listed or adopted, with the same request number');
 SELECT results_eq($$SELECT status, counts FROM inami.control_run$$,
-                  $$VALUES ('succeeded', '{"KEEPSYST": 7, "STOPSYST": 4}'::jsonb)$$, 'the run log');
+                  $$VALUES ('succeeded', '{"KEEPSYST": 8, "STOPSYST": 5}'::jsonb)$$, 'the run log');
 SELECT results_eq(
     $$SELECT what, value FROM inami.explain_decision('300202475020200668', 2024) WHERE what LIKE 'member %' ORDER BY step$$,
     $$VALUES ('member 75020200668', 'born 1975-02-02, return code 00, income 10000.00'),

@@ -1172,19 +1172,49 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM inami.syst01_household h
         LEFT JOIN inami.syst04_answer a ON a.control_year = h.control_year AND a.request_number = h.request_number
         WHERE h.control_year = $1 AND ($2 IS NULL OR h.request_number = $2)
-    ), answers AS (
-        -- Each member's latest answer (E 4.1, 4.3: October answers what August left open),
-        -- under the NISS Syst_01 lists: a requester whose NISS changed is answered under the
-        -- new NISS, the request number keeps the old one (E 2.2, 2.4).
-        SELECT DISTINCT ON (sm.request_number, x.niss) sm.request_number, x.niss, sm.shipment, sm.return_code,
-               sm.ipcal_code, sm.ipcal_amount
+    ), answer_rows AS (
+        -- Every Syst_04 answer of a member; a requester whose NISS changed is answered under
+        -- the new NISS, the request number keeps the old one, Syst_01's (E 2.2, 2.4).
+        SELECT sm.request_number, x.niss, sm.shipment, sm.return_code, sm.ipcal_code, sm.ipcal_amount,
+               left(x.niss, 2) || lpad((substr(x.niss, 3, 2)::int % 20)::text, 2, '0') || substr(x.niss, 5, 2) AS birth_key
         FROM inami.syst04_member sm
         JOIN inami.syst04_household a
           ON a.control_year = sm.control_year AND a.request_number = sm.request_number AND a.shipment = sm.shipment
         CROSS JOIN LATERAL (SELECT CASE WHEN sm.niss = a.requester_niss THEN substr(sm.request_number, 8)
                                         ELSE sm.niss END AS niss) x
         WHERE sm.control_year = $1 AND ($2 IS NULL OR sm.request_number = $2)
-        ORDER BY sm.request_number, x.niss, sm.shipment DESC
+    ), left_out AS (
+        -- Syst_01 members no answer lists ...
+        SELECT m.request_number, m.niss, count(*) OVER (PARTITION BY m.request_number) AS n,
+               left(m.niss, 2) || lpad((substr(m.niss, 3, 2)::int % 20)::text, 2, '0') || substr(m.niss, 5, 2) AS birth_key
+        FROM hh JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = hh.request_number
+        WHERE NOT EXISTS (SELECT FROM answer_rows r WHERE r.request_number = m.request_number AND r.niss = m.niss)
+    ), unlisted AS (
+        -- ... and answers under a NISS Syst_01 does not list for the household
+        SELECT u.request_number, u.niss, u.birth_key, count(*) OVER (PARTITION BY u.request_number) AS n
+        FROM (SELECT DISTINCT r.request_number, r.niss, r.birth_key FROM answer_rows r
+              WHERE NOT EXISTS (SELECT FROM inami.syst01_member m
+                                WHERE m.control_year = $1 AND m.request_number = r.request_number AND m.niss = r.niss)) u
+    ), renamed AS (
+        -- E 2.4, footnote 6: the SCA answers under the newest NISS. Such an answer is the
+        -- member's no answer lists when there is one of each, otherwise the one left-out
+        -- member with the same birth date in the NISS, when there is exactly one of each.
+        SELECT u.request_number, u.niss AS answered, l.niss AS listed
+        FROM unlisted u JOIN left_out l ON l.request_number = u.request_number
+        WHERE (u.n = 1 AND l.n = 1)
+           OR (l.birth_key = u.birth_key
+               AND (SELECT count(*) FROM left_out l2
+                    WHERE l2.request_number = l.request_number AND l2.birth_key = l.birth_key) = 1
+               AND (SELECT count(*) FROM unlisted u2
+                    WHERE u2.request_number = u.request_number AND u2.birth_key = u.birth_key) = 1)
+    ), answers AS (
+        -- Each member's latest answer (E 4.1, 4.3: October answers what August left open).
+        SELECT DISTINCT ON (r.request_number, x.niss) r.request_number, x.niss, r.shipment, r.return_code,
+               r.ipcal_code, r.ipcal_amount
+        FROM answer_rows r
+        LEFT JOIN renamed rn ON rn.request_number = r.request_number AND rn.answered = r.niss
+        CROSS JOIN LATERAL (SELECT coalesce(rn.listed, r.niss) AS niss) x
+        ORDER BY r.request_number, x.niss, r.shipment DESC
     )
     SELECT m.request_number, hh.oa, hh.sent_total, m.niss, an.shipment, hh.income_year, an.return_code,
            -- E 4.3: the SCA answers "00" with 0 EUR (no IPCAL item) for a child whose income it lacks

@@ -72,6 +72,16 @@ typedef struct Member
 /* Shipment numbers are 1..9 (CHECK of syst04_household). */
 #define MAX_SHIPMENT 9
 
+/* A Syst_04 answer of a member, by shipment. */
+typedef struct Answer
+{
+	int32		shipment;
+	text	   *niss;
+	text	   *return_code;
+	Datum		codes;
+	Datum		amounts;
+} Answer;
+
 /*
  * Attribute number of a column the caller reads: it must exist, and the caller (not
  * the function: it is not SECURITY DEFINER) must be allowed to SELECT it, as in SQL.
@@ -246,6 +256,91 @@ member_find(Member *members, int n, text *niss, text *requester, const char *key
 	return -1;
 }
 
+/* Give member m the answer a (answers come by shipment: the latest stays). */
+static void
+member_answer(Member *m, const Answer *a)
+{
+	m->shipment = a->shipment;
+	m->return_code = a->return_code;
+	m->codes = a->codes;
+	m->amounts = a->amounts;
+}
+
+/* The birth part of a NISS, YYMMDD with a bis number's month brought back (+20, +40). */
+static int
+birth_key(text *niss)
+{
+	const char *s = VARDATA_ANY(niss);
+	int			key = 0;
+
+	for (int i = 0; i < 6; i++)
+		key = key * 10 + (s[i] - '0');
+	return (key / 10000) * 10000 + ((key / 100) % 100 % 20) * 100 + key % 100;
+}
+
+/*
+ * Answers under a NISS that Syst_01 does not list for the household: the SCA answers
+ * under the newest NISS (E 2.4, footnote 6: "Le NISS le plus récent est utilisé dans le
+ * processus"), so such an answer is a member's whose NISS changed. It goes to the one
+ * member no answer lists when there is one of each; otherwise to the one left-out member
+ * with the same birth date in the NISS, when there is exactly one of each. Any other
+ * answer stays unmatched (its member's income unknown).
+ */
+static void
+pair_renamed(Member *members, int nmembers, Answer *pending, int npending)
+{
+	int			nleft = 0;
+	int			left = -1;
+	int			ndistinct = 0;
+	bool	   *was_left = palloc(nmembers * sizeof(bool));
+
+	for (int i = 0; i < nmembers; i++)
+		if ((was_left[i] = (members[i].shipment == 0)))
+		{
+			nleft++;
+			left = i;
+		}
+	for (int i = 0; i < npending; i++)
+	{
+		bool		seen = false;
+
+		CHECK_FOR_INTERRUPTS();
+
+		for (int j = 0; j < i && !seen; j++)
+			seen = text_same(pending[j].niss, pending[i].niss);
+		ndistinct += !seen;
+	}
+	if (nleft == 0 || ndistinct == 0)
+		return;
+	for (int i = 0; i < npending; i++)
+	{
+		int			to = -1;
+
+		if (nleft == 1 && ndistinct == 1)
+			to = left;
+		else
+		{
+			int			key = birth_key(pending[i].niss);
+			int			nsame = 0;
+			bool		other = false;
+
+			CHECK_FOR_INTERRUPTS();
+			for (int m = 0; m < nmembers; m++)
+				if (was_left[m] && birth_key(members[m].niss) == key)
+				{
+					nsame++;
+					to = m;
+				}
+			for (int j = 0; j < npending && !other; j++)
+				other = birth_key(pending[j].niss) == key && !text_same(pending[j].niss, pending[i].niss);
+			if (nsame != 1 || other)
+				to = -1;
+		}
+		if (to >= 0)
+			member_answer(&members[to], &pending[i]);
+	}
+}
+
 /*
  * The birth date R3's under-18 rule uses (under 18 on 1 January of the tax year), when
  * the NISS is valid and settles it, even with an unknown month or day.
@@ -323,6 +418,9 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 	int			max_members = 16;
 	Member	   *members;
+	int			max_pending = 16;
+	int			npending;
+	Answer	   *pending;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -331,6 +429,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
 	members = palloc(max_members * sizeof(Member));
+	pending = palloc(max_pending * sizeof(Answer));
 	for (int i = 0; i < NSCANS; i++)
 		scan_open(&scans[i], nsp, names[i], columns[i], year, only);
 
@@ -400,25 +499,37 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		/*
 		 * Each member's latest answer (E 4.1, 4.3: October answers what August left
 		 * open): rows come by shipment, so a later one overwrites an earlier one.
+		 * Answers under a NISS Syst_01 does not list wait for pair_renamed.
 		 */
+		npending = 0;
 		while (scan_at(&scans[ANSWER_MEMBER], key, key_len))
 		{
-			int32		s;
+			Answer		a;
 			int			m;
 
 			scan_get(&scans[ANSWER_MEMBER], v, n);
-			s = DatumGetInt32(v[0]);
-			m = s >= 1 && s <= MAX_SHIPMENT ?
-				member_find(members, nmembers, DatumGetTextPP(v[1]), requester[s], key) : -1;
+			a.shipment = DatumGetInt32(v[0]);
+			a.niss = DatumGetTextPP(v[1]);
+			a.return_code = DatumGetTextPP(v[2]);
+			a.codes = v[3];
+			a.amounts = v[4];
+			if (a.shipment < 1 || a.shipment > MAX_SHIPMENT)
+				elog(ERROR, "inami: syst04_member has shipment %d", a.shipment);
+			m = member_find(members, nmembers, a.niss, requester[a.shipment], key);
 			if (m >= 0)
+				member_answer(&members[m], &a);
+			else
 			{
-				members[m].shipment = s;
-				members[m].return_code = DatumGetTextPP(v[2]);
-				members[m].codes = v[3];
-				members[m].amounts = v[4];
+				if (npending == max_pending)
+				{
+					max_pending *= 2;
+					pending = repalloc(pending, max_pending * sizeof(Answer));
+				}
+				pending[npending++] = a;
 			}
 			scan_next(&scans[ANSWER_MEMBER]);
 		}
+		pair_renamed(members, nmembers, pending, npending);
 
 		/* a household without members is not decided (as in the SQL form) */
 		if (nmembers == 0)

@@ -180,9 +180,7 @@ h(id => 'H28', label => 'new NISS of the requester, answered only in October, ov
 h(id => 'H29', label => 'the NISS of a member (not the requester) changed: Syst04 answers under the new one',
   m => [ [ '1965-06-06', "${A}10000.00" ], [ '1966-07-07', "${A}9000.00", undef, bis => 1, new => 1 ] ],
   expect => [ 'KEEPSYST', '2025-12-31', '19000.00',
-	'E 2.4: "une des parties reçoit un numéro NISS modifié, c\'est ce numéro qui sera utilisé"; footnote 6: "Le NISS le plus récent est utilisé dans le processus"' ],
-  todo => 'the extension cannot match a non-requester\'s new NISS (README: "that member stays unanswered")',
-  todo_income => 'the member answered under the new NISS counts as unanswered');
+	'E 2.4: "une des parties reçoit un numéro NISS modifié, c\'est ce numéro qui sera utilisé"; footnote 6: "Le NISS le plus récent est utilisé dans le processus"' ]);
 
 # --- households another OA listed (E 2.3, 5.2) ---
 h(id => 'H30', label => 'listed by OA 400, answered here in August (CIN filter)', oa => '400',
