@@ -35,8 +35,9 @@ WHERE m.k = 1 AND m.i % 20 <> 0 AND (s = 1 OR m.i % 20 = 1);
 -- IPCAL items of a "00": '1250' of 5,000 to 37,767; a quarter of them also '1460' of 100.00.
 INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
 SELECT :year, '300' || :year || r.niss, s, m.niss, c.code,
-       CASE WHEN c.code <> '00' THEN '{}' WHEN hashtext(m.niss) % 4 = 0 THEN '{1250,1460}' ELSE '{1250}' END,
-       CASE WHEN c.code <> '00' THEN '{}'
+       CASE WHEN c.code <> '00' THEN '{}'::text[] WHEN hashtext(m.niss) % 4 = 0 THEN '{1250,1460}'::text[]
+            ELSE '{1250}'::text[] END,
+       CASE WHEN c.code <> '00' THEN '{}'::numeric[]
             WHEN hashtext(m.niss) % 4 = 0 THEN ARRAY[5000 + (hashtext(m.niss) & 32767), 100.00]
             ELSE ARRAY[5000 + (hashtext(m.niss) & 32767)]::numeric[] END
 FROM gm m JOIN gm r ON r.i = m.i AND r.k = 1, generate_series(1, 2) AS s,
@@ -57,7 +58,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source)
 SELECT t, c, f, 'bench', 'bench row' FROM unnest(ARRAY[2022, 2023]) AS t,
        (VALUES ('1250', 1), ('1460', -1)) AS r(c, f)
 ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS bench_floor (LIKE inami.control_decision);
+CREATE TABLE IF NOT EXISTS bench_floor (LIKE inami.control_decision INCLUDING DEFAULTS);
 CREATE TABLE IF NOT EXISTS bench_decisions (LIKE inami.control_decision);
 SQL
 bench_gen 2023 100000

@@ -1639,12 +1639,12 @@ BEGIN
 
     step := 3; what := 'Syst_04 answer';
     value := CASE WHEN d.shipment IS NULL THEN 'no shipment answered the household: no fiscal data'
-                  ELSE format('shipment %s counts (shipments received: %s); income year %s, tax year %s',
+                  ELSE format('latest shipment %s (shipments received: %s), each member''s latest answer counts; income year %s, tax year %s',
                               d.shipment,
                               (SELECT string_agg(a.shipment::text, ', ' ORDER BY a.shipment) FROM inami.syst04_household a
                                WHERE a.control_year = y AND a.request_number = rn),
                               d.income_year, d.income_year + 1) END;
-    rule := 'Circ. O.A. 2024/165, 4.3: the second shipment (October) answers what the first left open; the latest answer counts; income year = control year - 2 (R3)';
+    rule := 'Circ. O.A. 2024/165, 4.1 and 4.3: the second shipment (October) answers what the first left open; each member''s latest answer counts, under the newest NISS (2.4); income year = control year - 2 (R3)';
     RETURN NEXT;
 
     FOR m IN SELECT * FROM inami.systematic_members(y, rn) x ORDER BY x.birth_date NULLS LAST, x.niss LOOP
