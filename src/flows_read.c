@@ -733,15 +733,16 @@ progress_every(void)
 static void
 report_unlisted(FlowLoad *l)
 {
-	Datum		args[1] = {Int64GetDatum(l->file_id)};
-	Oid			types[1] = {INT8OID};
+	Datum		args[2] = {Int64GetDatum(l->file_id), Int32GetDatum(l->h.year)};
+	Oid			types[2] = {INT8OID, INT4OID};
 	bool		isnull;
 	int64		n;
 
-	if (SPI_execute_with_args("SELECT count(*) FROM inami.syst04_household h WHERE h.file_id = $1 "
-							  "AND NOT EXISTS (SELECT FROM inami.syst01_household s "
+	/* the year bounds the scan to a prefix of the primary key */
+	if (SPI_execute_with_args("SELECT count(*) FROM inami.syst04_household h WHERE h.control_year = $2 "
+							  "AND h.file_id = $1 AND NOT EXISTS (SELECT FROM inami.syst01_household s "
 							  "WHERE s.control_year = h.control_year AND s.request_number = h.request_number)",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "counting the households without Syst01 failed");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (n > 0)

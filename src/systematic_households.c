@@ -273,6 +273,9 @@ birth_key(text *niss)
 	const char *s = VARDATA_ANY(niss);
 	int			key = 0;
 
+	/* 11 digits by the tables' CHECKs; anything else pairs with nothing */
+	if (VARSIZE_ANY_EXHDR(niss) != 11)
+		return -1;
 	for (int i = 0; i < 6; i++)
 		key = key * 10 + (s[i] - '0');
 	return (key / 10000) * 10000 + ((key / 100) % 100 % 20) * 100 + key % 100;
@@ -333,7 +336,7 @@ pair_renamed(Member *members, int nmembers, Answer *pending, int npending)
 				}
 			for (int j = 0; j < npending && !other; j++)
 				other = birth_key(pending[j].niss) == key && !text_same(pending[j].niss, pending[i].niss);
-			if (nsame != 1 || other)
+			if (key < 0 || nsame != 1 || other)
 				to = -1;
 		}
 		if (to >= 0)
