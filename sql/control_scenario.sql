@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(29);
+SELECT plan(30);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -200,6 +200,12 @@ CALL inami.run_proactive_flow(2024);
 SELECT results_eq($$SELECT request_number, code, household_size, household_total FROM inami.proactive_decision$$,
                   $$VALUES ('300202482050501243', 'OK', 2, 0.00)$$,
                   'Pro04: "00" without items is 0.00, a child born in 2010 (month and day 00) under 18: OK');
+
+-- The control year must match across files: a Syst04 of 2025 answers no Syst01 loaded.
+SELECT throws_ok($$SELECT inami.load_flow('<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2025" incomeYear="2023" shipment="1">
+  <Household requestNumber="300202585073000160"><Requester niss="85073000160"/>
+    <Member niss="85073000160" returnCode="01"/></Household></Syst04>')$$,
+    '23503', 'Syst04 answers no household that a Syst01 of year 2025 lists', 'a Syst04 of another control year is refused');
 
 -- Loading checks that stay: the request number must still be a NISS, the requester a member.
 SELECT throws_ok($$SELECT inami.load_flow('<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="3">

@@ -729,6 +729,8 @@ progress_every(void)
  * A Syst_04 may answer households that no Syst_01 here lists: the CIN filter sends the
  * answer to the requester's current OA, which may not be the one that sent the request
  * (E 2.3). They load; say how many, since the control decides Syst_01 households only.
+ * A file none of whose households is listed is refused: its control year does not match
+ * the Syst_01 files loaded.
  */
 static void
 report_unlisted(FlowLoad *l)
@@ -745,6 +747,15 @@ report_unlisted(FlowLoad *l)
 							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "counting the households without Syst01 failed");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* not one household listed: the Syst01 is not loaded, or the file is of another year */
+	if (n > 0 && n == l->count)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("Syst04 answers no household that a Syst01 of year %d lists", l->h.year),
+				 errdetail("None of the %lld households of %s (controlYear=\"%d\") is in a loaded Syst01 of that control year.",
+						   (long long) n, l->source, l->h.year),
+				 errhint("Load the Syst01 of year %d first (inami.load_flow_file), or check that this file is of the right control year.",
+						 l->h.year)));
 	if (n > 0)
 		ereport(NOTICE,
 				(errmsg_plural("%lld household of %s is listed by no Syst01 of year %d",
