@@ -29,12 +29,10 @@ INSERT INTO inami.pro01_household
 SELECT f.year, inami.request_number('300', f.year, '85073003328'), '300', '85073003328', f.file_id
 FROM inami.flow_file f WHERE f.kind = 'Pro01';
 INSERT INTO inami.pro01_member SELECT year, request_number, requester_niss FROM inami.pro01_household;
-INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id)
-SELECT f.year, 1, '85073003328', f.year - 2, '00', f.file_id FROM inami.flow_file f WHERE f.kind = 'Pro03';
+INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount)
+SELECT f.year, 1, '85073003328', f.year - 2, '00', f.file_id, '{1250}', '{1000.00}' FROM inami.flow_file f WHERE f.kind = 'Pro03';
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2016, '1250', 1, 'test: wages', 'test row'), (2017, '1250', 1, 'test: wages', 'test row');
-INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount)
-SELECT year, 1, niss, 1, '1250', 1000.00 FROM inami.pro03_person;
 CALL inami.run_systematic_control(2017);
 CALL inami.run_systematic_control(2018);
 CALL inami.run_proactive_flow(2017);

@@ -346,15 +346,13 @@ FROM fx_pro p WHERE p.pos = 1;
 INSERT INTO inami.pro01_household SELECT 2024, h.request_number, '300', h.requester, f.file_id
 FROM fx_pro_hh h, inami.flow_file f WHERE f.source_name = 'test Pro01';
 INSERT INTO inami.pro01_member SELECT 2024, h.request_number, pg_temp.niss(p.born, 100 + p.hh) FROM fx_pro p JOIN fx_pro_hh h USING (hh);
-INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id)
-SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 2022, s.code, f.file_id
-FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1), (2, p.s2)) AS s(shipment, code)
+-- The IPCAL items of a "00" person: one '1250' item of the amount.
+INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount)
+SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 2022, s.code, f.file_id,
+       CASE WHEN s.code = '00' THEN ARRAY['1250'] ELSE '{}' END, CASE WHEN s.code = '00' THEN ARRAY[s.amount] ELSE '{}' END
+FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1, p.a1), (2, p.s2, p.a2)) AS s(shipment, code, amount)
 JOIN inami.flow_file f ON f.source_name = 'test Pro03 shipment ' || s.shipment
 WHERE s.code IS NOT NULL;
-INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount)
-SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 1, '1250', s.amount
-FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1, p.a1), (2, p.s2, p.a2)) AS s(shipment, code, amount)
-WHERE s.code = '00';
 CALL inami.run_proactive_flow(2024);
 SELECT results_eq($$SELECT h.hh, d.code, d.household_size, d.household_total, d.ceiling, d.eldest_niss = h.requester
                     FROM inami.proactive_decision d JOIN fx_pro_hh h USING (request_number) ORDER BY h.hh$$,

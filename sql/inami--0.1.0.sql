@@ -697,33 +697,28 @@ CREATE TABLE inami.pro03_person (
     income_year int NOT NULL CHECK (income_year BETWEEN 1990 AND 2200),
     return_code text NOT NULL CHECK (return_code ~ '^[0-9]{2}$'),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
-    PRIMARY KEY (year, shipment, niss)
+    ipcal_code text[] NOT NULL DEFAULT '{}',
+    ipcal_amount numeric[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (year, shipment, niss),
+    -- the person's IPCAL items, in its row as in inami.syst04_member
+    CHECK (inami.ipcal_items_valid(ipcal_code, ipcal_amount)),
+    CHECK (return_code = '00' OR cardinality(ipcal_code) = 0)
 );
-COMMENT ON TABLE inami.pro03_person IS 'Pro_03: the income answer for one person in one shipment; the latest shipment of a person counts (inami.pro03_answer).';
+COMMENT ON TABLE inami.pro03_person IS 'Pro_03: the income answer for one person in one shipment, with its IPCAL items (inami.pro03_ipcal shows one row per item); the latest shipment of a person counts (inami.pro03_answer).';
 COMMENT ON COLUMN inami.pro03_person.year IS 'Year of the proactive flow.';
 COMMENT ON COLUMN inami.pro03_person.shipment IS 'Shipment number.';
 COMMENT ON COLUMN inami.pro03_person.niss IS 'NISS of the person.';
 COMMENT ON COLUMN inami.pro03_person.income_year IS 'Income year (year - 2).';
 COMMENT ON COLUMN inami.pro03_person.return_code IS 'Tax administration return code, as in Syst_04.';
 COMMENT ON COLUMN inami.pro03_person.file_id IS 'The file it was loaded from.';
+COMMENT ON COLUMN inami.pro03_person.ipcal_code IS 'IPCAL codes of the person''s items, in document order; empty without items.';
+COMMENT ON COLUMN inami.pro03_person.ipcal_amount IS 'Amounts in EUR of the same items, possibly negative.';
 
-CREATE TABLE inami.pro03_ipcal (
-    year int NOT NULL,
-    shipment int NOT NULL,
-    niss text NOT NULL,
-    item_no int NOT NULL CHECK (item_no >= 1),
-    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
-    amount numeric NOT NULL CHECK (amount = round(amount, 2)),
-    PRIMARY KEY (year, shipment, niss, item_no),
-    FOREIGN KEY (year, shipment, niss) REFERENCES inami.pro03_person ON DELETE CASCADE
-);
-COMMENT ON TABLE inami.pro03_ipcal IS 'Pro_03: one IPCAL item of a person with return code 00.';
-COMMENT ON COLUMN inami.pro03_ipcal.year IS 'Year of the proactive flow.';
-COMMENT ON COLUMN inami.pro03_ipcal.shipment IS 'Shipment number.';
-COMMENT ON COLUMN inami.pro03_ipcal.niss IS 'NISS of the person.';
-COMMENT ON COLUMN inami.pro03_ipcal.item_no IS 'Position of the item among the person''s items.';
-COMMENT ON COLUMN inami.pro03_ipcal.code IS 'IPCAL code.';
-COMMENT ON COLUMN inami.pro03_ipcal.amount IS 'Amount in EUR, possibly negative.';
+CREATE VIEW inami.pro03_ipcal AS
+SELECT p.year, p.shipment, p.niss, u.item_no::int AS item_no, u.code, u.amount
+FROM inami.pro03_person p
+CROSS JOIN LATERAL unnest(p.ipcal_code, p.ipcal_amount) WITH ORDINALITY AS u(code, amount, item_no);
+COMMENT ON VIEW inami.pro03_ipcal IS 'Pro_03: one row per IPCAL item of a person with return code 00, in document order, from inami.pro03_person.';
 
 CREATE VIEW inami.pro03_answer AS
 SELECT DISTINCT ON (year, niss) *
@@ -740,7 +735,7 @@ BEGIN
                              'inami.syst01_household', 'inami.syst01_member',
                              'inami.syst04_household', 'inami.syst04_member',
                              'inami.pro01_household', 'inami.pro01_member',
-                             'inami.pro03_person', 'inami.pro03_ipcal']::regclass[]
+                             'inami.pro03_person']::regclass[]
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t, '');
     END LOOP;
@@ -1382,22 +1377,19 @@ RETURNS TABLE (request_number text, niss text, shipment int, income_year int, re
                income numeric, birth_date date, under18 boolean, rule_birth_date date)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH members AS (
-        SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code
+        SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code,
+               a.ipcal_code, a.ipcal_amount
         FROM inami.pro01_member m
         LEFT JOIN inami.pro03_answer a ON a.year = m.year AND a.niss = m.niss
         WHERE m.year = $1 AND ($2 IS NULL OR m.request_number = $2)
-    ), items AS (
-        SELECT p.niss, inami.ipcal_income(i.code, i.amount, p.income_year + 1) AS income
-        FROM (SELECT DISTINCT niss, shipment, income_year FROM members WHERE shipment IS NOT NULL) p
-        JOIN inami.pro03_ipcal i ON i.year = $1 AND i.shipment = p.shipment AND i.niss = p.niss
-        GROUP BY p.niss
     )
     SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code,
            -- as in Syst_04 (E 4.3): "00" without IPCAL items is 0 EUR
-           CASE WHEN m.return_code = '00' THEN coalesce(it.income, 0.00) END, b.birth_date,
-           b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date
+           CASE WHEN m.return_code = '00'
+                THEN coalesce((SELECT inami.ipcal_income(i.code, i.amount, m.income_year + 1)
+                               FROM unnest(m.ipcal_code, m.ipcal_amount) AS i(code, amount)), 0.00) END,
+           b.birth_date, b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date
     FROM members m
-    LEFT JOIN items it ON it.niss = m.niss
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
     CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
                                CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(m.income_year + 1, 1, 1)) END

@@ -430,7 +430,6 @@ prepare_kind(FlowLoad *l)
 	static const Oid tti8[] = {TEXTOID, TEXTOID, INT8OID};
 	static const Oid tttti8i8[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
 	static const Oid i4ti8[] = {INT4OID, TEXTOID, INT8OID};
-	static const Oid ti4ti8[] = {TEXTOID, INT4OID, TEXTOID, INT8OID};
 	static const Oid i4_t_i8[] = {INT4OID, TEXTOID, INT8OID};
 	static const Oid i4_i4[] = {INT4OID, INT4OID};
 	static const Oid i4_i4_i4_i8[] = {INT4OID, INT4OID, INT4OID, INT8OID};
@@ -503,14 +502,17 @@ prepare_kind(FlowLoad *l)
 			l->consts[1] = Int32GetDatum(h->shipment);
 			l->consts[2] = Int32GetDatum(h->income_year);
 			l->consts[3] = Int64GetDatum(l->file_id);
+			/* the items (person's row in the batch, code, cents) go in their person's row */
+			table_init(l, 1, NULL, 0, NULL, 3, i4ti8, -1);
 			table_init(l, 0,
-					   "INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id) "
-					   "SELECT $1, $2, n, $3, c, $4 FROM unnest($5, $6) AS u(n, c)",
-					   4, i4_i4_i4_i8, 2, tt, -1);
-			table_init(l, 1,
-					   "INSERT INTO inami.pro03_ipcal (year, shipment, niss, item_no, code, amount) "
-					   "SELECT $1, $2, n, i, c, a * 0.01 FROM unnest($3, $4, $5, $6) AS u(n, i, c, a)",
-					   2, i4_i4, 4, ti4ti8, -1);
+					   "INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id, "
+					   "ipcal_code, ipcal_amount) "
+					   "SELECT $1, $2, u.n, $3, u.c, $4, coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
+					   "FROM unnest($5, $6) WITH ORDINALITY AS u(n, c, k) "
+					   "LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, "
+					   "array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts "
+					   "FROM unnest($7, $8, $9) WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k",
+					   4, i4_i4_i4_i8, 2, tt, 1);
 			check = "SELECT u.i, false, p.file_id FROM unnest($3) WITH ORDINALITY AS u(n, i) "
 				"JOIN inami.pro03_person p ON p.year = $1 AND p.shipment = $2 AND p.niss = u.n "
 				"ORDER BY u.i LIMIT 1";
@@ -604,19 +606,18 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 		case FLOW_PRO03:
 			{
 				const FlowMember *mb = &rec->members[0];
+				int			person_row = table_row(l, 0);
 
-				r = table_row(l, 0);
-				set_text(l, 0, r, 0, mb->niss);
-				set_text(l, 0, r, 1, mb->return_code);
+				set_text(l, 0, person_row, 0, mb->niss);
+				set_text(l, 0, person_row, 1, mb->return_code);
 				for (int it = 0; it < mb->n_items; it++)
 				{
 					const FlowItem *item = &rec->items[mb->first_item + it];
 
 					r = table_row(l, 1);
-					set_text(l, 1, r, 0, mb->niss);
-					set_int4(l, 1, r, 1, it + 1);
-					set_text(l, 1, r, 2, item->code);
-					set_int8(l, 1, r, 3, true, item->amount);
+					set_int4(l, 1, r, 0, person_row + 1);	/* WITH ORDINALITY counts from 1 */
+					set_text(l, 1, r, 1, item->code);
+					set_int8(l, 1, r, 2, true, item->amount);
 				}
 			}
 			break;

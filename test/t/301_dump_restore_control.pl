@@ -27,8 +27,7 @@ $node->safe_psql('src', q{
 	VALUES ('300202485073003328', 'composition_change', '2024-05-10', 'the spouse left');
 	INSERT INTO inami.pro01_household VALUES (2024, '300202405010100113', '300', '05010100113', 3);
 	INSERT INTO inami.pro01_member VALUES (2024, '300202405010100113', '05010100113');
-	INSERT INTO inami.pro03_person VALUES (2024, 1, '05010100113', 2022, '00', 4);
-	INSERT INTO inami.pro03_ipcal VALUES (2024, 1, '05010100113', 1, '1250', 9000.00);
+	INSERT INTO inami.pro03_person VALUES (2024, 1, '05010100113', 2022, '00', 4, '{1250}', '{9000.00}');
 });
 $node->safe_psql('src', 'CALL inami.run_systematic_control(2024)');
 $node->safe_psql('src', 'CALL inami.run_proactive_flow(2024)');
