@@ -568,6 +568,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.ipcal_items_valid(text[], numeric[]) IS
 'R3: true when codes and amounts are IPCAL items: one-dimensional, as many codes as amounts, no NULL, codes of 4 digits, finite amounts with at most two decimals.';
 
+CREATE FUNCTION inami.ipcal_items_income(codes text[], amounts numeric[], tax_year int) RETURNS numeric
+AS 'MODULE_PATHNAME', 'inami_ipcal_items_income'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.ipcal_items_income(text[], numeric[], int) IS
+'R3: a member''s income from the IPCAL items of its row (inami.syst04_member, inami.pro03_person): what inami.ipcal_income gives over the same items, 0.00 without any. A code missing from inami.ipcal_rule for the tax year is an error.';
+
 -- A member's IPCAL items live in its row, in document order: they are part of its answer
 -- (loaded, read and deleted with it), and a row per item cost a foreign-key check and an
 -- index entry per item, most of what loading a Syst_04 cost.
@@ -1213,9 +1219,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     )
     SELECT m.request_number, hh.oa, hh.sent_total, m.niss, an.shipment, hh.income_year, an.return_code,
            -- E 4.3: the SCA answers "00" with 0 EUR (no IPCAL item) for a child whose income it lacks
-           CASE WHEN an.return_code = '00'
-                THEN coalesce((SELECT inami.ipcal_income(i.code, i.amount, hh.income_year + 1)
-                               FROM unnest(an.ipcal_code, an.ipcal_amount) AS i(code, amount)), 0.00) END,
+           CASE WHEN an.return_code = '00' THEN inami.ipcal_items_income(an.ipcal_code, an.ipcal_amount, hh.income_year + 1) END,
            b.birth_date,
            -- R3: under 18 on 1 January of the tax year (income year + 1).
            b.rule_birth_date > make_date(hh.income_year + 1 - 18, 1, 1),
@@ -1385,9 +1389,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     )
     SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code,
            -- as in Syst_04 (E 4.3): "00" without IPCAL items is 0 EUR
-           CASE WHEN m.return_code = '00'
-                THEN coalesce((SELECT inami.ipcal_income(i.code, i.amount, m.income_year + 1)
-                               FROM unnest(m.ipcal_code, m.ipcal_amount) AS i(code, amount)), 0.00) END,
+           CASE WHEN m.return_code = '00' THEN inami.ipcal_items_income(m.ipcal_code, m.ipcal_amount, m.income_year + 1) END,
            b.birth_date, b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date
     FROM members m
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v

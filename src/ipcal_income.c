@@ -349,6 +349,61 @@ inami_ipcal_income_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_round(state->sum)));
 }
 
+/*
+ * The income in cents of a member's IPCAL items kept in its row (codes text[], amounts
+ * numeric[], as inami.ipcal_items_valid checks them): round(sum of amount x factor),
+ * 0 without any item (E 4.3: "00" with 0 EUR). The C pass of the control and
+ * inami.ipcal_items_income share it.
+ */
+int64
+inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year)
+{
+	Datum	   *code_values;
+	Datum	   *amount_values;
+	bool	   *nulls;
+	int			ncodes;
+	int			namounts;
+	int128		sum = 0;
+
+	deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT,
+					  &code_values, &nulls, &ncodes);
+	deconstruct_array(DatumGetArrayTypeP(amounts), NUMERICOID, -1, false, TYPALIGN_INT,
+					  &amount_values, &nulls, &namounts);
+	if (ncodes != namounts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("IPCAL items need as many amounts as codes"),
+				 errdetail("%d codes and %d amounts.", ncodes, namounts),
+				 errhint("Give one amount per code, in the same order.")));
+	for (int i = 0; i < ncodes; i++)
+	{
+		int32		factor = inami_ipcal_factor(list, DatumGetTextPP(code_values[i]), tax_year);
+		int64		cents = inami_numeric_to_cents(DatumGetNumeric(amount_values[i]), "IPCAL amount");
+
+		if (__builtin_add_overflow(sum, (int128) cents * factor, &sum))
+			inami_ipcal_overflow();
+	}
+	return inami_ipcal_round(sum);
+}
+
+PG_FUNCTION_INFO_V1(inami_ipcal_items_income);
+/*
+ * inami.ipcal_items_income(codes text[], amounts numeric[], tax_year int): what
+ * ipcal_income gives over the same items, from the arrays of a member's row; the IPCAL
+ * list is read once per query (fn_extra).
+ */
+Datum
+inami_ipcal_items_income(PG_FUNCTION_ARGS)
+{
+	InamiIpcalList *list = fcinfo->flinfo->fn_extra;
+
+	if (list == NULL)
+		fcinfo->flinfo->fn_extra = list = inami_ipcal_list_load(fcinfo->flinfo->fn_mcxt);
+	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_items_cents(list, PG_GETARG_DATUM(0),
+																	PG_GETARG_DATUM(1),
+																	PG_GETARG_INT32(2))));
+}
+
 PG_FUNCTION_INFO_V1(inami_ipcal_items_valid);
 /*
  * inami.ipcal_items_valid(codes text[], amounts numeric[]): the CHECK of a member's items

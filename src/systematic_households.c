@@ -23,12 +23,10 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "catalog/objectaddress.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
@@ -362,37 +360,6 @@ enum
 	HH, MEMBER, ANSWER, ANSWER_MEMBER, NSCANS
 };
 
-/*
- * A member's income in cents: round(sum of amount x factor) of its items (0.00 without
- * any: E 4.3, the SCA answers "00" with 0 EUR for a child whose income it lacks).
- */
-static int64
-member_income(InamiIpcalList *ipcal, Member *m, int32 tax_year)
-{
-	Datum	   *codes;
-	Datum	   *amounts;
-	bool	   *nulls;
-	int			ncodes;
-	int			namounts;
-	int128		sum = 0;
-
-	deconstruct_array(DatumGetArrayTypeP(m->codes), TEXTOID, -1, false, TYPALIGN_INT,
-					  &codes, &nulls, &ncodes);
-	deconstruct_array(DatumGetArrayTypeP(m->amounts), NUMERICOID, -1, false, TYPALIGN_INT,
-					  &amounts, &nulls, &namounts);
-	/* the table's CHECK (inami.ipcal_items_valid) keeps them paired and without NULL */
-	if (ncodes != namounts)
-		elog(ERROR, "inami: syst04_member has %d IPCAL codes and %d amounts", ncodes, namounts);
-	for (int i = 0; i < ncodes; i++)
-	{
-		int32		factor = inami_ipcal_factor(ipcal, DatumGetTextPP(codes[i]), tax_year);
-		int64		cents = inami_numeric_to_cents(DatumGetNumeric(amounts[i]), "IPCAL amount");
-
-		if (__builtin_add_overflow(sum, (int128) cents * factor, &sum))
-			inami_ipcal_overflow();
-	}
-	return inami_ipcal_round(sum);
-}
 
 PG_FUNCTION_INFO_V1(inami_systematic_households);
 /*
@@ -553,7 +520,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 
 			/* only the items of the answer that counts are read: each needs a factor */
 			inami_household_add(&total, is00, true,
-								is00 ? member_income(ipcal, m, income_year + 1) : 0,
+								is00 ? inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1) : 0,
 								has_born, born, true, income_year);
 		}
 
