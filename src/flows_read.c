@@ -104,6 +104,15 @@ flow_file_read(void *ctx, char *buf, int len)
 
 /* ---- batches of column arrays ---- */
 
+/*
+ * The items of the batch's rows (the arrays of add_items: row, code, cents), gathered per
+ * row for its INSERT ... FROM unnest(...) WITH ORDINALITY AS u(..., k): i.codes, i.amounts.
+ */
+#define ITEMS_OF_ROW(params) \
+	"LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, " \
+	"array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts " \
+	"FROM unnest(" params ") WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k"
+
 typedef struct FlowCol
 {
 	Oid			type;
@@ -488,9 +497,7 @@ prepare_kind(FlowLoad *l)
 						   "SELECT $1, u.r, $2, u.n, u.c, u.s, u.ci * 0.01, u.pt * 0.01, "
 						   "coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
 						   "FROM unnest($3, $4, $5, $6, $7, $8) WITH ORDINALITY AS u(r, n, c, s, ci, pt, k) "
-						   "LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, "
-						   "array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts "
-						   "FROM unnest($9, $10, $11) WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k",
+						   ITEMS_OF_ROW("$9, $10, $11"),
 						   2, i4_i4, 6, tttti8i8, 2);
 			}
 			/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
@@ -509,9 +516,7 @@ prepare_kind(FlowLoad *l)
 					   "ipcal_code, ipcal_amount) "
 					   "SELECT $1, $2, u.n, $3, u.c, $4, coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
 					   "FROM unnest($5, $6) WITH ORDINALITY AS u(n, c, k) "
-					   "LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, "
-					   "array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts "
-					   "FROM unnest($7, $8, $9) WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k",
+					   ITEMS_OF_ROW("$7, $8, $9"),
 					   4, i4_i4_i4_i8, 2, tt, 1);
 			check = "SELECT u.i, false, p.file_id FROM unnest($3) WITH ORDINALITY AS u(n, i) "
 				"JOIN inami.pro03_person p ON p.year = $1 AND p.shipment = $2 AND p.niss = u.n "
@@ -546,6 +551,24 @@ prepare_kind(FlowLoad *l)
 	l->check_plan = SPI_prepare(check, 3, check_types);
 	if (l->check_plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+}
+
+/*
+ * Add a member's IPCAL items to table i (member's row in the batch, code, cents): the
+ * member's INSERT gathers them into its row (ipcal_code, ipcal_amount).
+ */
+static void
+add_items(FlowLoad *l, int i, int member_row, const FlowRecord *rec, const FlowMember *mb)
+{
+	for (int it = 0; it < mb->n_items; it++)
+	{
+		const FlowItem *item = &rec->items[mb->first_item + it];
+		int			r = table_row(l, i);
+
+		set_int4(l, i, r, 0, member_row + 1);	/* WITH ORDINALITY counts from 1 */
+		set_text(l, i, r, 1, item->code);
+		set_int8(l, i, r, 2, true, item->amount);
+	}
 }
 
 /* Add one record to the batch. */
@@ -592,15 +615,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 				set_text(l, 1, member_row, 3, mb->tax_sheet);
 				set_int8(l, 1, member_row, 4, mb->has_cadastral, mb->cadastral);
 				set_int8(l, 1, member_row, 5, mb->has_personal, mb->personal);
-				for (int it = 0; it < mb->n_items; it++)
-				{
-					const FlowItem *item = &rec->items[mb->first_item + it];
-
-					r = table_row(l, 2);
-					set_int4(l, 2, r, 0, member_row + 1);	/* WITH ORDINALITY counts from 1 */
-					set_text(l, 2, r, 1, item->code);
-					set_int8(l, 2, r, 2, true, item->amount);
-				}
+				add_items(l, 2, member_row, rec, mb);
 			}
 			break;
 		case FLOW_PRO03:
@@ -610,15 +625,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 
 				set_text(l, 0, person_row, 0, mb->niss);
 				set_text(l, 0, person_row, 1, mb->return_code);
-				for (int it = 0; it < mb->n_items; it++)
-				{
-					const FlowItem *item = &rec->items[mb->first_item + it];
-
-					r = table_row(l, 1);
-					set_int4(l, 1, r, 0, person_row + 1);	/* WITH ORDINALITY counts from 1 */
-					set_text(l, 1, r, 1, item->code);
-					set_int8(l, 1, r, 2, true, item->amount);
-				}
+				add_items(l, 1, person_row, rec, mb);
 			}
 			break;
 		case FLOW_SYST05:
