@@ -13,8 +13,7 @@
 #   ipcal.sql       the IPCAL factors of tax year 2023 the scenario uses (1, -1, 0.1, 0)
 #   events.sql      the OA's household events (INSERT INTO inami.household_event)
 #   expected.csv    per household: the circular's outcome (reason, right end, household
-#                   income), the section that says so, and whether the extension is
-#                   known to disagree (todo)
+#                   income) and the section that says so
 #
 # Nothing random: the same files every time. The NISS are made here (R9 check digits;
 # 2 in front of the nine digits for births from 2000 on; bis numbers add 20 to the month;
@@ -71,8 +70,6 @@ sub niss
 # OA 300 sends no feedback for it; right end '*': the circular gives no date to check
 # (where the circular gives none but the README documents a choice, the choice is checked
 # and the basis says so).
-# todo: the extension is known to decide otherwise (why, in one line); todo_income: the same
-# for the household income.
 my @H;
 sub h { push @H, {@_} }
 
@@ -469,12 +466,12 @@ write_file('events.sql', $sql);
 
 # Expected outcomes.
 sub csv { my ($v) = @_; $v //= ''; $v =~ /[",\n]/ ? '"' . ($v =~ s/"/""/gr) . '"' : $v }
-my $csv = "household,request_number,oa,size,reason,right_end,household_income,todo,todo_income,label,basis\n";
+my $csv = "household,request_number,oa,size,reason,right_end,household_income,label,basis\n";
 for my $h (@H)
 {
 	my ($reason, $end, $income, $basis) = @{ $h->{expect} };
 	$csv .= join(',', map { csv($_) } $h->{id}, $h->{rn}, $h->{oa}, scalar @{ $h->{members} }, $reason, $end,
-		$income // 'unknown', $h->{todo} // '', $h->{todo_income} // '', $h->{label}, $basis) . "\n";
+		$income // 'unknown', $h->{label}, $basis) . "\n";
 }
 write_file('expected.csv', $csv);
 printf "%d households (%d listed by OA %s), %d events, in %s\n", scalar @H,
