@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(159);
+SELECT plan(167);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -248,6 +248,36 @@ SELECT throws_ok(format('SELECT * FROM inami.read_%s(%L)', lower(substring(doc f
 SELECT is((SELECT count(*) FROM inami.flow_file), 1::bigint, 'after every refused document, only the Pro01 file is there');
 SELECT is((SELECT count(*) FROM inami.syst01_household) + (SELECT count(*) FROM inami.syst04_household)
           + (SELECT count(*) FROM inami.syst05_feedback_received), 0::bigint, 'and no row of any refused document');
+
+-- The checks against the database, made per batch of 5,000 records: every household a
+-- Syst05 or Pro04 answers is loaded, and no household is loaded already, by another file
+-- or by an earlier batch of the same file.
+SELECT throws_ok($$SELECT inami.load_flow(pg_temp.d('syst05'))$$, '23503',
+                 'Syst05 answers a household that no Syst01 of year 2024 lists', 'a Syst05 of a household no Syst01 lists');
+SELECT throws_ok($$SELECT inami.load_flow(replace(pg_temp.d('pro04'), '300202470030300736', '300202485073003328'))$$, '23503',
+                 'Pro04 answers a household that no Pro01 of year 2024 lists', 'a Pro04 of a household no Pro01 lists');
+-- 5,001 households of valid NISS (born in 1970, check digits 97 - n mod 97).
+CREATE TEMP TABLE big AS
+SELECT i, n || lpad((97 - n::bigint % 97)::text, 2, '0') AS niss
+FROM generate_series(1, 5001) i,
+     LATERAL (SELECT to_char(date '1970-01-01' + i % 300, 'YYMMDD') || lpad((i / 300 + 1)::text, 3, '0') AS n) s;
+CREATE FUNCTION pg_temp.big_household(k int) RETURNS text LANGUAGE sql AS $$
+    SELECT format('<Household requestNumber="3002024%s"><Requester niss="%s"/><Member niss="%s"/></Household>', niss, niss, niss)
+    FROM big WHERE i = k $$;
+INSERT INTO doc SELECT 'syst01_big', '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">'
+    || string_agg(pg_temp.big_household(i), '' ORDER BY i) || '</Syst01>' FROM big;
+SELECT throws_ok($$SELECT inami.load_flow(replace(pg_temp.d('syst01_big'), '</Syst01>', pg_temp.big_household(1) || '</Syst01>'))$$,
+                 '23505', 'the same household twice in a file', 'the same household in two batches of one file (records 1 and 5,002)');
+SELECT is((SELECT count(*) FROM inami.syst01_household), 0::bigint, 'nothing of that file is loaded');
+SELECT is(inami.load_flow(pg_temp.d('syst01_big')), 5001::bigint, 'without the repeat, its 5,001 households load, in two batches');
+SELECT is((SELECT count(*) FROM inami.syst01_member), 5001::bigint, 'with their members');
+SELECT is(inami.load_flow(format('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Feedback requestNumber="3002024%s" reason="KEEPSYST" rightEnd="2025-12-31"/></Syst05>',
+                                 (SELECT niss FROM big WHERE i = 5001))), 1::bigint, 'a Syst05 of the household of the second batch');
+SELECT throws_ok(format($$SELECT inami.load_flow('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="301"><Feedback requestNumber="3002024%s" reason="STOPSYST" rightEnd="2024-12-31"/></Syst05>')$$,
+                        (SELECT niss FROM big WHERE i = 5001)),
+                 '23505', format('household 3002024%s of year 2024 is already loaded', (SELECT niss FROM big WHERE i = 5001)),
+                 'the same feedback in a file of another OA: already loaded');
+DELETE FROM inami.flow_file WHERE kind IN ('Syst01', 'Syst05');
 
 -- Privileges and volatility.
 SELECT ok(NOT has_function_privilege('public', 'inami.load_flow_file(text)', 'EXECUTE'), 'load_flow_file is not for PUBLIC');

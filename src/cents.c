@@ -43,6 +43,16 @@ inami_cents_to_numeric(int64 cents)
 	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
 }
 
+/* Append cents as a decimal with two decimals ("-0.05", "1250.00"). */
+void
+inami_cents_append(StringInfo buf, int64 cents)
+{
+	uint64		abs = cents < 0 ? -(uint64) cents : (uint64) cents;
+
+	appendStringInfo(buf, "%s" UINT64_FORMAT ".%02d", cents < 0 ? "-" : "",
+					 abs / 100, (int) (abs % 100));
+}
+
 /* Complain that an amount is not a whole number of cents within int64. */
 static void
 cents_error(Numeric num, const char *what)

@@ -5,7 +5,7 @@
  *		streamed reader of flow_parse.c; this file raises its errors, checks what needs
  *		the database (the shipment already loaded, the Syst_01 / Pro_01 households a file
  *		answers, the same household twice in a file) and inserts the records in batches of
- *		FLOW_BATCH through prepared SPI plans over arrays (unnest).
+ *		FLOW_BATCH through COPY's own insert path (copy_rows.c).
  *
  * Memory: a per-record context reset after each record, a batch context reset after
  * each batch, and the reader's own buffers (libxml2, freed in PG_FINALLY); nothing
@@ -37,7 +37,6 @@
 #include "flow_parse.h"
 
 #define FLOW_BATCH 5000			/* records per batch of inserts */
-#define FLOW_MAX_COLS 8
 
 /* NISS check digits and birth date, through niss.c. */
 static bool
@@ -102,36 +101,7 @@ flow_file_read(void *ctx, char *buf, int len)
 	}
 }
 
-/* ---- batches of column arrays ---- */
-
-/*
- * The items of the batch's rows (the arrays of add_items: row, code, cents), gathered per
- * row for its INSERT ... FROM unnest(...) WITH ORDINALITY AS u(..., k): i.codes, i.amounts.
- */
-#define ITEMS_OF_ROW(params) \
-	"LEFT JOIN (SELECT x.k, array_agg(x.c ORDER BY x.pos) AS codes, " \
-	"array_agg(x.a * 0.01 ORDER BY x.pos) AS amounts " \
-	"FROM unnest(" params ") WITH ORDINALITY AS x(k, c, a, pos) GROUP BY x.k) i ON i.k = u.k"
-
-typedef struct FlowCol
-{
-	Oid			type;
-	Datum	   *values;
-	bool	   *nulls;
-} FlowCol;
-
-typedef struct FlowTable
-{
-	const char *sql;			/* the INSERT; constants first, then the arrays */
-	int			nconst;
-	Oid			const_types[5];
-	int			ncols;
-	FlowCol		cols[FLOW_MAX_COLS];
-	int			n;				/* rows in the batch */
-	int			cap;
-	SPIPlanPtr	plan;			/* NULL: the rows go with another table's (with) */
-	int			with;			/* a table whose arrays follow this one's, or -1 */
-} FlowTable;
+/* ---- batches of rows ---- */
 
 /* A key of the batch (request number or NISS) with its line, for the checks. */
 typedef struct FlowKey
@@ -150,167 +120,25 @@ typedef struct FlowLoad
 	int64		progress_every;
 	MemoryContext batch_cxt;
 	MemoryContext record_cxt;
-	FlowTable	t[3];
+	InamiCopyRows t[2];			/* the tables of the kind, the referenced one first */
 	int			ntables;
 	FlowKey    *keys;
 	int			nkeys;
 	SPIPlanPtr	check_plan;
-	Datum		consts[5];
+	Datum		check_args[2];	/* year, and the OA or the shipment */
 } FlowLoad;
 
-/*
- * Declare a table of the batch: its INSERT (NULL when its rows go with another table's),
- * constant types, array element types, and the table (declared before, or -1) whose
- * arrays the INSERT takes after its own.
- */
-static void
-table_init(FlowLoad *l, int i, const char *sql, int nconst, const Oid *const_types,
-		   int ncols, const Oid *col_types, int with)
+/* Bytes of rows after which a batch is inserted even if it has fewer than FLOW_BATCH records. */
+#define FLOW_BATCH_BYTES (8 * 1024 * 1024)
+
+static int64
+batch_bytes(const FlowLoad *l)
 {
-	FlowTable  *t = &l->t[i];
-	Oid			argtypes[2 * FLOW_MAX_COLS + 5];
-	int			nargs;
+	int64		n = 0;
 
-	t->sql = sql;
-	t->nconst = nconst;
-	t->ncols = ncols;
-	t->n = 0;
-	t->cap = 0;
-	t->with = with;
-	t->plan = NULL;
-	for (int c = 0; c < nconst; c++)
-		argtypes[c] = t->const_types[c] = const_types[c];
-	for (int c = 0; c < ncols; c++)
-	{
-		t->cols[c].type = col_types[c];
-		argtypes[nconst + c] = get_array_type(col_types[c]);
-	}
-	nargs = nconst + ncols;
-	if (with >= 0)
-		for (int c = 0; c < l->t[with].ncols; c++)
-			argtypes[nargs++] = get_array_type(l->t[with].cols[c].type);
-	if (i + 1 > l->ntables)
-		l->ntables = i + 1;
-	if (sql == NULL)
-		return;
-	t->plan = SPI_prepare(sql, nargs, argtypes);
-	if (t->plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-}
-
-/* Room for one more row in table i; returns its index. */
-static int
-table_row(FlowLoad *l, int i)
-{
-	FlowTable  *t = &l->t[i];
-
-	if (t->n == t->cap)
-	{
-		MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
-		int			cap = t->cap ? t->cap * 2 : 1024;
-
-		for (int c = 0; c < t->ncols; c++)
-		{
-			if (t->cap == 0)
-			{
-				t->cols[c].values = palloc(sizeof(Datum) * cap);
-				t->cols[c].nulls = palloc(sizeof(bool) * cap);
-			}
-			else
-			{
-				t->cols[c].values = repalloc(t->cols[c].values, sizeof(Datum) * cap);
-				t->cols[c].nulls = repalloc(t->cols[c].nulls, sizeof(bool) * cap);
-			}
-		}
-		t->cap = cap;
-		MemoryContextSwitchTo(old);
-	}
-	return t->n++;
-}
-
-/* Set column c of row r: a text (NULL when s is NULL or empty and nullable). */
-static void
-set_text(FlowLoad *l, int i, int r, int c, const char *s)
-{
-	FlowCol    *col = &l->t[i].cols[c];
-
-	if (s == NULL || *s == '\0')
-	{
-		col->values[r] = (Datum) 0;
-		col->nulls[r] = true;
-		return;
-	}
-	col->values[r] = PointerGetDatum(cstring_to_text(s));	/* in batch_cxt: see flow_load */
-	col->nulls[r] = false;
-}
-
-static void
-set_int8(FlowLoad *l, int i, int r, int c, bool present, int64 v)
-{
-	FlowCol    *col = &l->t[i].cols[c];
-
-	col->values[r] = Int64GetDatum(v);
-	col->nulls[r] = !present;
-}
-
-static void
-set_int4(FlowLoad *l, int i, int r, int c, int32 v)
-{
-	FlowCol    *col = &l->t[i].cols[c];
-
-	col->values[r] = Int32GetDatum(v);
-	col->nulls[r] = false;
-}
-
-/*
- * An array datum of n values of column col, in cxt (the batch context: every SPI call
- * returns with CurrentMemoryContext set to SPI's procedure context, which lives as long
- * as the load, so nothing of a batch may be allocated there).
- */
-static Datum
-col_array(FlowCol *col, int n, MemoryContext cxt)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Datum		result;
-
-	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
-	result = PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
-												col->type, typlen, typbyval, typalign));
-	MemoryContextSwitchTo(old);
-	return result;
-}
-
-/* Insert the batch of table i. */
-static void
-table_flush(FlowLoad *l, int i)
-{
-	FlowTable  *t = &l->t[i];
-	FlowTable  *w = t->with >= 0 ? &l->t[t->with] : NULL;
-	Datum		args[2 * FLOW_MAX_COLS + 5];
-	char		nulls[2 * FLOW_MAX_COLS + 5];
-	int			nargs = 0;
-	int			rc;
-
-	if (t->plan == NULL || t->n == 0)
-		return;
-	for (int c = 0; c < t->nconst; c++)
-		args[nargs++] = l->consts[c];
-	for (int c = 0; c < t->ncols; c++)
-		args[nargs++] = col_array(&t->cols[c], t->n, l->batch_cxt);
-	for (int c = 0; w != NULL && c < w->ncols; c++)
-		args[nargs++] = col_array(&w->cols[c], w->n, l->batch_cxt);
-	memset(nulls, ' ', nargs);
-	rc = SPI_execute_plan(t->plan, args, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "inserting a batch failed: %s", SPI_result_code_string(rc));
-	t->n = 0;
-	if (w != NULL)
-		w->n = 0;
+	for (int i = 0; i < l->ntables; i++)
+		n += l->t[i].data.len;
+	return n;
 }
 
 /* ---- checks against the database ---- */
@@ -350,16 +178,17 @@ check_batch_duplicates(FlowLoad *l, const char *what)
 
 /*
  * Before inserting a batch: every key answers a household of the same year that is
- * loaded (Syst_04, Syst_05, Pro_04), and none is loaded already (by an earlier batch of
- * the same file or by another file). The check query returns the first bad key's
- * position, whether it is missing and the file that has it.
+ * loaded (Syst_05, Pro_04), and none is loaded already (by an earlier batch of the same
+ * file or by another file). The check query returns the first bad key's position,
+ * whether it is missing and the file that has it. It runs as a read-write statement so
+ * that its snapshot sees the earlier batches of this load.
  */
 static void
 check_batch_database(FlowLoad *l, const char *what, const char *needs)
 {
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	FlowTable  *t = &l->t[0];
+	Datum	   *keys;
 	int			rc;
 	bool		isnull;
 	int			pos;
@@ -369,10 +198,13 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 
 	if (l->check_plan == NULL || l->nkeys == 0)
 		return;
-	args[0] = l->consts[0];
-	args[1] = l->consts[1];
-	args[2] = col_array(&t->cols[0], t->n, l->batch_cxt);
-	rc = SPI_execute_plan(l->check_plan, args, nulls, true, 1);
+	keys = palloc(sizeof(Datum) * l->nkeys);
+	for (int k = 0; k < l->nkeys; k++)
+		keys[k] = CStringGetTextDatum(l->keys[k].key);
+	args[0] = l->check_args[0];
+	args[1] = l->check_args[1];
+	args[2] = PointerGetDatum(construct_array(keys, l->nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+	rc = SPI_execute_plan(l->check_plan, args, nulls, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -407,237 +239,247 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 					 (long long) other)));
 }
 
-/* Flush every table of the batch, checks first. */
+/* An error while inserting a batch says which records it holds. */
+static void
+batch_error_context(void *arg)
+{
+	FlowLoad   *l = arg;
+
+	errcontext("inserting the records of lines %d to %d of %s",
+			   l->keys[0].line, l->keys[l->nkeys - 1].line, l->source);
+}
+
+/* Insert the batch, checks first. */
 static void
 flush_all(FlowLoad *l)
 {
 	static const char *const what[] = {"household", "household", "household", "household", "person", "household"};
 	static const char *const needs[] = {"", "", "Syst01", "", "", "Pro01"};
+	ErrorContextCallback errcallback;
+	MemoryContext old;
 
-	MemoryContext old = MemoryContextSwitchTo(l->batch_cxt);
-
+	if (l->nkeys == 0)
+		return;
+	old = MemoryContextSwitchTo(l->batch_cxt);
 	check_batch_duplicates(l, what[l->h.kind]);
 	check_batch_database(l, what[l->h.kind], needs[l->h.kind]);
+	errcallback.callback = batch_error_context;
+	errcallback.arg = l;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	for (int i = 0; i < l->ntables; i++)
-		table_flush(l, i);
+		inami_copy_rows_flush(&l->t[i]);
+	error_context_stack = errcallback.previous;
 	MemoryContextSwitchTo(old);
 	l->nkeys = 0;
 	MemoryContextReset(l->batch_cxt);
-	for (int i = 0; i < l->ntables; i++)
-		l->t[i].cap = 0;
 }
 
-/* ---- the plans of each kind ---- */
+/* ---- the tables and checks of each kind ---- */
+
+/*
+ * The check of a batch: for each key u.k (at position u.i), whether the household it
+ * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
+ * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
+ * statistics say: a join planned from stale statistics (a table emptied then vacuumed
+ * looks empty however it grows) read the whole table for every batch.
+ */
+#define CHECK_BATCH(missing, other) \
+	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
+	"FROM unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
+	"WHERE missing OR other IS NOT NULL ORDER BY i LIMIT 1"
 
 static void
 prepare_kind(FlowLoad *l)
 {
 	const FlowHeader *h = &l->h;
-	static const Oid i4_i4_i8[] = {INT4OID, INT4OID, INT8OID};
-	static const Oid tt[] = {TEXTOID, TEXTOID};
-	static const Oid ttt[] = {TEXTOID, TEXTOID, TEXTOID};
-	static const Oid tti8[] = {TEXTOID, TEXTOID, INT8OID};
-	static const Oid tttti8i8[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
-	static const Oid i4ti8[] = {INT4OID, TEXTOID, INT8OID};
-	static const Oid i4_t_i8[] = {INT4OID, TEXTOID, INT8OID};
-	static const Oid i4_i4[] = {INT4OID, INT4OID};
-	static const Oid i4_i4_i4_i8[] = {INT4OID, INT4OID, INT4OID, INT8OID};
 	const char *check = NULL;
 	Oid			check_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
 
-	l->consts[0] = Int32GetDatum(h->year);
+	l->check_args[0] = Int32GetDatum(h->year);
 	switch (h->kind)
 	{
 		case FLOW_SYST01:
+			inami_copy_rows_init(&l->t[0], "inami", "syst01_household",
+								 "control_year, request_number, oa, requester_niss, file_id");
+			inami_copy_rows_init(&l->t[1], "inami", "syst01_member", "control_year, request_number, niss");
+			l->ntables = 2;
+			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst01_household h "
+								"WHERE h.control_year = $1 AND h.request_number = u.k");
+			l->check_args[1] = CStringGetTextDatum(h->oa);
+			check_types[1] = TEXTOID;
+			break;
 		case FLOW_PRO01:
-			{
-				bool		syst = h->kind == FLOW_SYST01;
-
-				l->consts[1] = PointerGetDatum(cstring_to_text(h->oa));
-				l->consts[2] = Int64GetDatum(l->file_id);
-				table_init(l, 0, syst ?
-						   "INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id) "
-						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)" :
-						   "INSERT INTO inami.pro01_household (year, request_number, oa, requester_niss, file_id) "
-						   "SELECT $1, r, $2, n, $3 FROM unnest($4, $5) AS u(r, n)",
-						   3, i4_t_i8, 2, tt, -1);
-				table_init(l, 1, syst ?
-						   "INSERT INTO inami.syst01_member (control_year, request_number, niss) "
-						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL" :
-						   "INSERT INTO inami.pro01_member (year, request_number, niss) "
-						   "SELECT $1, r, n FROM unnest($4, $5) AS u(r, n) WHERE $2 IS NOT NULL AND $3 IS NOT NULL",
-						   3, i4_t_i8, 2, tt, -1);
-				check = syst ?
-					"SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
-					"JOIN inami.syst01_household h ON h.control_year = $1 AND h.request_number = u.r "
-					"WHERE $2 IS NOT NULL ORDER BY u.i LIMIT 1" :
-					"SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
-					"JOIN inami.pro01_household h ON h.year = $1 AND h.request_number = u.r "
-					"WHERE $2 IS NOT NULL ORDER BY u.i LIMIT 1";
-				check_types[1] = TEXTOID;
-			}
+			inami_copy_rows_init(&l->t[0], "inami", "pro01_household",
+								 "year, request_number, oa, requester_niss, file_id");
+			inami_copy_rows_init(&l->t[1], "inami", "pro01_member", "year, request_number, niss");
+			l->ntables = 2;
+			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.pro01_household h "
+								"WHERE h.year = $1 AND h.request_number = u.k");
+			l->check_args[1] = CStringGetTextDatum(h->oa);
+			check_types[1] = TEXTOID;
 			break;
 		case FLOW_SYST04:
-			l->consts[1] = Int32GetDatum(h->shipment);
-			l->consts[2] = Int32GetDatum(h->income_year);
-			l->consts[3] = Int64GetDatum(l->file_id);
-			{
-				static const Oid c4[] = {INT4OID, INT4OID, INT4OID, INT8OID};
-
-				table_init(l, 0,
-						   "INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, "
-						   "requester_niss, household_total, file_id) "
-						   "SELECT $1, r, $2, $3, n, t * 0.01, $4 FROM unnest($5, $6, $7) AS u(r, n, t)",
-						   4, c4, 3, tti8, -1);
-				/* the items (member's row in the batch, code, cents) go in their member's row */
-				table_init(l, 2, NULL, 0, NULL, 3, i4ti8, -1);
-				table_init(l, 1,
-						   "INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, "
-						   "tax_sheet, cadastral_income, personal_total, ipcal_code, ipcal_amount) "
-						   "SELECT $1, u.r, $2, u.n, u.c, u.s, u.ci * 0.01, u.pt * 0.01, "
-						   "coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
-						   "FROM unnest($3, $4, $5, $6, $7, $8) WITH ORDINALITY AS u(r, n, c, s, ci, pt, k) "
-						   ITEMS_OF_ROW("$9, $10, $11"),
-						   2, i4_i4, 6, tttti8i8, 2);
-			}
+			inami_copy_rows_init(&l->t[0], "inami", "syst04_household",
+								 "control_year, request_number, shipment, income_year, requester_niss, "
+								 "household_total, file_id");
+			inami_copy_rows_init(&l->t[1], "inami", "syst04_member",
+								 "control_year, request_number, shipment, niss, return_code, tax_sheet, "
+								 "cadastral_income, personal_total, ipcal_code, ipcal_amount");
+			l->ntables = 2;
 			/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
-			check = "SELECT u.i, false, h.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
-				"JOIN inami.syst04_household h ON h.control_year = $1 AND h.request_number = u.r AND h.shipment = $2 "
-				"ORDER BY u.i LIMIT 1";
+			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst04_household h "
+								"WHERE h.control_year = $1 AND h.request_number = u.k AND h.shipment = $2");
+			l->check_args[1] = Int32GetDatum(h->shipment);
 			break;
 		case FLOW_PRO03:
-			l->consts[1] = Int32GetDatum(h->shipment);
-			l->consts[2] = Int32GetDatum(h->income_year);
-			l->consts[3] = Int64GetDatum(l->file_id);
-			/* the items (person's row in the batch, code, cents) go in their person's row */
-			table_init(l, 1, NULL, 0, NULL, 3, i4ti8, -1);
-			table_init(l, 0,
-					   "INSERT INTO inami.pro03_person (year, shipment, niss, income_year, return_code, file_id, "
-					   "ipcal_code, ipcal_amount) "
-					   "SELECT $1, $2, u.n, $3, u.c, $4, coalesce(i.codes, '{}'), coalesce(i.amounts, '{}') "
-					   "FROM unnest($5, $6) WITH ORDINALITY AS u(n, c, k) "
-					   ITEMS_OF_ROW("$7, $8, $9"),
-					   4, i4_i4_i4_i8, 2, tt, 1);
-			check = "SELECT u.i, false, p.file_id FROM unnest($3) WITH ORDINALITY AS u(n, i) "
-				"JOIN inami.pro03_person p ON p.year = $1 AND p.shipment = $2 AND p.niss = u.n "
-				"ORDER BY u.i LIMIT 1";
+			inami_copy_rows_init(&l->t[0], "inami", "pro03_person",
+								 "year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount");
+			l->ntables = 1;
+			check = CHECK_BATCH("false", "SELECT p.file_id FROM inami.pro03_person p "
+								"WHERE p.year = $1 AND p.shipment = $2 AND p.niss = u.k");
+			l->check_args[1] = Int32GetDatum(h->shipment);
 			break;
 		case FLOW_SYST05:
-			l->consts[1] = PointerGetDatum(cstring_to_text(h->oa));
-			l->consts[2] = Int64GetDatum(l->file_id);
-			table_init(l, 0,
-					   "INSERT INTO inami.syst05_feedback_received (control_year, request_number, oa, reason, right_end, file_id) "
-					   "SELECT $1, r, $2, c, d::date, $3 FROM unnest($4, $5, $6) AS u(r, c, d)",
-					   3, i4_t_i8, 3, ttt, -1);
-			check = "SELECT u.i, s.request_number IS NULL, f.file_id FROM unnest($3) WITH ORDINALITY AS u(r, i) "
-				"LEFT JOIN inami.syst01_household s ON s.control_year = $1 AND s.request_number = u.r "
-				"LEFT JOIN inami.syst05_feedback_received f ON f.control_year = $1 AND f.request_number = u.r "
-				"WHERE $2 IS NOT NULL AND (s.request_number IS NULL OR f.request_number IS NOT NULL) ORDER BY u.i LIMIT 1";
+			inami_copy_rows_init(&l->t[0], "inami", "syst05_feedback_received",
+								 "control_year, request_number, oa, reason, right_end, file_id");
+			l->ntables = 1;
+			check = CHECK_BATCH("NOT EXISTS (SELECT FROM inami.syst01_household s "
+								"WHERE s.control_year = $1 AND s.request_number = u.k)",
+								"SELECT f.file_id FROM inami.syst05_feedback_received f "
+								"WHERE f.control_year = $1 AND f.request_number = u.k");
+			l->check_args[1] = CStringGetTextDatum(h->oa);
 			check_types[1] = TEXTOID;
 			break;
 		case FLOW_PRO04:
-			l->consts[1] = Int32GetDatum(h->shipment);
-			l->consts[2] = Int64GetDatum(l->file_id);
-			table_init(l, 0,
-					   "INSERT INTO inami.pro04_result_received (year, shipment, request_number, code, file_id) "
-					   "SELECT $1, $2, r, c, $3 FROM unnest($4, $5) AS u(r, c)",
-					   3, i4_i4_i8, 2, tt, -1);
-			check = "SELECT u.i, p.request_number IS NULL, r.file_id FROM unnest($3) WITH ORDINALITY AS u(k, i) "
-				"LEFT JOIN inami.pro01_household p ON p.year = $1 AND p.request_number = u.k "
-				"LEFT JOIN inami.pro04_result_received r ON r.year = $1 AND r.shipment = $2 AND r.request_number = u.k "
-				"WHERE p.request_number IS NULL OR r.request_number IS NOT NULL ORDER BY u.i LIMIT 1";
+			inami_copy_rows_init(&l->t[0], "inami", "pro04_result_received",
+								 "year, shipment, request_number, code, file_id");
+			l->ntables = 1;
+			check = CHECK_BATCH("NOT EXISTS (SELECT FROM inami.pro01_household p "
+								"WHERE p.year = $1 AND p.request_number = u.k)",
+								"SELECT r.file_id FROM inami.pro04_result_received r "
+								"WHERE r.year = $1 AND r.shipment = $2 AND r.request_number = u.k");
+			l->check_args[1] = Int32GetDatum(h->shipment);
 			break;
 	}
-	l->check_plan = SPI_prepare(check, 3, check_types);
+	/* planned for each batch, from the sizes the tables have reached */
+	l->check_plan = SPI_prepare_cursor(check, 3, check_types, CURSOR_OPT_CUSTOM_PLAN);
 	if (l->check_plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 }
 
 /*
- * Add a member's IPCAL items to table i (member's row in the batch, code, cents): the
- * member's INSERT gathers them into its row (ipcal_code, ipcal_amount).
+ * A member's IPCAL items, in document order, as the two array values of its row
+ * (ipcal_code, ipcal_amount): four-digit codes and amounts need no quoting.
  */
 static void
-add_items(FlowLoad *l, int i, int member_row, const FlowRecord *rec, const FlowMember *mb)
+copy_items(InamiCopyRows *t, const FlowRecord *rec, const FlowMember *mb)
 {
+	StringInfo	buf = inami_copy_raw(t);
+
+	appendStringInfoChar(buf, '{');
+	for (int it = 0; it < mb->n_items; it++)
+		appendStringInfo(buf, "%s%s", it ? "," : "", rec->items[mb->first_item + it].code);
+	appendStringInfoChar(buf, '}');
+	buf = inami_copy_raw(t);
+	appendStringInfoChar(buf, '{');
 	for (int it = 0; it < mb->n_items; it++)
 	{
-		const FlowItem *item = &rec->items[mb->first_item + it];
-		int			r = table_row(l, i);
-
-		set_int4(l, i, r, 0, member_row + 1);	/* WITH ORDINALITY counts from 1 */
-		set_text(l, i, r, 1, item->code);
-		set_int8(l, i, r, 2, true, item->amount);
+		if (it)
+			appendStringInfoChar(buf, ',');
+		inami_cents_append(buf, rec->items[mb->first_item + it].amount);
 	}
+	appendStringInfoChar(buf, '}');
 }
 
 /* Add one record to the batch. */
 static void
 add_record(FlowLoad *l, const FlowRecord *rec)
 {
+	const FlowHeader *h = &l->h;
 	FlowKey    *key = &l->keys[l->nkeys];
-	int			r;
+	InamiCopyRows *t0 = &l->t[0];
+	InamiCopyRows *t1 = &l->t[1];
 
 	key->index = l->nkeys;
 	key->line = rec->line;
 	snprintf(key->key, sizeof(key->key), "%s",
-			 l->h.kind == FLOW_PRO03 ? rec->members[0].niss : rec->request_number);
+			 h->kind == FLOW_PRO03 ? rec->members[0].niss : rec->request_number);
 	l->nkeys++;
 
-	switch (l->h.kind)
+	switch (h->kind)
 	{
 		case FLOW_SYST01:
 		case FLOW_PRO01:
-			r = table_row(l, 0);
-			set_text(l, 0, r, 0, rec->request_number);
-			set_text(l, 0, r, 1, rec->requester);
+			inami_copy_int(t0, h->year);
+			inami_copy_text(t0, rec->request_number);
+			inami_copy_text(t0, h->oa);
+			inami_copy_text(t0, rec->requester);
+			inami_copy_int(t0, l->file_id);
+			inami_copy_end_row(t0);
 			for (int m = 0; m < rec->n_members; m++)
 			{
-				r = table_row(l, 1);
-				set_text(l, 1, r, 0, rec->request_number);
-				set_text(l, 1, r, 1, rec->members[m].niss);
+				inami_copy_int(t1, h->year);
+				inami_copy_text(t1, rec->request_number);
+				inami_copy_text(t1, rec->members[m].niss);
+				inami_copy_end_row(t1);
 			}
 			break;
 		case FLOW_SYST04:
-			r = table_row(l, 0);
-			set_text(l, 0, r, 0, rec->request_number);
-			set_text(l, 0, r, 1, rec->requester);
-			set_int8(l, 0, r, 2, rec->has_total, rec->total);
+			inami_copy_int(t0, h->year);
+			inami_copy_text(t0, rec->request_number);
+			inami_copy_int(t0, h->shipment);
+			inami_copy_int(t0, h->income_year);
+			inami_copy_text(t0, rec->requester);
+			inami_copy_cents(t0, rec->has_total, rec->total);
+			inami_copy_int(t0, l->file_id);
+			inami_copy_end_row(t0);
 			for (int m = 0; m < rec->n_members; m++)
 			{
 				const FlowMember *mb = &rec->members[m];
 
-				int			member_row = table_row(l, 1);
-
-				set_text(l, 1, member_row, 0, rec->request_number);
-				set_text(l, 1, member_row, 1, mb->niss);
-				set_text(l, 1, member_row, 2, mb->return_code);
-				set_text(l, 1, member_row, 3, mb->tax_sheet);
-				set_int8(l, 1, member_row, 4, mb->has_cadastral, mb->cadastral);
-				set_int8(l, 1, member_row, 5, mb->has_personal, mb->personal);
-				add_items(l, 2, member_row, rec, mb);
+				inami_copy_int(t1, h->year);
+				inami_copy_text(t1, rec->request_number);
+				inami_copy_int(t1, h->shipment);
+				inami_copy_text(t1, mb->niss);
+				inami_copy_text(t1, mb->return_code);
+				inami_copy_text(t1, mb->tax_sheet);
+				inami_copy_cents(t1, mb->has_cadastral, mb->cadastral);
+				inami_copy_cents(t1, mb->has_personal, mb->personal);
+				copy_items(t1, rec, mb);
+				inami_copy_end_row(t1);
 			}
 			break;
 		case FLOW_PRO03:
 			{
 				const FlowMember *mb = &rec->members[0];
-				int			person_row = table_row(l, 0);
 
-				set_text(l, 0, person_row, 0, mb->niss);
-				set_text(l, 0, person_row, 1, mb->return_code);
-				add_items(l, 1, person_row, rec, mb);
+				inami_copy_int(t0, h->year);
+				inami_copy_int(t0, h->shipment);
+				inami_copy_text(t0, mb->niss);
+				inami_copy_int(t0, h->income_year);
+				inami_copy_text(t0, mb->return_code);
+				inami_copy_int(t0, l->file_id);
+				copy_items(t0, rec, mb);
+				inami_copy_end_row(t0);
 			}
 			break;
 		case FLOW_SYST05:
-			r = table_row(l, 0);
-			set_text(l, 0, r, 0, rec->request_number);
-			set_text(l, 0, r, 1, rec->reason);
-			set_text(l, 0, r, 2, rec->right_end);
+			inami_copy_int(t0, h->year);
+			inami_copy_text(t0, rec->request_number);
+			inami_copy_text(t0, h->oa);
+			inami_copy_text(t0, rec->reason);
+			inami_copy_text(t0, rec->right_end);
+			inami_copy_int(t0, l->file_id);
+			inami_copy_end_row(t0);
 			break;
 		case FLOW_PRO04:
-			r = table_row(l, 0);
-			set_text(l, 0, r, 0, rec->request_number);
-			set_text(l, 0, r, 1, rec->code);
+			inami_copy_int(t0, h->year);
+			inami_copy_int(t0, h->shipment);
+			inami_copy_text(t0, rec->request_number);
+			inami_copy_text(t0, rec->code);
+			inami_copy_int(t0, l->file_id);
+			inami_copy_end_row(t0);
 			break;
 	}
 }
@@ -817,7 +659,7 @@ flow_load(FlowParser *p, const char *source)
 		add_record(&l, flow_record(p));
 		MemoryContextSwitchTo(old);
 		l.count++;
-		if (l.nkeys == FLOW_BATCH)
+		if (l.nkeys == FLOW_BATCH || batch_bytes(&l) >= FLOW_BATCH_BYTES)
 			flush_all(&l);
 		if (l.progress_every > 0 && l.count % l.progress_every == 0)
 			ereport(NOTICE,

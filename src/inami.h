@@ -11,6 +11,8 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 #include "utils/date.h"
 #include "utils/numeric.h"
 
@@ -26,11 +28,32 @@ extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
 /* ---- cents.c: exact money in int64 cents ---- */
 
 extern Datum inami_cents_to_numeric(int64 cents);
+extern void inami_cents_append(StringInfo buf, int64 cents);
 extern bool inami_numeric_cents(Numeric num, int64 *out);
 extern int64 inami_numeric_to_cents(Numeric num, const char *what);
 extern int64 inami_cents_add(int64 a, int64 b);
 extern int64 inami_cents_mul(int64 a, int64 b);
 extern int64 inami_cents_div_round(int64 cents, int64 divisor);
+
+/* ---- copy_rows.c: rows inserted as COPY FROM inserts them ---- */
+
+typedef struct InamiCopyRows
+{
+	Oid			relid;
+	List	   *columns;		/* String nodes */
+	StringInfoData data;		/* the rows in COPY's text format */
+	int64		nrows;
+	bool		in_row;			/* a value of the current row is written */
+} InamiCopyRows;
+
+extern void inami_copy_rows_init(InamiCopyRows *rows, const char *schema, const char *table,
+								 const char *columns);
+extern void inami_copy_text(InamiCopyRows *rows, const char *s);
+extern void inami_copy_int(InamiCopyRows *rows, int64 v);
+extern void inami_copy_cents(InamiCopyRows *rows, bool present, int64 cents);
+extern StringInfo inami_copy_raw(InamiCopyRows *rows);
+extern void inami_copy_end_row(InamiCopyRows *rows);
+extern uint64 inami_copy_rows_flush(InamiCopyRows *rows);
 
 /* ---- im_ceiling.c: R2 ---- */
 

@@ -63,6 +63,16 @@ like($err, qr/pg_read_server_files/, 'and says which role is needed');
 is($node->safe_psql('postgres', "SELECT inami.load_flow_file('$s1')", extra_params => [ '-U', 'reader' ]), '3000',
 	'a member of pg_read_server_files loads');
 is(count("SELECT loaded_by FROM inami.flow_file"), 'reader', 'flow_file says who loaded it');
+# The rows go in as COPY FROM puts them: INSERT on each table, no row-level security.
+$node->safe_psql('postgres', 'DELETE FROM inami.flow_file; REVOKE INSERT ON inami.syst01_member FROM reader');
+($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$s1')", extra_params => [ '-U', 'reader' ]);
+like($err, qr/42501: permission denied for table syst01_member/, 'without INSERT on one of the tables, the load is refused');
+$node->safe_psql('postgres', 'GRANT INSERT ON inami.syst01_member TO reader; ALTER TABLE inami.syst01_member ENABLE ROW LEVEL SECURITY');
+($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$s1')", extra_params => [ '-U', 'reader' ]);
+like($err, qr/0A000: cannot load into syst01_member: it has row-level security enabled/,
+	'a table with row-level security enabled is refused, as COPY FROM refuses it');
+$node->safe_psql('postgres', 'ALTER TABLE inami.syst01_member DISABLE ROW LEVEL SECURITY');
+is(count('SELECT count(*) FROM inami.flow_file') + count('SELECT count(*) FROM inami.syst01_household'), 0, 'neither loaded anything');
 is(count("SELECT count(*) FROM pg_proc WHERE proname = 'load_flow_file' AND prosecdef"), '0', 'no SECURITY DEFINER');
 
 # Hostile and broken files, through the file path: a clear error, nothing loaded.
