@@ -289,81 +289,80 @@ flush_all(FlowLoad *l)
 	"FROM unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
 	"WHERE missing OR other IS NOT NULL ORDER BY i LIMIT 1"
 
+/* What each kind loads into (the referenced table first) and the check of its batches. */
+typedef struct FlowKindTables
+{
+	const char *table[2];		/* in schema inami; NULL: one table only */
+	const char *columns[2];
+	const char *check;
+	bool		oa_arg;			/* $2 of the check is the file's OA (otherwise its shipment) */
+} FlowKindTables;
+
+static const FlowKindTables kind_tables[] = {
+	[FLOW_SYST01] = {
+		{"syst01_household", "syst01_member"},
+		{"control_year, request_number, oa, requester_niss, file_id", "control_year, request_number, niss"},
+		CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst01_household h "
+					"WHERE h.control_year = $1 AND h.request_number = u.k"),
+		true
+	},
+	[FLOW_PRO01] = {
+		{"pro01_household", "pro01_member"},
+		{"year, request_number, oa, requester_niss, file_id", "year, request_number, niss"},
+		CHECK_BATCH("false", "SELECT h.file_id FROM inami.pro01_household h "
+					"WHERE h.year = $1 AND h.request_number = u.k"),
+		true
+	},
+	/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
+	[FLOW_SYST04] = {
+		{"syst04_household", "syst04_member"},
+		{"control_year, request_number, shipment, income_year, requester_niss, household_total, file_id",
+		"control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, "
+		"personal_total, ipcal_code, ipcal_amount"},
+		CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst04_household h "
+					"WHERE h.control_year = $1 AND h.request_number = u.k AND h.shipment = $2"),
+		false
+	},
+	[FLOW_PRO03] = {
+		{"pro03_person"},
+		{"year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount"},
+		CHECK_BATCH("false", "SELECT p.file_id FROM inami.pro03_person p "
+					"WHERE p.year = $1 AND p.shipment = $2 AND p.niss = u.k"),
+		false
+	},
+	[FLOW_SYST05] = {
+		{"syst05_feedback_received"},
+		{"control_year, request_number, oa, reason, right_end, file_id"},
+		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.syst01_household s "
+					"WHERE s.control_year = $1 AND s.request_number = u.k)",
+					"SELECT f.file_id FROM inami.syst05_feedback_received f "
+					"WHERE f.control_year = $1 AND f.request_number = u.k"),
+		true
+	},
+	[FLOW_PRO04] = {
+		{"pro04_result_received"},
+		{"year, shipment, request_number, code, file_id"},
+		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.pro01_household p "
+					"WHERE p.year = $1 AND p.request_number = u.k)",
+					"SELECT r.file_id FROM inami.pro04_result_received r "
+					"WHERE r.year = $1 AND r.shipment = $2 AND r.request_number = u.k"),
+		false
+	},
+};
+
 static void
 prepare_kind(FlowLoad *l)
 {
-	const FlowHeader *h = &l->h;
-	const char *check = NULL;
-	Oid			check_types[3] = {INT4OID, INT4OID, TEXTARRAYOID};
+	const FlowKindTables *k = &kind_tables[l->h.kind];
+	Oid			check_types[3] = {INT4OID, k->oa_arg ? TEXTOID : INT4OID, TEXTARRAYOID};
 
-	l->check_args[0] = Int32GetDatum(h->year);
-	switch (h->kind)
-	{
-		case FLOW_SYST01:
-			inami_copy_rows_init(&l->t[0], "inami", "syst01_household",
-								 "control_year, request_number, oa, requester_niss, file_id");
-			inami_copy_rows_init(&l->t[1], "inami", "syst01_member", "control_year, request_number, niss");
-			l->ntables = 2;
-			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst01_household h "
-								"WHERE h.control_year = $1 AND h.request_number = u.k");
-			l->check_args[1] = CStringGetTextDatum(h->oa);
-			check_types[1] = TEXTOID;
-			break;
-		case FLOW_PRO01:
-			inami_copy_rows_init(&l->t[0], "inami", "pro01_household",
-								 "year, request_number, oa, requester_niss, file_id");
-			inami_copy_rows_init(&l->t[1], "inami", "pro01_member", "year, request_number, niss");
-			l->ntables = 2;
-			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.pro01_household h "
-								"WHERE h.year = $1 AND h.request_number = u.k");
-			l->check_args[1] = CStringGetTextDatum(h->oa);
-			check_types[1] = TEXTOID;
-			break;
-		case FLOW_SYST04:
-			inami_copy_rows_init(&l->t[0], "inami", "syst04_household",
-								 "control_year, request_number, shipment, income_year, requester_niss, "
-								 "household_total, file_id");
-			inami_copy_rows_init(&l->t[1], "inami", "syst04_member",
-								 "control_year, request_number, shipment, niss, return_code, tax_sheet, "
-								 "cadastral_income, personal_total, ipcal_code, ipcal_amount");
-			l->ntables = 2;
-			/* no Syst_01 needed: the CIN filter also sends households of another OA (E 2.3) */
-			check = CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst04_household h "
-								"WHERE h.control_year = $1 AND h.request_number = u.k AND h.shipment = $2");
-			l->check_args[1] = Int32GetDatum(h->shipment);
-			break;
-		case FLOW_PRO03:
-			inami_copy_rows_init(&l->t[0], "inami", "pro03_person",
-								 "year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount");
-			l->ntables = 1;
-			check = CHECK_BATCH("false", "SELECT p.file_id FROM inami.pro03_person p "
-								"WHERE p.year = $1 AND p.shipment = $2 AND p.niss = u.k");
-			l->check_args[1] = Int32GetDatum(h->shipment);
-			break;
-		case FLOW_SYST05:
-			inami_copy_rows_init(&l->t[0], "inami", "syst05_feedback_received",
-								 "control_year, request_number, oa, reason, right_end, file_id");
-			l->ntables = 1;
-			check = CHECK_BATCH("NOT EXISTS (SELECT FROM inami.syst01_household s "
-								"WHERE s.control_year = $1 AND s.request_number = u.k)",
-								"SELECT f.file_id FROM inami.syst05_feedback_received f "
-								"WHERE f.control_year = $1 AND f.request_number = u.k");
-			l->check_args[1] = CStringGetTextDatum(h->oa);
-			check_types[1] = TEXTOID;
-			break;
-		case FLOW_PRO04:
-			inami_copy_rows_init(&l->t[0], "inami", "pro04_result_received",
-								 "year, shipment, request_number, code, file_id");
-			l->ntables = 1;
-			check = CHECK_BATCH("NOT EXISTS (SELECT FROM inami.pro01_household p "
-								"WHERE p.year = $1 AND p.request_number = u.k)",
-								"SELECT r.file_id FROM inami.pro04_result_received r "
-								"WHERE r.year = $1 AND r.shipment = $2 AND r.request_number = u.k");
-			l->check_args[1] = Int32GetDatum(h->shipment);
-			break;
-	}
+	l->ntables = 0;
+	for (int i = 0; i < 2 && k->table[i] != NULL; i++)
+		inami_copy_rows_init(&l->t[l->ntables++], "inami", k->table[i], k->columns[i]);
+	l->check_args[0] = Int32GetDatum(l->h.year);
+	l->check_args[1] = k->oa_arg ? CStringGetTextDatum(l->h.oa) : Int32GetDatum(l->h.shipment);
 	/* planned for each batch, from the sizes the tables have reached */
-	l->check_plan = SPI_prepare_cursor(check, 3, check_types, CURSOR_OPT_CUSTOM_PLAN);
+	l->check_plan = SPI_prepare_cursor(k->check, 3, check_types, CURSOR_OPT_CUSTOM_PLAN);
 	if (l->check_plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 }
