@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(167);
+SELECT plan(168);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -269,8 +269,22 @@ INSERT INTO doc SELECT 'syst01_big', '<Syst01 xmlns="urn:be:inami:flows:1" contr
 SELECT throws_ok($$SELECT inami.load_flow(replace(pg_temp.d('syst01_big'), '</Syst01>', pg_temp.big_household(1) || '</Syst01>'))$$,
                  '23505', 'the same household twice in a file', 'the same household in two batches of one file (records 1 and 5,002)');
 SELECT is((SELECT count(*) FROM inami.syst01_household), 0::bigint, 'nothing of that file is loaded');
+-- A trigger on a table being loaded may load another document: the loads nest.
+CREATE FUNCTION pg_temp.load_pro01_2025() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.niss = (SELECT niss FROM big WHERE i = 2) THEN
+        PERFORM inami.load_flow(replace(replace(pg_temp.d('pro01'), 'year="2024"', 'year="2025"'), '3002024', '3002025'));
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER load_pro01_2025 BEFORE INSERT ON inami.syst01_member
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.load_pro01_2025();
 SELECT is(inami.load_flow(pg_temp.d('syst01_big')), 5001::bigint, 'without the repeat, its 5,001 households load, in two batches');
 SELECT is((SELECT count(*) FROM inami.syst01_member), 5001::bigint, 'with their members');
+SELECT results_eq($$SELECT kind, year, record_count FROM inami.flow_file WHERE year = 2025$$,
+                  $$VALUES ('Pro01', 2025, 1::bigint)$$, 'and the Pro01 a trigger loaded in the middle of them');
+DROP TRIGGER load_pro01_2025 ON inami.syst01_member;
+DELETE FROM inami.flow_file WHERE year = 2025;
 SELECT is(inami.load_flow(format('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Feedback requestNumber="3002024%s" reason="KEEPSYST" rightEnd="2025-12-31"/></Syst05>',
                                  (SELECT niss FROM big WHERE i = 5001))), 1::bigint, 'a Syst05 of the household of the second batch');
 SELECT throws_ok(format($$SELECT inami.load_flow('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="301"><Feedback requestNumber="3002024%s" reason="STOPSYST" rightEnd="2024-12-31"/></Syst05>')$$,

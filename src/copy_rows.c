@@ -31,19 +31,26 @@
 
 /*
  * The buffer CopyFrom reads from: its data source callback takes no argument, so the
- * buffer being flushed is kept here (CopyFrom does not nest).
+ * buffer being flushed is kept here, and the one before restored afterwards (a trigger
+ * on a table being loaded might load another file).
  */
-static const char *copy_source;
-static int	copy_source_len;
-static int	copy_source_pos;
+typedef struct CopySource
+{
+	const char *data;
+	int			len;
+	int			pos;
+} CopySource;
+
+static CopySource *copy_source;
 
 static int
 copy_rows_source(void *outbuf, int minread, int maxread)
 {
-	int			n = Min(maxread, copy_source_len - copy_source_pos);
+	CopySource *src = copy_source;
+	int			n = Min(maxread, src->len - src->pos);
 
-	memcpy(outbuf, copy_source + copy_source_pos, n);
-	copy_source_pos += n;
+	memcpy(outbuf, src->data + src->pos, n);
+	src->pos += n;
 	return n;
 }
 
@@ -157,7 +164,9 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 	CopyFromState cstate;
 	List	   *options;
 	ListCell   *lc;
-	uint64		n;
+	CopySource	src;
+	CopySource *saved;
+	volatile uint64 n = 0;
 
 	if (rows->nrows == 0)
 		return 0;
@@ -185,13 +194,22 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 
 	/* the buffer is in the database encoding already: no conversion */
 	options = list_make1(makeDefElem("encoding", (Node *) makeString((char *) GetDatabaseEncodingName()), -1));
-	copy_source = rows->data.data;
-	copy_source_len = rows->data.len;
-	copy_source_pos = 0;
-	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_rows_source, rows->columns, options);
-	n = CopyFrom(cstate);
-	EndCopyFrom(cstate);
-	copy_source = NULL;
+	src.data = rows->data.data;
+	src.len = rows->data.len;
+	src.pos = 0;
+	saved = copy_source;
+	copy_source = &src;
+	PG_TRY();
+	{
+		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_rows_source, rows->columns, options);
+		n = CopyFrom(cstate);
+		EndCopyFrom(cstate);
+	}
+	PG_FINALLY();
+	{
+		copy_source = saved;
+	}
+	PG_END_TRY();
 
 	table_close(rel, NoLock);
 	free_parsestate(pstate);
