@@ -18,6 +18,15 @@
 -- rows are the sources' own figures: they cannot be edited or deleted, only superseded.
 ------------------------------------------------------------------------------------------
 
+-- The CHECK of the codes and numbers the tables keep as text (NISS, request number, OA,
+-- return code, IPCAL code): exactly n ASCII digits. In C: a regular expression cost a
+-- tenth of a file's load.
+CREATE FUNCTION inami.is_digits(value text, n int) RETURNS boolean
+AS 'MODULE_PATHNAME', 'inami_is_digits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION inami.is_digits(text, int) IS
+'True when value is exactly n ASCII digits (0-9): the CHECK of NISS (11), request numbers (18), OA codes (3), return codes (2) and IPCAL codes (4).';
+
 CREATE FUNCTION inami.protect_shipped_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -121,7 +130,7 @@ COMMENT ON COLUMN inami.im_ceiling.shipped IS 'True for rows shipped with the ex
 -- R3: the yearly IPCAL list (operator data: the annex is not published).
 CREATE TABLE inami.ipcal_rule (
     tax_year int NOT NULL CHECK (tax_year BETWEEN 1990 AND 2200),
-    code text NOT NULL CHECK (code ~ '^[0-9]{4}$'),
+    code text NOT NULL CHECK (inami.is_digits(code, 4)),
     factor numeric NOT NULL CHECK (factor BETWEEN -1 AND 1),
     label text NOT NULL CHECK (btrim(label) <> ''),
     source text NOT NULL CHECK (btrim(source) <> ''),
@@ -489,7 +498,7 @@ CREATE TABLE inami.flow_file (
     file_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind text NOT NULL CHECK (kind IN ('Syst01', 'Syst04', 'Syst05', 'Pro01', 'Pro03', 'Pro04')),
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
-    oa text CHECK (oa ~ '^[0-9]{3}$'),
+    oa text CHECK (inami.is_digits(oa, 3)),
     income_year int CHECK (income_year BETWEEN 1990 AND 2200),
     shipment int CHECK (shipment BETWEEN 1 AND 9),
     source_name text NOT NULL CHECK (btrim(source_name) <> ''),
@@ -513,9 +522,9 @@ COMMENT ON COLUMN inami.flow_file.record_count IS 'Households (Syst01, Syst04, P
 -- Syst_01 (OA -> SCA): households under systematic control, with every member.
 CREATE TABLE inami.syst01_household (
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
-    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
-    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
+    oa text NOT NULL CHECK (inami.is_digits(oa, 3)),
+    requester_niss text NOT NULL CHECK (inami.is_digits(requester_niss, 11)),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
     PRIMARY KEY (control_year, request_number)
 );
@@ -530,7 +539,7 @@ COMMENT ON COLUMN inami.syst01_household.file_id IS 'The file it was loaded from
 CREATE TABLE inami.syst01_member (
     control_year int NOT NULL,
     request_number text NOT NULL,
-    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    niss text NOT NULL CHECK (inami.is_digits(niss, 11)),
     PRIMARY KEY (control_year, request_number, niss),
     FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
@@ -542,10 +551,10 @@ COMMENT ON COLUMN inami.syst01_member.niss IS 'NISS of the member.';
 -- Syst_04 (SCA -> OA): incomes per household and member, in one or two shipments.
 CREATE TABLE inami.syst04_household (
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
     income_year int NOT NULL CHECK (income_year BETWEEN 1990 AND 2200),
-    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    requester_niss text NOT NULL CHECK (inami.is_digits(requester_niss, 11)),
     household_total numeric CHECK (household_total = round(household_total, 2)),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
     PRIMARY KEY (control_year, request_number, shipment)
@@ -581,8 +590,8 @@ CREATE TABLE inami.syst04_member (
     control_year int NOT NULL,
     request_number text NOT NULL,
     shipment int NOT NULL,
-    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
-    return_code text NOT NULL CHECK (return_code ~ '^[0-9]{2}$'),
+    niss text NOT NULL CHECK (inami.is_digits(niss, 11)),
+    return_code text NOT NULL CHECK (inami.is_digits(return_code, 2)),
     tax_sheet text CHECK (btrim(tax_sheet) <> ''),
     cadastral_income numeric CHECK (cadastral_income = round(cadastral_income, 2)),
     personal_total numeric CHECK (personal_total = round(personal_total, 2)),
@@ -636,7 +645,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
 BEGIN
-    IF $2 IS NULL OR $2 !~ '^[0-9]{3}$' THEN
+    IF $2 IS NULL OR NOT inami.is_digits($2, 3) THEN
         RAISE EXCEPTION 'OA code must be 3 digits' USING ERRCODE = '22P02',
             DETAIL = format('The value given is %L.', $2),
             HINT = 'Give the code of the OA that received the Syst04, for example ''300''.';
@@ -670,9 +679,9 @@ COMMENT ON FUNCTION inami.adopt_unlisted_households(int, text) IS
 -- Pro_01 (OA -> SCA): households with at least one member without IM on 1 January.
 CREATE TABLE inami.pro01_household (
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
-    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
-    requester_niss text NOT NULL CHECK (requester_niss ~ '^[0-9]{11}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
+    oa text NOT NULL CHECK (inami.is_digits(oa, 3)),
+    requester_niss text NOT NULL CHECK (inami.is_digits(requester_niss, 11)),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
     PRIMARY KEY (year, request_number)
 );
@@ -686,7 +695,7 @@ COMMENT ON COLUMN inami.pro01_household.file_id IS 'The file it was loaded from.
 CREATE TABLE inami.pro01_member (
     year int NOT NULL,
     request_number text NOT NULL,
-    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    niss text NOT NULL CHECK (inami.is_digits(niss, 11)),
     PRIMARY KEY (year, request_number, niss),
     FOREIGN KEY (year, request_number) REFERENCES inami.pro01_household ON DELETE CASCADE
 );
@@ -699,9 +708,9 @@ COMMENT ON COLUMN inami.pro01_member.niss IS 'NISS of the member.';
 CREATE TABLE inami.pro03_person (
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
     shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
-    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    niss text NOT NULL CHECK (inami.is_digits(niss, 11)),
     income_year int NOT NULL CHECK (income_year BETWEEN 1990 AND 2200),
-    return_code text NOT NULL CHECK (return_code ~ '^[0-9]{2}$'),
+    return_code text NOT NULL CHECK (inami.is_digits(return_code, 2)),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
     ipcal_code text[] NOT NULL DEFAULT '{}',
     ipcal_amount numeric[] NOT NULL DEFAULT '{}',
@@ -758,8 +767,8 @@ CREATE UNIQUE INDEX flow_file_one_shipment ON inami.flow_file
 -- Syst_05 (OA -> SCA) as received: the feedback of an OA on a Syst_01 household.
 CREATE TABLE inami.syst05_feedback_received (
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
-    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
+    oa text NOT NULL CHECK (inami.is_digits(oa, 3)),
     reason text NOT NULL CHECK (reason IN ('KEEPSYST', 'STOPSYST', 'STOPFAM', 'STOPOA', 'STOPDEATH',
                                            'STOPFISC', 'KEEPADV', 'KEEPDSH')),
     right_end date,
@@ -779,7 +788,7 @@ COMMENT ON COLUMN inami.syst05_feedback_received.file_id IS 'The file it was loa
 CREATE TABLE inami.pro04_result_received (
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
     shipment int NOT NULL CHECK (shipment BETWEEN 1 AND 9),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     code text NOT NULL CHECK (code IN ('OK', 'NOK', 'ONHOLD')),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
     PRIMARY KEY (year, shipment, request_number)
@@ -929,8 +938,8 @@ COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and h
 -- Syst_05: the decision for every Syst_01 household of a control year.
 CREATE TABLE inami.control_decision (
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
-    oa text NOT NULL CHECK (oa ~ '^[0-9]{3}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
+    oa text NOT NULL CHECK (inami.is_digits(oa, 3)),
     reason text NOT NULL CHECK (reason IN ('KEEPSYST', 'STOPSYST', 'STOPFAM', 'STOPOA', 'STOPDEATH',
                                            'STOPFISC', 'KEEPADV', 'KEEPDSH')),
     right_end date,
@@ -950,7 +959,7 @@ COMMENT ON COLUMN inami.control_decision.run_id IS 'The run that made the decisi
 -- Pro_04: the code of every Pro_01 household of a year.
 CREATE TABLE inami.proactive_decision (
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     code text NOT NULL CHECK (code IN ('OK', 'NOK', 'ONHOLD')),
     run_id bigint NOT NULL REFERENCES inami.control_run,
     PRIMARY KEY (year, request_number),
@@ -1009,7 +1018,7 @@ ALTER TABLE inami.proactive_decision
     ADD COLUMN income_year int CHECK (income_year BETWEEN 1990 AND 2200),
     ADD COLUMN household_total numeric CHECK (household_total >= 0 AND household_total = round(household_total, 2)),
     ADD COLUMN ceiling numeric CHECK (ceiling > 0),
-    ADD COLUMN eldest_niss text CHECK (eldest_niss ~ '^[0-9]{11}$');
+    ADD COLUMN eldest_niss text CHECK (inami.is_digits(eldest_niss, 11));
 COMMENT ON COLUMN inami.proactive_decision.household_size IS 'Number of Pro_01 members (the ceiling''s household size, F 2.2).';
 COMMENT ON COLUMN inami.proactive_decision.income_year IS 'Income year (year - 2, or that of the Pro_03 answers).';
 COMMENT ON COLUMN inami.proactive_decision.household_total IS 'Household income by R3 from the latest Pro_03 answers; NULL when unknown.';
@@ -1020,7 +1029,7 @@ COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by 
 CREATE TABLE inami.household_event (
     event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     event text NOT NULL CHECK (event IN ('composition_change', 'child_under16_arrival', 'death', 'oa_change',
                                          'extra_fiscal_data', 'social_advantage', 'new_dsh')),
     event_date date NOT NULL CHECK (event_date BETWEEN '1990-01-01' AND '2200-12-31'),
@@ -1083,8 +1092,8 @@ FOR EACH ROW EXECUTE FUNCTION inami.household_event_check();
 -- G (circ. 2024/250): the outcome of contacting an OK household, per person.
 CREATE TABLE inami.proactive_outcome (
     year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
-    request_number text NOT NULL CHECK (request_number ~ '^[0-9]{18}$'),
-    niss text NOT NULL CHECK (niss ~ '^[0-9]{11}$'),
+    request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
+    niss text NOT NULL CHECK (inami.is_digits(niss, 11)),
     category int NOT NULL CHECK (category BETWEEN 1 AND 6),
     contacted boolean NOT NULL,
     dependent boolean NOT NULL DEFAULT false,

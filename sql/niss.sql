@@ -1,6 +1,6 @@
 -- R9: the NISS, and R4's request number built on it.
 \set VERBOSITY default
-SELECT plan(56);
+SELECT plan(65);
 
 -- The rules' example.
 SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
@@ -76,6 +76,17 @@ SELECT throws_ok($$SELECT inami.request_number('3000', 2024, '85073003328')$$, '
 SELECT throws_ok($$SELECT inami.request_number('30a', 2024, '85073003328')$$, '22P02', NULL, 'an OA with a letter');
 SELECT throws_ok($$SELECT inami.request_number('300', 999, '85073003328')$$, '22023', NULL, 'a year of 3 digits');
 
+-- is_digits: the CHECK of the codes and numbers kept as text.
+SELECT is(inami.is_digits('85073003328', 11), true, 'is_digits: 11 digits');
+SELECT is(inami.is_digits('8507300332', 11), false, 'is_digits: one digit short');
+SELECT is(inami.is_digits('850730033280', 11), false, 'is_digits: one digit over');
+SELECT is(inami.is_digits('8507300332x', 11), false, 'is_digits: a letter');
+SELECT is(inami.is_digits(' 8507300332', 11), false, 'is_digits: a space');
+SELECT is(inami.is_digits('８５０７３００３３２', 10), false, 'is_digits: full-width digits are not ASCII digits');
+SELECT is(inami.is_digits('', 0), true, 'is_digits: the empty string has 0 digits');
+SELECT is(inami.is_digits(NULL, 11), NULL, 'is_digits: NULL in, NULL out (a CHECK lets NULL pass)');
+SELECT throws_ok($$INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '3O0', 'test', 0)$$,
+                 '23514', NULL, 'a table refuses an OA code that is not 3 digits');
 SELECT * FROM finish();
 
 -- The errors as a user reads them.

@@ -193,17 +193,40 @@ inami_niss_birth_date_for_age(PG_FUNCTION_ARGS)
 	PG_RETURN_DATEADT(born);
 }
 
+/* True when s (len bytes) is exactly n ASCII digits. */
+static bool
+all_digits(const char *s, int len, int n)
+{
+	if (len != n)
+		return false;
+	for (int i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * is_digits(value, n): the CHECK of the tables' codes and numbers (NISS 11, request number
+ * 18, OA 3, return code 2, IPCAL code 4). A regular expression did the same at about
+ * ten times the cost, a tenth of a file's load.
+ */
+PG_FUNCTION_INFO_V1(inami_is_digits);
+Datum
+inami_is_digits(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_BOOL(all_digits(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), PG_GETARG_INT32(1)));
+}
+
 /* An error (22P02) unless the OA code is three ASCII digits; returns it as a C string. */
 char *
 inami_oa_check(text *oa)
 {
 	const char *s = VARDATA_ANY(oa);
 	int			len = VARSIZE_ANY_EXHDR(oa);
-	bool		ok = (len == 3);
 
-	for (int i = 0; ok && i < 3; i++)
-		ok = (s[i] >= '0' && s[i] <= '9');
-	if (!ok)
+	if (!all_digits(s, len, 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("OA code must be 3 digits"),
