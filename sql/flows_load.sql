@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(168);
+SELECT plan(171);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -269,6 +269,23 @@ INSERT INTO doc SELECT 'syst01_big', '<Syst01 xmlns="urn:be:inami:flows:1" contr
 SELECT throws_ok($$SELECT inami.load_flow(replace(pg_temp.d('syst01_big'), '</Syst01>', pg_temp.big_household(1) || '</Syst01>'))$$,
                  '23505', 'the same household twice in a file', 'the same household in two batches of one file (records 1 and 5,002)');
 SELECT is((SELECT count(*) FROM inami.syst01_household), 0::bigint, 'nothing of that file is loaded');
+-- Lines past 65,535 (libxml2 keeps a node's line in 16 bits): the parser's own line, at
+-- most a few hundred bytes past the record. Household k begins on line 2 + 14 (k - 1).
+DO $$
+DECLARE
+    doc text := '<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300">' || E'\n'
+        || (SELECT string_agg(pg_temp.big_household(i) || repeat(E'\n', 14), '' ORDER BY i) FROM big) || '</Syst01>';
+    detail text;
+BEGIN
+    doc := replace(doc, format('<Member niss="%s"/>', (SELECT niss FROM big WHERE i = 5000)), '<Member niss="85073003327"/>');
+    PERFORM count(*) FROM inami.read_syst01(doc);
+EXCEPTION WHEN invalid_text_representation THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    CREATE TEMP TABLE late_line AS SELECT (regexp_match(detail, 'Line (\d+)'))[1]::int AS line;
+END $$;
+SELECT ok((SELECT line BETWEEN 69988 AND 69988 + 100 FROM late_line),
+          'an error on line 69,988 names a line near it (not 65,535)');
+
 -- A trigger on a table being loaded may load another document: the loads nest.
 CREATE FUNCTION pg_temp.load_pro01_2025() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -285,6 +302,16 @@ SELECT results_eq($$SELECT kind, year, record_count FROM inami.flow_file WHERE y
                   $$VALUES ('Pro01', 2025, 1::bigint)$$, 'and the Pro01 a trigger loaded in the middle of them');
 DROP TRIGGER load_pro01_2025 ON inami.syst01_member;
 DELETE FROM inami.flow_file WHERE year = 2025;
+-- A Syst04 household is checked by the primary key alone: a repeat in a later batch.
+CREATE FUNCTION pg_temp.big_answer(k int) RETURNS text LANGUAGE sql AS $$
+    SELECT format('<Household requestNumber="3002024%s"><Requester niss="%s"/><Member niss="%s" returnCode="03"/></Household>', niss, niss, niss)
+    FROM big WHERE i = k $$;
+SELECT throws_ok(format('SELECT inami.load_flow(%L)',
+                        '<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="1">'
+                        || (SELECT string_agg(pg_temp.big_answer(i), '' ORDER BY i) FROM big) || pg_temp.big_answer(3) || '</Syst04>'),
+                 '23505', 'the same household twice in Syst04 shipment 1 of control year 2024',
+                 'a Syst04 household repeated in a later batch of the file');
+SELECT is((SELECT count(*) FROM inami.syst04_household), 0::bigint, 'nothing of that Syst04 is loaded');
 SELECT is(inami.load_flow(format('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="300"><Feedback requestNumber="3002024%s" reason="KEEPSYST" rightEnd="2025-12-31"/></Syst05>',
                                  (SELECT niss FROM big WHERE i = 5001))), 1::bigint, 'a Syst05 of the household of the second batch');
 SELECT throws_ok(format($$SELECT inami.load_flow('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="301"><Feedback requestNumber="3002024%s" reason="STOPSYST" rightEnd="2024-12-31"/></Syst05>')$$,

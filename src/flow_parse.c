@@ -80,10 +80,11 @@ current_line(FlowParser *p)
 	/* on an attribute the reader's node is an xmlAttr, which has no line: its element */
 	if (node != NULL && node->type == XML_ATTRIBUTE_NODE)
 		node = node->parent;
+	/* a node keeps its line in 16 bits: from line 65,535 on, the parser's own line */
 	if (node != NULL && (node->type == XML_ELEMENT_NODE || node->type == XML_TEXT_NODE ||
 						 node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE) &&
-		node->line > 0)
-		return (int) xmlGetLineNo(node);
+		node->line > 0 && node->line < 65535)
+		return (int) node->line;
 	return xmlTextReaderGetParserLineNumber(p->reader);
 }
 
