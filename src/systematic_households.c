@@ -49,6 +49,7 @@ typedef struct KeyScan
 	Relation	heap;
 	Relation	index;
 	SysScanDesc scan;
+	MemoryContext cxt;			/* where the scan lives: the index AM allocates in it as it goes */
 	HeapTuple	tuple;			/* current row; NULL when the scan is over */
 	AttrNumber	key_att;		/* request_number */
 	char		key[NAMEDATALEN];	/* the current row's request number */
@@ -116,8 +117,16 @@ scan_next(KeyScan *s)
 	Datum		d;
 	text	   *t;
 	int			len;
+	MemoryContext old;
 
+	/*
+	 * In the scan's own context: a B-tree scan allocates as it reads (the array of the
+	 * dead items it marks, on the first one), and the household's context, reset for
+	 * each household, would free that under it.
+	 */
+	old = MemoryContextSwitchTo(s->cxt);
 	s->tuple = systable_getnext_ordered(s->scan, ForwardScanDirection);
+	MemoryContextSwitchTo(old);
 	if (s->tuple == NULL)
 		return;
 	d = heap_getattr(s->tuple, s->key_att, RelationGetDescr(s->heap), &isnull);
@@ -156,6 +165,7 @@ scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
 		elog(ERROR, "inami: table %s is missing", name);
 	memset(s, 0, sizeof(KeyScan));
 	s->name = name;
+	s->cxt = CurrentMemoryContext;
 	s->heap = table_open(relid, AccessShareLock);
 	/* a direct scan would bypass row-level security: refuse rather than leak */
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
