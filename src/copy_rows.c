@@ -192,7 +192,7 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 				 errmsg("cannot load into %s: it has row-level security enabled", RelationGetRelationName(rel)),
 				 errhint("The loaders insert as COPY FROM does, which row-level security does not allow: disable it on inami's tables.")));
 
-	/* the buffer is in the database encoding already: no conversion */
+	/* no conversion: the loaders' values are ASCII (the reader lets nothing else through) */
 	options = list_make1(makeDefElem("encoding", (Node *) makeString((char *) GetDatabaseEncodingName()), -1));
 	src.data = rows->data.data;
 	src.len = rows->data.len;
