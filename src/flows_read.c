@@ -101,6 +101,83 @@ flow_file_read(void *ctx, char *buf, int len)
 	}
 }
 
+/* ---- the tables and checks of each kind ---- */
+
+/*
+ * The check of a batch: for each key u.k (at position u.i), whether the household it
+ * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
+ * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
+ * statistics say: a join planned from stale statistics (a table emptied then vacuumed
+ * looks empty however it grows) read the whole table for every batch.
+ */
+#define CHECK_BATCH(missing, other) \
+	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
+	"FROM unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
+	"WHERE missing OR other IS NOT NULL ORDER BY i LIMIT 1"
+
+/* What each kind loads into (the referenced table first) and the check of its batches. */
+typedef struct FlowKindTables
+{
+	const char *table[2];		/* in schema inami; NULL: one table only */
+	const char *columns[2];
+	const char *check;
+	bool		oa_arg;			/* $2 of the check is the file's OA (otherwise its shipment) */
+} FlowKindTables;
+
+static const FlowKindTables kind_tables[] = {
+	[FLOW_SYST01] = {
+		{"syst01_household", "syst01_member"},
+		{"control_year, request_number, oa, requester_niss, file_id", "control_year, request_number, niss"},
+		CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst01_household h "
+					"WHERE h.control_year = $1 AND h.request_number = u.k"),
+		true
+	},
+	[FLOW_PRO01] = {
+		{"pro01_household", "pro01_member"},
+		{"year, request_number, oa, requester_niss, file_id", "year, request_number, niss"},
+		CHECK_BATCH("false", "SELECT h.file_id FROM inami.pro01_household h "
+					"WHERE h.year = $1 AND h.request_number = u.k"),
+		true
+	},
+	/*
+	 * No Syst_01 needed: the CIN filter also sends households of another OA (E 2.3). No
+	 * query either: the primary key finds a household repeated (flush_table).
+	 */
+	[FLOW_SYST04] = {
+		{"syst04_household", "syst04_member"},
+		{"control_year, request_number, shipment, income_year, requester_niss, household_total, file_id",
+		"control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, "
+		"personal_total, ipcal_code, ipcal_amount"},
+		NULL,
+		false
+	},
+	[FLOW_PRO03] = {
+		{"pro03_person"},
+		{"year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount"},
+		CHECK_BATCH("false", "SELECT p.file_id FROM inami.pro03_person p "
+					"WHERE p.year = $1 AND p.shipment = $2 AND p.niss = u.k"),
+		false
+	},
+	[FLOW_SYST05] = {
+		{"syst05_feedback_received"},
+		{"control_year, request_number, oa, reason, right_end, file_id"},
+		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.syst01_household s "
+					"WHERE s.control_year = $1 AND s.request_number = u.k)",
+					"SELECT f.file_id FROM inami.syst05_feedback_received f "
+					"WHERE f.control_year = $1 AND f.request_number = u.k"),
+		true
+	},
+	[FLOW_PRO04] = {
+		{"pro04_result_received"},
+		{"year, shipment, request_number, code, file_id"},
+		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.pro01_household p "
+					"WHERE p.year = $1 AND p.request_number = u.k)",
+					"SELECT r.file_id FROM inami.pro04_result_received r "
+					"WHERE r.year = $1 AND r.shipment = $2 AND r.request_number = u.k"),
+		false
+	},
+};
+
 /* ---- batches of rows ---- */
 
 /* A key of the batch (request number or NISS) with its line, for the checks. */
@@ -114,6 +191,7 @@ typedef struct FlowKey
 typedef struct FlowLoad
 {
 	FlowHeader	h;
+	const FlowKindTables *k;	/* kind_tables[h.kind] */
 	const char *source;
 	int64		file_id;
 	int64		count;
@@ -250,18 +328,18 @@ batch_error_context(void *arg)
 }
 
 /*
- * Insert the rows of table i. Syst_04 households are checked against the database by the
- * primary key alone: a shipment loads once (refuse_loaded_shipment) and only the loader
- * writes the table, so a household already there comes from an earlier batch of this
- * file, and the unique violation is said again in the file's terms (the batch's lines
- * come with the context).
+ * Insert the rows of table i. A kind without a check query (Syst_04) has its records
+ * checked against the database by the primary key alone: a shipment loads once
+ * (refuse_loaded_shipment) and only the loader writes the table, so a record already
+ * there comes from an earlier batch of this file, and the unique violation is said again
+ * in the file's terms (the batch's lines come with the context).
  */
 static void
 flush_table(FlowLoad *l, int i)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
-	if (l->h.kind != FLOW_SYST04 || i != 0)
+	if (l->k->check != NULL || i != 0)
 	{
 		inami_copy_rows_flush(&l->t[i]);
 		return;
@@ -277,12 +355,13 @@ flush_table(FlowLoad *l, int i)
 		MemoryContextSwitchTo(cxt);
 		e = CopyErrorData();
 		if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || e->table_name == NULL ||
-			strcmp(e->table_name, "syst04_household") != 0)
+			strcmp(e->table_name, l->k->table[0]) != 0)
 			PG_RE_THROW();
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("the same household twice in Syst04 shipment %d of control year %d", l->h.shipment, l->h.year),
+				 errmsg("the same household twice in %s shipment %d of control year %d",
+						l->h.kind_name, l->h.shipment, l->h.year),
 				 e->detail ? errdetail("%s", e->detail) : 0,
 				 errhint("Each household appears once per shipment; fix the file at the source.")));
 	}
@@ -315,87 +394,10 @@ flush_all(FlowLoad *l)
 	MemoryContextReset(l->batch_cxt);
 }
 
-/* ---- the tables and checks of each kind ---- */
-
-/*
- * The check of a batch: for each key u.k (at position u.i), whether the household it
- * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
- * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
- * statistics say: a join planned from stale statistics (a table emptied then vacuumed
- * looks empty however it grows) read the whole table for every batch.
- */
-#define CHECK_BATCH(missing, other) \
-	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
-	"FROM unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
-	"WHERE missing OR other IS NOT NULL ORDER BY i LIMIT 1"
-
-/* What each kind loads into (the referenced table first) and the check of its batches. */
-typedef struct FlowKindTables
-{
-	const char *table[2];		/* in schema inami; NULL: one table only */
-	const char *columns[2];
-	const char *check;
-	bool		oa_arg;			/* $2 of the check is the file's OA (otherwise its shipment) */
-} FlowKindTables;
-
-static const FlowKindTables kind_tables[] = {
-	[FLOW_SYST01] = {
-		{"syst01_household", "syst01_member"},
-		{"control_year, request_number, oa, requester_niss, file_id", "control_year, request_number, niss"},
-		CHECK_BATCH("false", "SELECT h.file_id FROM inami.syst01_household h "
-					"WHERE h.control_year = $1 AND h.request_number = u.k"),
-		true
-	},
-	[FLOW_PRO01] = {
-		{"pro01_household", "pro01_member"},
-		{"year, request_number, oa, requester_niss, file_id", "year, request_number, niss"},
-		CHECK_BATCH("false", "SELECT h.file_id FROM inami.pro01_household h "
-					"WHERE h.year = $1 AND h.request_number = u.k"),
-		true
-	},
-	/*
-	 * No Syst_01 needed: the CIN filter also sends households of another OA (E 2.3). No
-	 * query either: the primary key finds a household repeated (flush_table).
-	 */
-	[FLOW_SYST04] = {
-		{"syst04_household", "syst04_member"},
-		{"control_year, request_number, shipment, income_year, requester_niss, household_total, file_id",
-		"control_year, request_number, shipment, niss, return_code, tax_sheet, cadastral_income, "
-		"personal_total, ipcal_code, ipcal_amount"},
-		NULL,
-		false
-	},
-	[FLOW_PRO03] = {
-		{"pro03_person"},
-		{"year, shipment, niss, income_year, return_code, file_id, ipcal_code, ipcal_amount"},
-		CHECK_BATCH("false", "SELECT p.file_id FROM inami.pro03_person p "
-					"WHERE p.year = $1 AND p.shipment = $2 AND p.niss = u.k"),
-		false
-	},
-	[FLOW_SYST05] = {
-		{"syst05_feedback_received"},
-		{"control_year, request_number, oa, reason, right_end, file_id"},
-		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.syst01_household s "
-					"WHERE s.control_year = $1 AND s.request_number = u.k)",
-					"SELECT f.file_id FROM inami.syst05_feedback_received f "
-					"WHERE f.control_year = $1 AND f.request_number = u.k"),
-		true
-	},
-	[FLOW_PRO04] = {
-		{"pro04_result_received"},
-		{"year, shipment, request_number, code, file_id"},
-		CHECK_BATCH("NOT EXISTS (SELECT FROM inami.pro01_household p "
-					"WHERE p.year = $1 AND p.request_number = u.k)",
-					"SELECT r.file_id FROM inami.pro04_result_received r "
-					"WHERE r.year = $1 AND r.shipment = $2 AND r.request_number = u.k"),
-		false
-	},
-};
-
 static void
 prepare_kind(FlowLoad *l)
 {
-	const FlowKindTables *k = &kind_tables[l->h.kind];
+	const FlowKindTables *k = l->k = &kind_tables[l->h.kind];
 	Oid			check_types[3] = {INT4OID, k->oa_arg ? TEXTOID : INT4OID, TEXTARRAYOID};
 
 	l->ntables = 0;
