@@ -48,9 +48,16 @@ void
 inami_cents_append(StringInfo buf, int64 cents)
 {
 	uint64		abs = cents < 0 ? -(uint64) cents : (uint64) cents;
+	char		digits[MAXINT8LEN + 1];
+	int			cent = (int) (abs % 100);
 
-	appendStringInfo(buf, "%s" UINT64_FORMAT ".%02d", cents < 0 ? "-" : "",
-					 abs / 100, (int) (abs % 100));
+	/* by hand, not appendStringInfo: the loaders write an amount per row */
+	if (cents < 0)
+		appendStringInfoChar(buf, '-');
+	appendBinaryStringInfo(buf, digits, pg_ulltoa_n(abs / 100, digits));
+	appendStringInfoChar(buf, '.');
+	appendStringInfoChar(buf, '0' + cent / 10);
+	appendStringInfoChar(buf, '0' + cent % 10);
 }
 
 /* Complain that an amount is not a whole number of cents within int64. */

@@ -117,8 +117,10 @@ inami_copy_text(InamiCopyRows *rows, const char *s)
 void
 inami_copy_int(InamiCopyRows *rows, int64 v)
 {
+	char		digits[MAXINT8LEN + 1];
+
 	copy_separator(rows);
-	appendStringInfo(&rows->data, INT64_FORMAT, v);
+	appendBinaryStringInfo(&rows->data, digits, pg_lltoa(v, digits));
 }
 
 /* An amount in cents, or NULL when absent. */

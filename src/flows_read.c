@@ -424,7 +424,11 @@ copy_items(InamiCopyRows *t, const FlowRecord *rec, const FlowMember *mb)
 
 	appendStringInfoChar(buf, '{');
 	for (int it = 0; it < mb->n_items; it++)
-		appendStringInfo(buf, "%s%s", it ? "," : "", rec->items[mb->first_item + it].code);
+	{
+		if (it)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoString(buf, rec->items[mb->first_item + it].code);
+	}
 	appendStringInfoChar(buf, '}');
 	buf = inami_copy_raw(t);
 	appendStringInfoChar(buf, '{');
