@@ -1,6 +1,6 @@
 -- R3: the income of an IM household and its verdict (Circ. O.A. 2024/165 4.2-4.4).
 \set VERBOSITY default
-SELECT plan(79);
+SELECT plan(82);
 
 -- The members of the tests: (household, return code, income, birth date, income year).
 -- Plain tables, not temporary ones: parallel workers cannot read temporary tables.
@@ -122,6 +122,34 @@ SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 10.001, NULL::date, 2022)'
 SELECT is(pg_temp.hi($$VALUES ('00', 10.0100, NULL::date, 2022)$$), 10.01, 'trailing zero decimals are fine');
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''NaN''::numeric, NULL::date, 2022)')$$, '22003', NULL, 'NaN is an error');
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''Infinity''::numeric, NULL::date, 2022)')$$, '22003', NULL, 'infinity is an error');
+-- The amount decoder reads numeric's base-10000 digits: every magnitude and digit layout
+-- (digits before and after the point, zero digits trimmed, signs) gives its exact value.
+-- A negative amount is read beside the largest one, so that the total shows it exactly.
+SELECT is(count(*) FILTER (WHERE x IS DISTINCT FROM CASE WHEN v < 0 THEN 92233720368547758.07 + v ELSE v END), 0::bigint,
+          'amounts of every magnitude and sign, 0.01 to 92,233,720,368,547,758.07, read exactly (' || count(*) || ' amounts)')
+FROM (SELECT v, inami.household_income('00', w, NULL, 2022) AS x
+      FROM (SELECT DISTINCT s * m * 10::numeric ^ e / 100 AS v
+            FROM unnest(ARRAY[1, 5, 9, 10, 37, 99, 100, 1001, 1234, 9999, 10000, 10001, 54321, 99999999, 100000001, 922337]) AS m,
+                 generate_series(0, 18) AS e, unnest(ARRAY[1, -1]) AS s) AS a,
+           unnest(CASE WHEN v < 0 THEN ARRAY[v, 92233720368547758.07] ELSE ARRAY[v] END) AS w
+      WHERE abs(v) <= 92233720368547758.07
+      GROUP BY v) AS r;
+SELECT is(count(*) FILTER (WHERE x IS DISTINCT FROM 0.00), 0::bigint, 'zero in any scale is 0.00')
+FROM (SELECT inami.household_income('00', v, NULL, 2022) AS x
+      FROM unnest(ARRAY[0, 0.0, 0.00, 0.000000, -0.00]::numeric[]) AS v GROUP BY v::text) AS r;
+CREATE FUNCTION pg_temp.refused(v numeric) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM inami.household_income('00', v, NULL, 2022);
+    RETURN 'accepted';
+EXCEPTION WHEN numeric_value_out_of_range THEN
+    RETURN 'refused';
+END;
+$$;
+SELECT is(array_agg(v ORDER BY v) FILTER (WHERE pg_temp.refused(v) <> 'refused'), NULL,
+          'a third decimal anywhere, or beyond the int64 cents, is refused')
+FROM unnest(ARRAY[0.001, 0.009, 0.011, 0.0001, 0.00000001, 1.005, 10000.001, 12345678.0010, 99999999.991,
+                  -0.001, -1.005, 92233720368547758.08, -92233720368547758.08, 92233720368547758.071,
+                  99999999999999999.99, 100000000000000000000, 1e40, -1e40, 1e-40]::numeric[]) AS v;
 
 -- Other errors.
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1.00, NULL::date, 2022), (''00'', 2.00, NULL, 2021)')$$,

@@ -87,7 +87,7 @@ inami_numeric_cents(Numeric num, int64 *out)
 	int			weight;
 	bool		negative;
 	int			ndigits;
-	int64		cents = 0;
+	int128		cents = 0;
 
 	memcpy(&header, data, sizeof(uint16));
 	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
@@ -112,32 +112,34 @@ inami_numeric_cents(Numeric num, int64 *out)
 		nbytes -= 2 * sizeof(uint16);
 	}
 	ndigits = nbytes / (int) sizeof(int16);
+	if (ndigits == 0)
+	{
+		*out = 0;
+		return true;
+	}
 
 	/*
-	 * value = sum of digits[i] x NBASE^(weight - i). Stored digits carry no leading
-	 * or trailing zero digit, so a digit at power -2 or below is a third decimal.
+	 * value = sum of digits[i] x NBASE^(weight - i). Stored digits carry no leading or
+	 * trailing zero digit: the last one at power -2 or below is a third decimal, and a
+	 * first one at power 5 or above is at least 10^20, beyond int64 cents. Within those
+	 * bounds the int128 below cannot overflow, so the loop needs no check per digit.
 	 */
-	for (int p = weight; p >= 0; p--)
-	{
-		int			i = weight - p;
-		int			d = (i < ndigits) ? digit_at(data, i) : 0;
-
-		if (pg_mul_s64_overflow(cents, NBASE, &cents) ||
-			pg_add_s64_overflow(cents, d, &cents))
-			return false;
-	}
-	if (pg_mul_s64_overflow(cents, 100, &cents))
+	if (weight - (ndigits - 1) < -1 || weight > 4)
 		return false;
-	for (int i = Max(weight + 1, 0); i < ndigits; i++)
+	for (int i = 0; i <= weight; i++)
+		cents = cents * NBASE + (i < ndigits ? digit_at(data, i) : 0);
+	cents *= 100;
+	if (weight + 1 < ndigits)
 	{
-		int			d = digit_at(data, i);
+		int			d = digit_at(data, weight + 1);	/* the digit at power -1 */
 
-		if (weight - i < -1 || d % 100 != 0)
+		if (d % 100 != 0)
 			return false;
-		if (pg_add_s64_overflow(cents, d / 100, &cents))
-			return false;
+		cents += d / 100;
 	}
-	*out = negative ? -cents : cents;
+	if (cents > PG_INT64_MAX)
+		return false;
+	*out = negative ? -(int64) cents : (int64) cents;
 	return true;
 }
 

@@ -151,13 +151,14 @@ PG_FUNCTION_INFO_V1(inami_household_income_trans);
 Datum
 inami_household_income_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_household_income_trans");
 	HouseholdState *state;
 	bool		is00 = inami_return_code_is_00(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 	int64		income = 0;
 
+	/* the aggregate context is looked up once per group, when its state is made */
 	if (PG_ARGISNULL(0))
-		state = MemoryContextAllocZero(aggcontext, sizeof(HouseholdState));
+		state = MemoryContextAllocZero(inami_agg_context(fcinfo, "inami_household_income_trans"),
+									   sizeof(HouseholdState));
 	else
 		state = (HouseholdState *) PG_GETARG_POINTER(0);
 

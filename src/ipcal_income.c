@@ -232,12 +232,13 @@ PG_FUNCTION_INFO_V1(inami_ipcal_income_trans);
 Datum
 inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = inami_agg_context(fcinfo, "inami_ipcal_income_trans");
 	IpcalState *state;
 	int32		factor = 0;
 
+	/* the aggregate context is looked up once per group, when its state is made */
 	if (PG_ARGISNULL(0))
-		state = MemoryContextAllocZero(aggcontext, sizeof(IpcalState));
+		state = MemoryContextAllocZero(inami_agg_context(fcinfo, "inami_ipcal_income_trans"),
+									   sizeof(IpcalState));
 	else
 		state = (IpcalState *) PG_GETARG_POINTER(0);
 	state->has_rows = true;
