@@ -116,86 +116,102 @@ bench_sql -c "SELECT count(*) AS households, count(x) AS known, count(*) FILTER 
                     FROM bench_member GROUP BY household) s"
 
 # work_mem large enough that no contender's hash table spills (2.2M groups for IPCAL).
+# The contenders of one comparison run in turn, round after round (bench_rounds).
 SERIAL="SET max_parallel_workers_per_gather = 0; SET work_mem = '1GB';"
-bench_time "R3 grouping alone: count(*) GROUP BY household" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, count(*) AS x FROM bench_member GROUP BY household) s"
-bench_time "R3 floor: sum(income) GROUP BY household" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, sum(income) AS x FROM bench_member GROUP BY household) s"
-bench_time "R3 household_income GROUP BY household" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member GROUP BY household) s"
-bench_time "R3 plain SQL rule GROUP BY household" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, $HH_SQL AS x FROM bench_member GROUP BY household) s"
-bench_time "R3 PL/pgSQL aggregate GROUP BY household" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, bench_household_plpgsql(return_code, income, birth_date, income_year) AS x FROM bench_member GROUP BY household) s"
+PL_HH="bench_household_plpgsql(return_code, income, birth_date, income_year)"
+bench_rounds \
+	"R3 grouping alone: count(*) GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, count(*) AS x FROM bench_member GROUP BY household) s" \
+	"R3 floor: sum(income) GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, sum(income) AS x FROM bench_member GROUP BY household) s" \
+	"R3 household_income GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member GROUP BY household) s" \
+	"R3 plain SQL rule GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, $HH_SQL AS x FROM bench_member GROUP BY household) s" \
+	"R3 PL/pgSQL aggregate GROUP BY household" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT household, $PL_HH AS x FROM bench_member GROUP BY household) s"
 bench_ratio "R3 household_income GROUP BY household" "R3 floor: sum(income) GROUP BY household"
 bench_ratio "R3 plain SQL rule GROUP BY household" "R3 household_income GROUP BY household"
 bench_ratio "R3 PL/pgSQL aggregate GROUP BY household" "R3 household_income GROUP BY household"
 bench_ratio "R3 household_income GROUP BY household" "R3 grouping alone: count(*) GROUP BY household"
+# The most any aggregate could gain on PL/pgSQL here, even one that does nothing.
+bench_ratio "R3 PL/pgSQL aggregate GROUP BY household" "R3 grouping alone: count(*) GROUP BY household"
 
-# Parallel, ungrouped: every member of every household into one state per worker.
-# The leader only gathers (parallel_leader_participation = off), so 1 worker = 1 process.
-PAR="SET parallel_leader_participation = off; SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;"
-bench_time "R3 floor: sum(income) ungrouped, serial" "$SERIAL SELECT sum(income) FROM bench_member"
-bench_time "R3 household_income ungrouped, serial" "$SERIAL SELECT $HH_C FROM bench_member"
-bench_time "R3 plain SQL rule ungrouped, serial" "$SERIAL SELECT $HH_SQL FROM bench_member"
-bench_time "R3 PL/pgSQL aggregate ungrouped, serial" "$SERIAL SELECT bench_household_plpgsql(return_code, income, birth_date, income_year) FROM bench_member"
-# The machine's own ceiling for 2 workers against 1: PostgreSQL's sum over the same rows.
-bench_time "R3 floor: sum(income) ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT sum(income) FROM bench_member"
-bench_time "R3 floor: sum(income) ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT sum(income) FROM bench_member"
-bench_time "R3 household_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT $HH_C FROM bench_member"
-bench_time "R3 household_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT $HH_C FROM bench_member"
+# Ungrouped, serial: every member into one state, where the aggregate's own cost shows.
+bench_rounds \
+	"R3 scan alone: count(*) ungrouped, serial" "$SERIAL SELECT count(*) FROM bench_member" \
+	"R3 floor: sum(income) ungrouped, serial" "$SERIAL SELECT sum(income) FROM bench_member" \
+	"R3 household_income ungrouped, serial" "$SERIAL SELECT $HH_C FROM bench_member" \
+	"R3 plain SQL rule ungrouped, serial" "$SERIAL SELECT $HH_SQL FROM bench_member" \
+	"R3 PL/pgSQL aggregate ungrouped, serial" "$SERIAL SELECT $PL_HH FROM bench_member"
 bench_ratio "R3 household_income ungrouped, serial" "R3 floor: sum(income) ungrouped, serial"
 bench_ratio "R3 plain SQL rule ungrouped, serial" "R3 household_income ungrouped, serial"
 bench_ratio "R3 PL/pgSQL aggregate ungrouped, serial" "R3 household_income ungrouped, serial"
+
+# Parallel, ungrouped: one partial state per worker. The leader only gathers
+# (parallel_leader_participation = off), so 1 worker = 1 process. The machine's own
+# ceiling for 2 workers against 1: PostgreSQL's sum over the same rows.
+PAR="SET parallel_leader_participation = off; SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;"
+bench_rounds \
+	"R3 floor: sum(income) ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT sum(income) FROM bench_member" \
+	"R3 floor: sum(income) ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT sum(income) FROM bench_member" \
+	"R3 household_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT $HH_C FROM bench_member" \
+	"R3 household_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT $HH_C FROM bench_member"
 bench_ratio "R3 floor: sum(income) ungrouped, 1 worker" "R3 floor: sum(income) ungrouped, 2 workers"
 bench_ratio "R3 household_income ungrouped, 1 worker" "R3 household_income ungrouped, 2 workers"
 bench_ratio "R3 household_income ungrouped, serial" "R3 household_income ungrouped, 2 workers"
 
 # Parallel, grouped: partition-wise aggregation over 4 hash partitions by household.
 PW="SET enable_partitionwise_aggregate = on; $PAR"
-bench_time "R3 household_income partition-wise GROUP BY, serial" \
-	"$SERIAL SET enable_partitionwise_aggregate = on; SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member_p GROUP BY household) s"
-bench_time "R3 household_income partition-wise GROUP BY, 1 worker" \
-	"$PW SET max_parallel_workers_per_gather = 1; SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member_p GROUP BY household) s"
-bench_time "R3 household_income partition-wise GROUP BY, 2 workers" \
-	"$PW SET max_parallel_workers_per_gather = 2; SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member_p GROUP BY household) s"
+PW_Q="SELECT count(*), sum(x) FROM (SELECT household, $HH_C AS x FROM bench_member_p GROUP BY household) s"
+bench_rounds \
+	"R3 household_income partition-wise GROUP BY, serial" "$SERIAL SET enable_partitionwise_aggregate = on; $PW_Q" \
+	"R3 household_income partition-wise GROUP BY, 1 worker" "$PW SET max_parallel_workers_per_gather = 1; $PW_Q" \
+	"R3 household_income partition-wise GROUP BY, 2 workers" "$PW SET max_parallel_workers_per_gather = 2; $PW_Q"
 bench_ratio "R3 household_income partition-wise GROUP BY, 1 worker" "R3 household_income partition-wise GROUP BY, 2 workers"
 bench_ratio "R3 household_income partition-wise GROUP BY, serial" "R3 household_income partition-wise GROUP BY, 2 workers"
 
 # ipcal_income over the ~6M items, grouped by member.
+IP_C="inami.ipcal_income(code, amount, 2023)"
 IP_SQL="round(sum(i.amount * r.factor), 2)"
 IP_JOIN="bench_item i JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code"
+IP_PL="bench_ipcal_plpgsql(i.amount, r.factor, i.code)"
+IP_LEFT="bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code"
 bench_sql -c "SELECT count(*) AS members, count(*) FILTER (WHERE x IS DISTINCT FROM y OR x IS DISTINCT FROM z) AS differences
-              FROM (SELECT member, inami.ipcal_income(i.code, i.amount, 2023) AS x, $IP_SQL AS y,
-                           bench_ipcal_plpgsql(i.amount, r.factor, i.code) AS z
-                    FROM bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code GROUP BY member) s"
-bench_time "IPCAL grouping alone: count(*) GROUP BY member" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, count(*) AS x FROM bench_item GROUP BY member) s"
-bench_time "IPCAL floor: sum(amount) GROUP BY member" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, sum(amount) AS x FROM bench_item GROUP BY member) s"
-bench_time "IPCAL ipcal_income GROUP BY member" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, inami.ipcal_income(code, amount, 2023) AS x FROM bench_item GROUP BY member) s"
-bench_time "IPCAL sum(amount * factor) join GROUP BY member" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, $IP_SQL AS x FROM $IP_JOIN GROUP BY member) s"
-bench_time "IPCAL PL/pgSQL aggregate (left join) GROUP BY member" \
-	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, bench_ipcal_plpgsql(i.amount, r.factor, i.code) AS x FROM bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code GROUP BY member) s"
+              FROM (SELECT member, inami.ipcal_income(i.code, i.amount, 2023) AS x, $IP_SQL AS y, $IP_PL AS z
+                    FROM $IP_LEFT GROUP BY member) s"
+bench_rounds \
+	"IPCAL grouping alone: count(*) GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, count(*) AS x FROM bench_item GROUP BY member) s" \
+	"IPCAL floor: sum(amount) GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, sum(amount) AS x FROM bench_item GROUP BY member) s" \
+	"IPCAL ipcal_income GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, $IP_C AS x FROM bench_item GROUP BY member) s" \
+	"IPCAL sum(amount * factor) join GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, $IP_SQL AS x FROM $IP_JOIN GROUP BY member) s" \
+	"IPCAL PL/pgSQL aggregate (left join) GROUP BY member" \
+	"$SERIAL SELECT count(*), sum(x) FROM (SELECT member, $IP_PL AS x FROM $IP_LEFT GROUP BY member) s"
 bench_ratio "IPCAL ipcal_income GROUP BY member" "IPCAL floor: sum(amount) GROUP BY member"
 bench_ratio "IPCAL sum(amount * factor) join GROUP BY member" "IPCAL ipcal_income GROUP BY member"
 bench_ratio "IPCAL PL/pgSQL aggregate (left join) GROUP BY member" "IPCAL ipcal_income GROUP BY member"
 bench_ratio "IPCAL ipcal_income GROUP BY member" "IPCAL grouping alone: count(*) GROUP BY member"
+bench_ratio "IPCAL PL/pgSQL aggregate (left join) GROUP BY member" "IPCAL grouping alone: count(*) GROUP BY member"
 
-bench_time "IPCAL floor: sum(amount) ungrouped, serial" "$SERIAL SELECT sum(amount) FROM bench_item"
-bench_time "IPCAL sum(amount * factor) join ungrouped, serial" "$SERIAL SELECT $IP_SQL FROM $IP_JOIN"
-bench_time "IPCAL ipcal_income ungrouped, serial" "$SERIAL SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
-bench_time "IPCAL PL/pgSQL aggregate (left join) ungrouped, serial" \
-	"$SERIAL SELECT bench_ipcal_plpgsql(i.amount, r.factor, i.code) FROM bench_item i LEFT JOIN inami.ipcal_rule r ON r.tax_year = 2023 AND r.code = i.code"
-bench_time "IPCAL floor: sum(amount) ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT sum(amount) FROM bench_item"
-bench_time "IPCAL floor: sum(amount) ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT sum(amount) FROM bench_item"
-bench_time "IPCAL ipcal_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
-bench_time "IPCAL ipcal_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT inami.ipcal_income(code, amount, 2023) FROM bench_item"
+bench_rounds \
+	"IPCAL scan alone: count(*) ungrouped, serial" "$SERIAL SELECT count(*) FROM bench_item" \
+	"IPCAL floor: sum(amount) ungrouped, serial" "$SERIAL SELECT sum(amount) FROM bench_item" \
+	"IPCAL sum(amount * factor) join ungrouped, serial" "$SERIAL SELECT $IP_SQL FROM $IP_JOIN" \
+	"IPCAL ipcal_income ungrouped, serial" "$SERIAL SELECT $IP_C FROM bench_item" \
+	"IPCAL PL/pgSQL aggregate (left join) ungrouped, serial" "$SERIAL SELECT $IP_PL FROM $IP_LEFT"
 bench_ratio "IPCAL ipcal_income ungrouped, serial" "IPCAL floor: sum(amount) ungrouped, serial"
 bench_ratio "IPCAL sum(amount * factor) join ungrouped, serial" "IPCAL ipcal_income ungrouped, serial"
 bench_ratio "IPCAL PL/pgSQL aggregate (left join) ungrouped, serial" "IPCAL ipcal_income ungrouped, serial"
+
+bench_rounds \
+	"IPCAL floor: sum(amount) ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT sum(amount) FROM bench_item" \
+	"IPCAL floor: sum(amount) ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT sum(amount) FROM bench_item" \
+	"IPCAL ipcal_income ungrouped, 1 worker" "$PAR SET max_parallel_workers_per_gather = 1; SELECT $IP_C FROM bench_item" \
+	"IPCAL ipcal_income ungrouped, 2 workers" "$PAR SET max_parallel_workers_per_gather = 2; SELECT $IP_C FROM bench_item"
 bench_ratio "IPCAL floor: sum(amount) ungrouped, 1 worker" "IPCAL floor: sum(amount) ungrouped, 2 workers"
 bench_ratio "IPCAL ipcal_income ungrouped, 1 worker" "IPCAL ipcal_income ungrouped, 2 workers"
 bench_ratio "IPCAL ipcal_income ungrouped, serial" "IPCAL ipcal_income ungrouped, 2 workers"

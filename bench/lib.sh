@@ -1,22 +1,46 @@
 # Helpers for the benchmarks (sourced by bench/run.sh): run SQL, time a query as the
-# median of three runs, print ratios. Times are kept in BENCH_MS[label].
+# median of BENCH_RUNS runs (default 3), print ratios. Times are kept in BENCH_MS[label].
 declare -A BENCH_MS
 
 bench_sql() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
-# bench_time LABEL SQL [PREP]: run SQL three times (output discarded), keep the median in
-# ms; PREP, a shell command, runs untimed before each run.
+# bench_median: the median of the numbers on standard input (the lower one of an even count).
+bench_median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench_time LABEL SQL [PREP]: run SQL BENCH_RUNS times (output discarded), keep the median
+# in ms; PREP, a shell command, runs untimed before each run.
 bench_time() {
 	local label=$1 sql=$2 prep=${3:-} runs=() t0 t1
-	for i in 1 2 3; do
+	for ((i = 0; i < ${BENCH_RUNS:-3}; i++)); do
 		[ -n "$prep" ] && eval "$prep" >/dev/null
 		t0=$(date +%s%N)
 		bench_sql -c "$sql" >/dev/null
 		t1=$(date +%s%N)
 		runs+=($(( (t1 - t0) / 1000000 )))
 	done
-	BENCH_MS[$label]=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
+	BENCH_MS[$label]=$(printf '%s\n' "${runs[@]}" | bench_median)
 	printf '  %-58s %8d ms\n' "$label" "${BENCH_MS[$label]}"
+}
+
+# bench_rounds LABEL SQL [LABEL SQL ...]: time the queries in turn, round after round
+# (BENCH_RUNS rounds), so that a drift of the machine weighs on each of them alike; keep
+# each one's median in ms and print it with its runs.
+bench_rounds() {
+	local -a labels=() sqls=() runs=()
+	local i j t0 t1
+	while [ $# -gt 0 ]; do labels+=("$1"); sqls+=("$2"); runs+=(""); shift 2; done
+	for ((i = 0; i < ${BENCH_RUNS:-3}; i++)); do
+		for j in "${!labels[@]}"; do
+			t0=$(date +%s%N)
+			bench_sql -c "${sqls[$j]}" >/dev/null
+			t1=$(date +%s%N)
+			runs[$j]+="$(( (t1 - t0) / 1000000 )) "
+		done
+	done
+	for j in "${!labels[@]}"; do
+		BENCH_MS[${labels[$j]}]=$(printf '%s\n' ${runs[$j]} | bench_median)
+		printf '  %-58s %8d ms  (%s)\n' "${labels[$j]}" "${BENCH_MS[${labels[$j]}]}" "${runs[$j]% }"
+	done
 }
 
 # bench_ratio A B: print how A compares to B (A's time / B's time).
