@@ -1900,7 +1900,7 @@ BEGIN
         RAISE EXCEPTION 'maf_ceiling needs the household income when MAF social does not apply'
             USING ERRCODE = 'null_value_not_allowed',
                   DETAIL = format('household_income is NULL and maf_social is false for year %s.', year),
-                  HINT = 'Give the household''s net taxable income of year - 2 (0 when the insurer may presume no income, Circ. O.A. 2024/245).';
+                  HINT = 'Give the household''s net taxable income of year - 2 (0 when the insurer may presume no income, Circ. O.A. 2024/245). A household of TP persons arrived in 2023 has the MAF social ceiling, with or without the IM: give maf_social true.';
     END IF;
     IF household_income < 0 THEN
         RAISE EXCEPTION 'household income must not be negative'
