@@ -1,6 +1,6 @@
 -- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
 \set VERBOSITY default
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
 SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
@@ -12,6 +12,8 @@ SELECT is(inami.contribution_minimum(2024, 0), 5982.54, 'age 0: the under-21 cla
 SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20), 142.35, 'worker of 30, wages 6,000.00, 20 assimilated days');
 SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20, 'miners'), 116.11, 'the same miner: 1,312 x 8.85 %');
 SELECT is(inami.contribution_complement(2024, 19, 5000.00, 0), 106.66, 'under 21: (5,982.54 - 5,000.00) -> 983 x 10.85 % = 106.6555');
+SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20, 'public_services'), 96.43, 'the same in public services: 1,312 x 7.35 % = 96.432');
+SELECT is(inami.contribution_complement(2024, 30, 7876.72, 0), 10.85, 'a whole euro is not rounded up further: 100.00 -> 100 EUR x 10.85 % = 10.85');
 -- Under 10.00 EUR nothing is claimed: 92 x 10.85 % = 9.98; 93 x 10.85 % = 10.09.
 SELECT is(inami.contribution_complement(2024, 30, 7885.00, 0), 0.00, '91.72 -> 92 EUR gives 9.98: not claimed');
 SELECT is(inami.contribution_complement(2024, 30, 7884.00, 0), 10.09, '92.72 -> 93 EUR gives 10.09: claimed');

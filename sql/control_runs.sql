@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(50);
+SELECT plan(51);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -363,6 +363,19 @@ SELECT results_eq($$SELECT status, counts FROM inami.control_run WHERE kind = 'p
                   $$VALUES ('succeeded', '{"OK": 2, "NOK": 1, "ONHOLD": 1}'::jsonb)$$, 'the proactive run is logged');
 CALL inami.run_proactive_flow(2024);
 SELECT is(count(*), 4::bigint, 'a second proactive run gives 4 codes, not 8') FROM inami.proactive_decision;
+-- A Pro_01 whose requester is not the eldest member (F 2.2): eldest_niss still names the
+-- eldest, so the mismatch shows; the code does not depend on who requested.
+UPDATE inami.pro01_household SET requester_niss = pg_temp.niss('1962-01-01', 101)
+WHERE request_number = (SELECT request_number FROM fx_pro_hh WHERE hh = 1);
+CALL inami.run_proactive_flow(2024);
+SELECT results_eq($$SELECT d.code, d.eldest_niss, p.requester_niss FROM inami.proactive_decision d
+                    JOIN inami.pro01_household p USING (year, request_number)
+                    WHERE request_number = (SELECT request_number FROM fx_pro_hh WHERE hh = 1)$$,
+    $$VALUES ('OK', pg_temp.niss('1960-01-01', 101), pg_temp.niss('1962-01-01', 101))$$,
+    'Pro_01 requester born 1962, a member born 1960: eldest_niss names the one born 1960; the code stays OK');
+UPDATE inami.pro01_household SET requester_niss = pg_temp.niss('1960-01-01', 101)
+WHERE request_number = (SELECT request_number FROM fx_pro_hh WHERE hh = 1);
+CALL inami.run_proactive_flow(2024);
 
 SELECT * FROM finish();
 
