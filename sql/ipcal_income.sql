@@ -1,6 +1,6 @@
 -- R3: a member's income from their IPCAL items (Circ. O.A. 2024/165 4.2, 4.4).
 \set VERBOSITY default
-SELECT plan(47);
+SELECT plan(52);
 
 -- The IPCAL list is operator data that ships empty: these rows are test samples.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
@@ -89,6 +89,17 @@ SELECT throws_ok($$SELECT inami.ipcal_items_income('{1251}', '{1.00}', 2024)$$, 
                  'IPCAL code "1251" has no factor for tax year 2024', 'ipcal_items_income: a missing factor is the same error');
 SELECT throws_ok($$SELECT inami.ipcal_items_income('{1250,1260}', '{1.00}', 2023)$$, '22023',
                  'IPCAL items need as many amounts as codes', 'ipcal_items_income: codes and amounts in pairs');
+-- NULL elements (which the CHECK of a member's row refuses) mean what NULL arguments mean
+-- to ipcal_income: the income is unknown; a code given is still checked.
+SELECT is(inami.ipcal_items_income(ARRAY[NULL]::text[], ARRAY[1.00], 2023), NULL, 'ipcal_items_income: a NULL code: unknown');
+SELECT is(inami.ipcal_items_income('{1250,1260}', ARRAY[1.00, NULL], 2023), NULL, 'ipcal_items_income: a NULL amount: unknown');
+SELECT is(ARRAY[inami.ipcal_items_income(ARRAY['1250', NULL], ARRAY[1.00, 2.00], 2023),
+                pg_temp.ii($$VALUES ('1250', 1.00, 2023), (NULL, 2.00, 2023)$$)], ARRAY[NULL, NULL]::numeric[],
+          'ipcal_items_income and ipcal_income agree on a NULL code');
+SELECT throws_ok($$SELECT inami.ipcal_items_income(ARRAY['1251', NULL], ARRAY[1.00, 2.00], 2024)$$, '55000', NULL,
+                 'ipcal_items_income: beside a NULL, a code without factor is still an error');
+SELECT throws_ok($$SELECT inami.ipcal_items_income('{{1250},{1260}}', '{{1.00},{2.00}}', 2023)$$, '2202E',
+                 'IPCAL items must be one-dimensional arrays', 'ipcal_items_income: arrays of two dimensions are refused');
 
 -- The list is read once per query: the next statement sees an edited row.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source)

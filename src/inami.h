@@ -95,7 +95,8 @@ extern InamiIpcalList *inami_ipcal_list_load(MemoryContext mcxt);
 extern int32 inami_ipcal_factor(InamiIpcalList *list, text *code, int32 tax_year);
 extern int64 inami_ipcal_round(int128 sum);
 extern void inami_ipcal_overflow(void);
-extern int64 inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year);
+extern bool inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year,
+									int64 *cents);
 
 /* household_income.c: a household's income, member by member. */
 typedef struct InamiHousehold

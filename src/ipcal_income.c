@@ -353,23 +353,36 @@ inami_ipcal_income_final(PG_FUNCTION_ARGS)
 /*
  * The income in cents of a member's IPCAL items kept in its row (codes text[], amounts
  * numeric[], as inami.ipcal_items_valid checks them): round(sum of amount x factor),
- * 0 without any item (E 4.3: "00" with 0 EUR). The C pass of the control and
- * inami.ipcal_items_income share it.
+ * 0 without any item (E 4.3: "00" with 0 EUR). As ipcal_income does over the same items,
+ * a NULL code or amount makes the income unknown (false), and every code and amount given
+ * is still checked. The C pass of the control and inami.ipcal_items_income share it.
  */
-int64
-inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year)
+bool
+inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year,
+						int64 *cents_out)
 {
+	ArrayType  *code_array = DatumGetArrayTypeP(codes);
+	ArrayType  *amount_array = DatumGetArrayTypeP(amounts);
 	Datum	   *code_values;
 	Datum	   *amount_values;
-	bool	   *nulls;
+	bool	   *code_nulls;
+	bool	   *amount_nulls;
 	int			ncodes;
 	int			namounts;
+	bool		unknown = false;
 	int128		sum = 0;
 
-	deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT,
-					  &code_values, &nulls, &ncodes);
-	deconstruct_array(DatumGetArrayTypeP(amounts), NUMERICOID, -1, false, TYPALIGN_INT,
-					  &amount_values, &nulls, &namounts);
+	if (ARR_NDIM(code_array) > 1 || ARR_NDIM(amount_array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("IPCAL items must be one-dimensional arrays"),
+				 errdetail("The codes have %d dimensions, the amounts %d.",
+						   ARR_NDIM(code_array), ARR_NDIM(amount_array)),
+				 errhint("Give the codes and the amounts as two flat arrays, one amount per code.")));
+	deconstruct_array(code_array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &code_values, &code_nulls, &ncodes);
+	deconstruct_array(amount_array, NUMERICOID, -1, false, TYPALIGN_INT,
+					  &amount_values, &amount_nulls, &namounts);
 	if (ncodes != namounts)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -378,13 +391,22 @@ inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 
 				 errhint("Give one amount per code, in the same order.")));
 	for (int i = 0; i < ncodes; i++)
 	{
-		int32		factor = inami_ipcal_factor(list, DatumGetTextPP(code_values[i]), tax_year);
-		int64		cents = inami_numeric_to_cents(DatumGetNumeric(amount_values[i]), "IPCAL amount");
+		int32		factor = 0;
+		int64		cents = 0;
 
+		if (code_nulls[i] || amount_nulls[i])
+			unknown = true;
+		if (!code_nulls[i])
+			factor = inami_ipcal_factor(list, DatumGetTextPP(code_values[i]), tax_year);
+		if (!code_nulls[i] && !amount_nulls[i])
+			cents = inami_numeric_to_cents(DatumGetNumeric(amount_values[i]), "IPCAL amount");
 		if (__builtin_add_overflow(sum, (int128) cents * factor, &sum))
 			inami_ipcal_overflow();
 	}
-	return inami_ipcal_round(sum);
+	if (unknown)
+		return false;
+	*cents_out = inami_ipcal_round(sum);
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(inami_ipcal_items_income);
@@ -397,12 +419,14 @@ Datum
 inami_ipcal_items_income(PG_FUNCTION_ARGS)
 {
 	InamiIpcalList *list = fcinfo->flinfo->fn_extra;
+	int64		cents;
 
 	if (list == NULL)
 		fcinfo->flinfo->fn_extra = list = inami_ipcal_list_load(fcinfo->flinfo->fn_mcxt);
-	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_items_cents(list, PG_GETARG_DATUM(0),
-																	PG_GETARG_DATUM(1),
-																	PG_GETARG_INT32(2))));
+	if (!inami_ipcal_items_cents(list, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_INT32(2),
+								 &cents))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(inami_cents_to_numeric(cents));
 }
 
 PG_FUNCTION_INFO_V1(inami_ipcal_items_valid);

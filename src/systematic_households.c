@@ -527,11 +527,14 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			bool		has_born = niss_born(m->niss, income_year + 1, &born);
 
 			bool		is00 = inami_return_code_is_00(m->return_code);
+			int64		income = 0;
+			bool		has_income = true;
 
 			/* only the items of the answer that counts are read: each needs a factor */
-			inami_household_add(&total, is00, true,
-								is00 ? inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1) : 0,
-								has_born, born, true, income_year);
+			if (is00)
+				has_income = inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1,
+													 &income);
+			inami_household_add(&total, is00, has_income, income, has_born, born, true, income_year);
 		}
 
 		out[0] = PointerGetDatum(cstring_to_text_with_len(key, key_len));
