@@ -347,7 +347,8 @@ flow_open_io(flow_read_fn read, void *read_ctx, flow_niss_fn niss_ok)
 		return NULL;
 	p->read = read;
 	p->read_ctx = read_ctx;
-	p->reader = xmlReaderForIO(io_read, io_close, p, NULL, NULL, FLOW_XML_OPTIONS);
+	/* UTF-8 whatever the file declares: the scanner of the prolog reads UTF-8 bytes */
+	p->reader = xmlReaderForIO(io_read, io_close, p, NULL, "UTF-8", FLOW_XML_OPTIONS);
 	if (p->reader == NULL)
 		fail(p, "53200", NULL, NULL, "could not create the XML reader");
 	else

@@ -17,6 +17,7 @@ my $dir = $node->basedir;
 
 sub gen { my ($file, @args) = @_; system('perl', $gen, @args, '--out', "$dir/$file") == 0 or die "gen_flows.pl failed"; return "$dir/$file"; }
 sub count { my ($sql) = @_; return $node->safe_psql('postgres', $sql); }
+sub utf16 { my ($text) = @_; return "\xff\xfe" . join('', map { "$_\0" } split //, $text); }
 
 my $s1 = gen('syst01.xml', '--kind', 'syst01', '--households', 3000);
 my $s4a = gen('syst04_1.xml', '--kind', 'syst04', '--households', 3000);
@@ -96,6 +97,9 @@ my %cases = (
 	'100,000-deep nesting' => [ $head . ('<Household requestNumber="300202485073003328">' x 100000), '2200N' ],
 	'an attribute of 2 MB' => [ $head . '<Household requestNumber="' . ('1' x 2_000_000) . '"/></Syst01>', '2200N' ],
 	'empty file' => [ '', '2200M' ],
+	# Exchange files are UTF-8, whatever they declare: the DOCTYPE scanner reads UTF-8 bytes.
+	'UTF-16' => [ utf16(qq{$head<Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>}), '2200M' ],
+	'billion laughs in UTF-16' => [ utf16($laughs), '2200M' ],
 	'a bad NISS deep in a file' => [ $full =~ s/(.*)niss="(\d{10})(\d)"/$1 . 'niss="' . $2 . (($3 + 1) % 10) . '"'/ser, '22P02' ],
 );
 for my $name (sort keys %cases) {
@@ -109,15 +113,22 @@ for my $name (sort keys %cases) {
 }
 is(count('SELECT count(*) FROM inami.syst01_household'), '0', 'no household from any hostile file');
 
-# UTF-16 with its byte-order mark is well-formed XML: it loads like UTF-8.
-my $utf16 = "$dir/utf16.xml";
-open(my $fh16, '>:raw', $utf16) or die;
-print $fh16 "\xff\xfe" . join('', map { "$_\0" } split //,
-	qq{$head<Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>});
-close $fh16;
-is(count("SELECT inami.load_flow_file('$utf16')"), '1', 'UTF-16: the household loaded');
+# The UTF-16 billion laughs never reached libxml2's entity handling.
+{
+	my $file = "$dir/laughs16.xml";
+	open(my $fh, '>:raw', $file) or die; print $fh utf16($laughs); close $fh;
+	($ret, $out, $err) = $node->psql('postgres', "SELECT inami.load_flow_file('$file')");
+	unlike($err, qr/DETAIL:[^\n]*entit/i, 'billion laughs in UTF-16: refused before any entity is read');
+}
+
+# UTF-8 with its byte-order mark loads.
+my $bom = "$dir/bom.xml";
+open(my $fhb, '>:raw', $bom) or die;
+print $fhb "\xef\xbb\xbf" . qq{$head<Household requestNumber="300202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>};
+close $fhb;
+is(count("SELECT inami.load_flow_file('$bom')"), '1', 'UTF-8 with a byte-order mark: the household loaded');
 is(count('SELECT request_number || \' \' || niss FROM inami.syst01_member'), '300202485073003328 85073003328',
-	'UTF-16: its member read right');
+	'UTF-8 with a byte-order mark: its member read right');
 $node->safe_psql('postgres', 'DELETE FROM inami.flow_file');
 is(count('SELECT 1'), '1', 'the server is up');
 
