@@ -1,6 +1,6 @@
 -- R9: the NISS, and R4's request number built on it.
 \set VERBOSITY default
-SELECT plan(65);
+SELECT plan(66);
 
 -- The rules' example.
 SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
@@ -87,6 +87,22 @@ SELECT is(inami.is_digits('', 0), true, 'is_digits: the empty string has 0 digit
 SELECT is(inami.is_digits(NULL, 11), NULL, 'is_digits: NULL in, NULL out (a CHECK lets NULL pass)');
 SELECT throws_ok($$INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '3O0', 'test', 0)$$,
                  '23514', NULL, 'a table refuses an OA code that is not 3 digits');
+-- A value cut for a message is cut between characters, never inside one, and counted in
+-- characters.
+CREATE FUNCTION pg_temp.detail_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RETURN d;
+END;
+$$;
+SELECT is(pg_temp.detail_of($$SELECT inami.niss_birth_date('a' || repeat('é', 40))$$),
+          'The value given is "a' || repeat('é', 31) || '" (41 characters).',
+          'a long value in a message: 64 bytes at most, cut between characters');
+
 SELECT * FROM finish();
 
 -- The errors as a user reads them.

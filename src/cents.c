@@ -165,7 +165,8 @@ inami_cents_add(int64 a, int64 b)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("amount out of range"),
 				 errdetail("Adding %lld cents to %lld cents overflows.",
-						   (long long) b, (long long) a)));
+						   (long long) b, (long long) a),
+				 errhint("Amounts are limited to +/- 92233720368547758.07; check the amounts given.")));
 	return r;
 }
 
@@ -180,7 +181,8 @@ inami_cents_mul(int64 a, int64 b)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("amount out of range"),
 				 errdetail("Multiplying %lld cents by %lld overflows.",
-						   (long long) a, (long long) b)));
+						   (long long) a, (long long) b),
+				 errhint("Amounts are limited to +/- 92233720368547758.07; check the amounts given.")));
 	return r;
 }
 

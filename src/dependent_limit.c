@@ -163,7 +163,8 @@ dependent_limit(FunctionCallInfo fcinfo, int year, int quarter)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("year must be between 1 and 9999"),
-				 errdetail("The year given is %d.", year)));
+				 errdetail("The year given is %d.", year),
+				 errhint("Give the calendar year of the quarter.")));
 
 	cache = dependent_limit_cache(fcinfo);
 	first_month = MONTH_INDEX(year, quarter * 3 - 2);
@@ -225,7 +226,8 @@ inami_quarterly_dependent_limit_date(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("day must be a finite date"),
-				 errdetail("The day given is %s.", DATE_IS_NOBEGIN(day) ? "-infinity" : "infinity")));
+				 errdetail("The day given is %s.", DATE_IS_NOBEGIN(day) ? "-infinity" : "infinity"),
+				 errhint("Give the day whose quarter is asked, a calendar date.")));
 	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
 	PG_RETURN_DATUM(dependent_limit(fcinfo, year, (month - 1) / 3 + 1));
 }

@@ -141,6 +141,12 @@ shown(const char *s, char *buf, size_t size)
 
 	for (; s && *s && n + 4 < size && n < 40; s++)
 		buf[n++] = ((unsigned char) *s < 0x20 || *s == '"') ? '?' : *s;
+	/* never cut a UTF-8 character in two: back to its first byte */
+	while (n > 0 && s && ((unsigned char) *s & 0xC0) == 0x80)
+	{
+		s--;
+		n--;
+	}
 	if (s && *s)
 	{
 		buf[n++] = '.';

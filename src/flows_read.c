@@ -70,7 +70,8 @@ flow_raise(FlowParser *p, const char *source)
 			 errmsg("%s", e->message),
 			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
 			 : errdetail("Line %d of %s.", e->line, source),
-			 e->hint[0] ? errhint("%s", e->hint) : 0));
+			 e->hint[0] ? errhint("%s", e->hint)
+			 : errhint("Check the document against the schema of its kind (xsd/ in inami's sources); fix it at the source and send it again.")));
 }
 
 /* ---- the file, streamed ---- */

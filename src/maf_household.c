@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -190,7 +191,7 @@ maf_read_basis(FunctionCallInfo fcinfo, int argno)
 			return (int8) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("unknown IM basis \"%s\"", pnstrdup(s, Min(len, 64))),
+			 errmsg("unknown IM basis \"%s\"", pnstrdup(s, pg_mbcliplen(s, len, 64))),
 			 errdetail("im_basis must be one of benefit, income_survey, temporary_protection, integration_allowance, other, integration_allowance_abated."),
 			 errhint("Use integration_allowance_abated only when the IM rests only on an integration allowance to which the partner-income abatement was actually applied (art. 37novies); otherwise the basis that applies.")));
 	pg_unreachable();

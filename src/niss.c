@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -86,14 +87,14 @@ inami_niss_check(const char *s, int len, const char *what, InamiNiss *out)
 
 	if (problem == NISS_OK)
 		return;
-	value = pnstrdup(s, Min(len, 64));
+	value = pnstrdup(s, pg_mbcliplen(s, len, 64));
 	switch (problem)
 	{
 		case NISS_NOT_11_DIGITS:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("%s must be 11 digits", what),
-					 errdetail("The value given is \"%s\" (%d characters).", value, len),
+					 errdetail("The value given is \"%s\" (%d characters).", value, pg_mbstrlen_with_len(s, len)),
 					 errhint("Write the NISS as 11 digits, without dots, dashes or spaces.")));
 			break;
 		case NISS_BAD_CHECK_DIGITS:
@@ -230,7 +231,7 @@ inami_oa_check(text *oa)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("OA code must be 3 digits"),
-				 errdetail("The value given is \"%s\".", pnstrdup(s, Min(len, 64))),
+				 errdetail("The value given is \"%s\".", pnstrdup(s, pg_mbcliplen(s, len, 64))),
 				 errhint("Give the insurer's code as three digits, for example '300'.")));
 	return pnstrdup(s, 3);
 }

@@ -213,7 +213,10 @@ static bool
 scan_at(KeyScan *s, const char *key, int key_len)
 {
 	while (s->tuple != NULL && key_cmp(s->key, s->key_len, key, key_len) < 0)
+	{
+		CHECK_FOR_INTERRUPTS();	/* a long run of unlisted households is skipped here */
 		scan_next(s);
+	}
 	return s->tuple != NULL && key_cmp(s->key, s->key_len, key, key_len) == 0;
 }
 

@@ -1,6 +1,9 @@
 # Shared by tools/demo.sh and tools/test.sh: packages, build, a copy the postgres user
 # can read, and a throwaway cluster. Sourced, not run.
 set -euo pipefail
+# Every cluster and test instance started from here is UTF8 with the C.UTF-8 locale,
+# whatever the caller's environment (initdb takes both from it).
+export LC_ALL=C.UTF-8
 
 INAMI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -68,7 +71,7 @@ start_cluster() {
 	PGPORT=$(free_port)
 	PGHOST="$dir/sock"
 	export PGPORT PGHOST PGUSER=postgres
-	as_postgres "mkdir -p '$dir/sock' && '$bindir/initdb' -D '$dir/data' -A trust -U postgres >'$dir/initdb.log' 2>&1"
+	as_postgres "mkdir -p '$dir/sock' && '$bindir/initdb' -D '$dir/data' -A trust -U postgres -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
 	printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n%s\n" \
 		"$PGPORT" "$PGHOST" "$extra" >>"$dir/data/postgresql.conf"
 	as_postgres "'$bindir/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w start >/dev/null"
