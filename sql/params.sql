@@ -1,6 +1,6 @@
 -- Parameters are data: every table commented, checked, dumped; every shipped row sourced.
 \set VERBOSITY default
-SELECT plan(13);
+SELECT plan(14);
 
 SELECT is(inami.version(), (SELECT extversion FROM pg_extension WHERE extname = 'inami'),
           'the library and the install script carry the same version');
@@ -110,5 +110,40 @@ SELECT is_empty($$
     SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'inami' AND p.prosecdef
 $$, 'no SECURITY DEFINER function');
+
+-- A PL/pgSQL simple expression (RETURN f(...)) keeps its function state for the whole
+-- transaction: a row added by an earlier statement of the same transaction is seen.
+CREATE FUNCTION pg_temp.plafond(s int, y int) RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN inami.im_plafond(s, y); END $$;
+CREATE FUNCTION pg_temp.verdict(i numeric, s int, y int) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN inami.im_verdict(i, s, y); END $$;
+CREATE FUNCTION pg_temp.dependent(y int, q int) RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN inami.quarterly_dependent_limit(y, q); END $$;
+CREATE FUNCTION pg_temp.items(y int) RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN inami.ipcal_items_income('{1250}', '{100.00}', y); END $$;
+CREATE FUNCTION pg_temp.in_one_transaction() RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    seen text[];
+BEGIN
+    INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES (2023, '1250', 1, 'test', 'test: sample row');
+    -- read once by each function...
+    seen := ARRAY[pg_temp.plafond(1, 2022)::text, pg_temp.verdict(1000.00, 1, 2022),
+                  pg_temp.dependent(2024, 3)::text, pg_temp.items(2023)::text];
+    -- ...then rows added by the next statements, and each function asked again
+    INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2031, 20000.00, 3000.00, 'test: added later');
+    INSERT INTO inami.pivot_index_step (effective_from, exponent, source) VALUES ('2024-08-01', 29, 'test: added later');
+    INSERT INTO inami.parameter_coverage (series, valid_until, source) VALUES ('quarterly_dependent_limit', '2024-12-31', 'test: added later');
+    UPDATE inami.ipcal_rule SET factor = -1 WHERE tax_year = 2023 AND code = '1250';
+    seen := seen || ARRAY[pg_temp.plafond(1, 2031)::text, pg_temp.verdict(25000.00, 1, 2031),
+                          pg_temp.dependent(2024, 3)::text, pg_temp.items(2023)::text];
+    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = array_to_string(seen, ' ');  -- and roll it all back
+END;
+$$;
+CREATE FUNCTION pg_temp.outcome() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_temp.in_one_transaction();
+    RETURN 'no exception';
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM;
+END;
+$$;
+SELECT is(pg_temp.outcome(), '23303.84 OK 3069.11 100.00 20000.00 NOK 3110.03 -100.00',
+          'in one transaction, im_plafond, im_verdict, quarterly_dependent_limit and ipcal_items_income see the rows added since they first read (PL/pgSQL simple expressions)');
 
 SELECT * FROM finish();

@@ -63,18 +63,14 @@ coverage_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	cache->valid_until = DatumGetDateADT(inami_param_get(tuple, desc, 1));
 }
 
-/* Read the steps and the coverage once per query into fn_extra. */
-static DependentLimitCache *
-dependent_limit_cache(FunctionCallInfo fcinfo)
+/* Read the steps and the coverage into mcxt (kept by inami_param_cache). */
+static void *
+dependent_limit_load(MemoryContext mcxt)
 {
-	DependentLimitCache *cache = fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	DependentLimitCache *cache;
 	int			year,
 				month,
 				day;
-
-	if (cache != NULL)
-		return cache;
 
 	cache = MemoryContextAllocZero(mcxt, sizeof(DependentLimitCache));
 	cache->mcxt = mcxt;
@@ -109,8 +105,6 @@ dependent_limit_cache(FunctionCallInfo fcinfo)
 	cache->first_quarter = cache->step_month[0] / 3;
 	cache->nquarters = Max(0, MONTH_INDEX(year, month) / 3 - cache->first_quarter + 1);
 	cache->values = MemoryContextAllocZero(mcxt, Max(1, cache->nquarters) * sizeof(Datum));
-
-	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
 
@@ -166,7 +160,7 @@ dependent_limit(FunctionCallInfo fcinfo, int year, int quarter)
 				 errdetail("The year given is %d.", year),
 				 errhint("Give the calendar year of the quarter.")));
 
-	cache = dependent_limit_cache(fcinfo);
+	cache = inami_param_cache(fcinfo, dependent_limit_load);
 	first_month = MONTH_INDEX(year, quarter * 3 - 2);
 	if (first_month < cache->step_month[0])
 		ereport(ERROR,

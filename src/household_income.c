@@ -281,12 +281,21 @@ typedef struct VerdictCache
 	int64		last_cents;
 } VerdictCache;
 
+static void *
+verdict_load(MemoryContext mcxt)
+{
+	VerdictCache *cache = MemoryContextAllocZero(mcxt, sizeof(VerdictCache));
+
+	cache->ceilings = inami_ceilings_load(mcxt);
+	return cache;
+}
+
 PG_FUNCTION_INFO_V1(inami_im_verdict);
 /* R3: 'OK' under the ceiling, 'NOK' at or over it, 'ONHOLD' when the income is unknown. */
 Datum
 inami_im_verdict(PG_FUNCTION_ARGS)
 {
-	VerdictCache *cache = fcinfo->flinfo->fn_extra;
+	VerdictCache *cache;
 	int32		size;
 	int32		year;
 	int64		income;
@@ -301,12 +310,7 @@ inami_im_verdict(PG_FUNCTION_ARGS)
 	size = PG_GETARG_INT32(1);
 	year = PG_GETARG_INT32(2);
 
-	if (cache == NULL)
-	{
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VerdictCache));
-		cache->ceilings = inami_ceilings_load(fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = cache;
-	}
+	cache = inami_param_cache(fcinfo, verdict_load);
 	/* the ceiling is checked (size >= 1, a row for the year) even for ONHOLD */
 	if (!cache->have_last || cache->last_size != size || cache->last_year != year)
 	{

@@ -67,16 +67,20 @@ inami_ceiling_cents(const InamiCeilings *c, int household_size, int income_year)
 	pg_unreachable();
 }
 
+static void *
+ceilings_load(MemoryContext mcxt)
+{
+	return inami_ceilings_load(mcxt);
+}
+
 PG_FUNCTION_INFO_V1(inami_im_plafond);
 Datum
 inami_im_plafond(PG_FUNCTION_ARGS)
 {
 	int32		household_size = PG_GETARG_INT32(0);
 	int32		income_year = PG_GETARG_INT32(1);
+	InamiCeilings *ceilings = inami_param_cache(fcinfo, ceilings_load);
 
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = inami_ceilings_load(fcinfo->flinfo->fn_mcxt);
-
-	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ceiling_cents(fcinfo->flinfo->fn_extra,
-															   household_size, income_year)));
+	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ceiling_cents(ceilings, household_size,
+															   income_year)));
 }

@@ -25,6 +25,14 @@ extern void inami_param_foreach(const char *query, int nargs, Oid *argtypes,
 								Datum *values, inami_param_row_fn row_fn, void *arg);
 extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
 
+/*
+ * What load reads (allocated in mcxt), kept in fn_extra and read again when the
+ * snapshot changed. Aggregates' transition functions keep theirs in fn_extra directly:
+ * an aggregate lives one query.
+ */
+typedef void *(*inami_param_load_fn) (MemoryContext mcxt);
+extern void *inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load);
+
 /* ---- cents.c: exact money in int64 cents ---- */
 
 extern Datum inami_cents_to_numeric(int64 cents);

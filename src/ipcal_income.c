@@ -409,20 +409,24 @@ inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 
 	return true;
 }
 
+static void *
+ipcal_list_load(MemoryContext mcxt)
+{
+	return inami_ipcal_list_load(mcxt);
+}
+
 PG_FUNCTION_INFO_V1(inami_ipcal_items_income);
 /*
  * inami.ipcal_items_income(codes text[], amounts numeric[], tax_year int): what
  * ipcal_income gives over the same items, from the arrays of a member's row; the IPCAL
- * list is read once per query (fn_extra).
+ * list is read once per query (inami_param_cache).
  */
 Datum
 inami_ipcal_items_income(PG_FUNCTION_ARGS)
 {
-	InamiIpcalList *list = fcinfo->flinfo->fn_extra;
+	InamiIpcalList *list = inami_param_cache(fcinfo, ipcal_list_load);
 	int64		cents;
 
-	if (list == NULL)
-		fcinfo->flinfo->fn_extra = list = inami_ipcal_list_load(fcinfo->flinfo->fn_mcxt);
 	if (!inami_ipcal_items_cents(list, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_INT32(2),
 								 &cents))
 		PG_RETURN_NULL();

@@ -7,8 +7,66 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "inami.h"
+
+/*
+ * What a function read from the parameter tables, kept in fn_extra with the snapshot it
+ * was read under. fn_extra lives as long as the function's expression: one query, but a
+ * whole transaction for a PL/pgSQL simple expression (RETURN f(...), x := f(...)), whose
+ * statements each run under a newer snapshot; so it is read again when the snapshot is
+ * not the one it was read under (another transaction ended, or this one changed
+ * something: the command id moved).
+ */
+typedef struct ParamCache
+{
+	MemoryContext cxt;			/* what load allocated; reset before reading again */
+	void	   *data;			/* what load returned; NULL until read */
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	uint64		completions;
+	CommandId	curcid;
+} ParamCache;
+
+void *
+inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load)
+{
+	ParamCache *c = fcinfo->flinfo->fn_extra;
+	Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
+
+	if (c != NULL && c->data != NULL && snap != NULL &&
+		c->lxid == MyProc->lxid && c->curcid == snap->curcid &&
+		c->xmin == snap->xmin && c->xmax == snap->xmax && c->xcnt == snap->xcnt &&
+		c->completions == snap->snapXactCompletionCount)
+		return c->data;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ParamCache));
+		c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "inami parameters",
+									   ALLOCSET_SMALL_SIZES);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	else
+		MemoryContextReset(c->cxt);
+	c->data = NULL;				/* until load returns: an error leaves nothing half-read */
+	c->data = load(c->cxt);
+	if (snap != NULL)
+	{
+		c->lxid = MyProc->lxid;
+		c->curcid = snap->curcid;
+		c->xmin = snap->xmin;
+		c->xmax = snap->xmax;
+		c->xcnt = snap->xcnt;
+		c->completions = snap->snapXactCompletionCount;
+	}
+	return c->data;
+}
 
 /*
  * Run a read-only parameter query and hand each row to row_fn. row_fn copies what
