@@ -1,6 +1,6 @@
 -- R3: a member's income from their IPCAL items (Circ. O.A. 2024/165 4.2, 4.4).
 \set VERBOSITY default
-SELECT plan(52);
+SELECT plan(53);
 
 -- The IPCAL list is operator data that ships empty: these rows are test samples.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
@@ -100,6 +100,16 @@ SELECT throws_ok($$SELECT inami.ipcal_items_income(ARRAY['1251', NULL], ARRAY[1.
                  'ipcal_items_income: beside a NULL, a code without factor is still an error');
 SELECT throws_ok($$SELECT inami.ipcal_items_income('{{1250},{1260}}', '{{1.00},{2.00}}', 2023)$$, '2202E',
                  'IPCAL items must be one-dimensional arrays', 'ipcal_items_income: arrays of two dimensions are refused');
+
+-- Totals are built as numeric.c builds them (inami_cents_to_numeric writes the bytes):
+-- byte for byte what PostgreSQL sends for the same value, every magnitude and sign.
+SELECT is(count(*) FILTER (WHERE x IS DISTINCT FROM v OR numeric_send(x) <> numeric_send(round(v, 2))), 0::bigint,
+          'totals are the bytes numeric itself writes, 0.00 to +/- 92,233,720,368,547,758.07 (' || count(*) || ' amounts)')
+FROM (SELECT v, inami.ipcal_items_income(ARRAY[CASE WHEN v < 0 THEN '1260' ELSE '1250' END], ARRAY[abs(v)], 2023) AS x
+      FROM (SELECT DISTINCT s * m * 10::numeric ^ e / 100 AS v
+            FROM unnest(ARRAY[0, 1, 5, 9, 10, 37, 99, 100, 1001, 1234, 9999, 10000, 10001, 54321, 99999999, 100000001, 922337]) AS m,
+                 generate_series(0, 18) AS e, unnest(ARRAY[1, -1]) AS s) AS a
+      WHERE abs(v) <= 92233720368547758.07) AS r;
 
 -- The list is read once per query: the next statement sees an edited row.
 INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source)

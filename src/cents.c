@@ -23,6 +23,7 @@
 #define NUMERIC_SHORT			0x8000
 #define NUMERIC_SPECIAL			0xC000
 #define NUMERIC_SHORT_SIGN_MASK 0x2000
+#define NUMERIC_SHORT_DSCALE_SHIFT 7
 #define NUMERIC_SHORT_WEIGHT_SIGN_MASK 0x0040
 #define NUMERIC_SHORT_WEIGHT_MASK 0x003F
 
@@ -36,11 +37,47 @@ digit_at(const char *digits, int i)
 	return d;
 }
 
-/* Return cents as a numeric of scale 2. */
+/*
+ * Return cents as a numeric of scale 2, written as numeric.c's make_result writes it:
+ * the short header, the base-NBASE digits without leading or trailing zero digit (none
+ * at all for zero, weight 0). Every parameter function returns one per row.
+ */
 Datum
 inami_cents_to_numeric(int64 cents)
 {
-	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
+	uint64		abs = cents < 0 ? -(uint64) cents : (uint64) cents;
+	uint64		units = abs / 100;
+	int16		digits[8];		/* least significant first: power -1, 0, 1, ... */
+	int			first = 0;		/* the least significant digit kept */
+	int			n = 0;
+	int			weight;
+	uint16		header;
+	struct varlena *result;
+	char	   *p;
+
+	digits[n++] = (int16) ((abs % 100) * 100);
+	while (units > 0)
+	{
+		digits[n++] = (int16) (units % NBASE);
+		units /= NBASE;
+	}
+	if (n == 1 && digits[0] == 0)
+		n = 0;					/* zero: no digit at all */
+	while (first < n && digits[first] == 0)
+		first++;				/* trailing zero digits */
+	weight = n > 0 ? n - 2 : 0;
+	header = NUMERIC_SHORT | (cents < 0 ? NUMERIC_SHORT_SIGN_MASK : 0) |
+		(2 << NUMERIC_SHORT_DSCALE_SHIFT) |
+		(weight < 0 ? NUMERIC_SHORT_WEIGHT_SIGN_MASK : 0) | (weight & NUMERIC_SHORT_WEIGHT_MASK);
+
+	result = palloc(VARHDRSZ + sizeof(uint16) + (n - first) * sizeof(int16));
+	SET_VARSIZE(result, VARHDRSZ + sizeof(uint16) + (n - first) * sizeof(int16));
+	p = VARDATA(result);
+	memcpy(p, &header, sizeof(uint16));
+	p += sizeof(uint16);
+	for (int i = n - 1; i >= first; i--, p += sizeof(int16))
+		memcpy(p, &digits[i], sizeof(int16));
+	return PointerGetDatum(result);
 }
 
 /* Append cents as a decimal with two decimals ("-0.05", "1250.00"). */
