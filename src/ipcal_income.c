@@ -354,8 +354,8 @@ inami_ipcal_income_final(PG_FUNCTION_ARGS)
  * The income in cents of a member's IPCAL items kept in its row (codes text[], amounts
  * numeric[], as inami.ipcal_items_valid checks them): round(sum of amount x factor),
  * 0 without any item (E 4.3: "00" with 0 EUR). As ipcal_income does over the same items,
- * a NULL code or amount makes the income unknown (false), and every code and amount given
- * is still checked. The C pass of the control and inami.ipcal_items_income share it.
+ * a NULL code or amount makes the income unknown (false), and every code given is still
+ * checked, with its amount. The C pass of the control and inami.ipcal_items_income share it.
  */
 bool
 inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 tax_year,
