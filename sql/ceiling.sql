@@ -1,6 +1,6 @@
 -- R2: the IM income ceiling (Circ. O.A. 2024/165 4.2; 2024/200 footnote 3).
 \set VERBOSITY default
-SELECT plan(16);
+SELECT plan(22);
 
 SELECT is(inami.im_plafond(4, 2022), 36246.38, '2 titulaires + 2 dependents in 2022: 36,246.38 (Circ. 2024/200, footnote 3)');
 SELECT is(inami.im_plafond(1, 2022), 23303.84, 'a household of one: the base');
@@ -28,6 +28,19 @@ SELECT throws_ok($$INSERT INTO inami.im_ceiling VALUES (2030, 1000.005, 1, 'test
                  'a ceiling has at most two decimals');
 SELECT throws_ok($$UPDATE inami.im_ceiling SET base = 1 WHERE income_year = 2022$$, '42501', NULL,
                  'the shipped 2022 row cannot be edited');
+-- pg_dump keeps only the rows not shipped: no row may be marked shipped by hand, and the
+-- shipped rows cannot be truncated away.
+SELECT throws_ok($$INSERT INTO inami.im_ceiling VALUES (2030, 24000.00, 4400.00, 'test: operator row', true)$$,
+                 '42501', 'only the extension ships parameter rows', 'a row cannot be inserted as shipped');
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2030, 24000.00, 4400.00, 'test: operator row');
+SELECT throws_ok($$UPDATE inami.im_ceiling SET shipped = true WHERE income_year = 2030$$,
+                 '42501', 'only the extension ships parameter rows', 'an operator row cannot be marked shipped');
+SELECT lives_ok($$UPDATE inami.im_ceiling SET base = 24100.00 WHERE income_year = 2030$$, 'an operator row can be edited');
+SELECT is(inami.im_plafond(1, 2030), 24100.00, 'and the edit is seen');
+DELETE FROM inami.im_ceiling WHERE income_year = 2030;
+SELECT throws_ok($$TRUNCATE inami.im_ceiling$$, '42501',
+                 'cannot truncate a parameter table holding rows shipped with the extension', 'a table with shipped rows cannot be truncated');
+SELECT lives_ok($$TRUNCATE inami.maf_income_bracket$$, 'a parameter table without shipped rows can be truncated');
 
 SELECT * FROM finish();
 

@@ -30,7 +30,7 @@ COMMENT ON FUNCTION inami.is_digits(text, int) IS
 CREATE FUNCTION inami.protect_shipped_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.shipped THEN
+    IF TG_OP <> 'INSERT' AND OLD.shipped THEN
         RAISE EXCEPTION 'cannot % a parameter row shipped with the extension', lower(TG_OP)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The row of %I.%I is the published figure of %s.',
@@ -40,11 +40,37 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
+    -- pg_dump keeps only the rows not shipped: a row marked shipped by hand would be lost.
+    IF NEW.shipped THEN
+        RAISE EXCEPTION 'only the extension ships parameter rows'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A row of %I.%I given shipped = true (source: %s).',
+                                  TG_TABLE_SCHEMA, TG_TABLE_NAME, NEW.source),
+                  HINT = 'Leave shipped false (the default): the rows you add are yours, kept by pg_dump with your data.';
+    END IF;
     RETURN NEW;
 END;
 $$;
 COMMENT ON FUNCTION inami.protect_shipped_row() IS
-'Trigger: refuses to update or delete a parameter row shipped with the extension.';
+'Trigger: refuses to update or delete a parameter row shipped with the extension, and to mark a row shipped (pg_dump keeps only the rows not shipped).';
+
+CREATE FUNCTION inami.protect_shipped_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    shipped bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %I.%I WHERE shipped', TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO shipped;
+    IF shipped > 0 THEN
+        RAISE EXCEPTION 'cannot truncate a parameter table holding rows shipped with the extension'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%I.%I holds %s shipped rows.', TG_TABLE_SCHEMA, TG_TABLE_NAME, shipped),
+                  HINT = format('Delete your own rows instead: DELETE FROM %I.%I WHERE NOT shipped;', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION inami.protect_shipped_truncate() IS
+'Trigger: refuses TRUNCATE of a parameter table that holds rows shipped with the extension.';
 
 -- What every parameter table gets: the operator's rows dumped, the shipped ones protected.
 -- Used by this script only (pg_extension_config_dump works only inside CREATE EXTENSION);
@@ -57,8 +83,10 @@ BEGIN
     FOREACH t IN ARRAY tables
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
-        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE UPDATE OR DELETE ON inami.%I '
+        EXECUTE format('CREATE TRIGGER protect_shipped BEFORE INSERT OR UPDATE OR DELETE ON inami.%I '
                        'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
+        EXECUTE format('CREATE TRIGGER protect_shipped_truncate BEFORE TRUNCATE ON inami.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION inami.protect_shipped_truncate()', t);
     END LOOP;
 END;
 $$;
