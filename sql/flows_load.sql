@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(171);
+SELECT plan(174);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -176,6 +176,26 @@ SELECT lives_ok($$DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment
 SELECT is((SELECT count(*) FROM inami.syst04_ipcal WHERE shipment = 1), 0::bigint, 'its items are gone');
 SELECT is(inami.load_flow(pg_temp.d('syst04_1')), 2::bigint, 'then it loads again (a replacement)');
 SELECT is((SELECT count(*) FROM inami.syst04_household), 4::bigint, 'and the households are there once');
+
+-- A received Syst_05 or Pro_04 belongs to its household: deleting the Syst_01 or Pro_01
+-- file that listed the household deletes what was received for it, no orphan is left.
+CREATE FUNCTION pg_temp.pro04_left_after_pro01_deleted() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM inami.flow_file WHERE kind = 'Pro01';
+    SELECT count(*) INTO n FROM inami.pro04_result_received;
+    RAISE EXCEPTION USING MESSAGE = n::text;  -- and undo the deletion
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM::bigint;
+END;
+$$;
+SELECT is(pg_temp.pro04_left_after_pro01_deleted(), 0::bigint, 'deleting the Pro01 file deletes the Pro04 results of its households');
+DELETE FROM inami.flow_file WHERE kind = 'Syst01';
+SELECT is((SELECT count(*) FROM inami.syst05_feedback_received), 0::bigint, 'deleting the Syst01 file deletes the Syst05 feedback of its households');
+SELECT throws_ok($$INSERT INTO inami.syst05_feedback_received VALUES (2024, '300202485073003328', '300', 'KEEPSYST', '2025-12-31',
+                                                                       (SELECT file_id FROM inami.flow_file WHERE kind = 'Syst05'))$$,
+                 '23503', NULL, 'a feedback for a household no Syst01 lists cannot be written by hand either');
 
 -- The checks of the way in: each a clear error, nothing loaded (the counts do not move).
 CREATE TEMP TABLE before AS SELECT (SELECT count(*) FROM inami.flow_file) AS files,

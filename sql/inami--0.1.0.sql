@@ -801,7 +801,8 @@ CREATE TABLE inami.syst05_feedback_received (
                                            'STOPFISC', 'KEEPADV', 'KEEPDSH')),
     right_end date,
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
-    PRIMARY KEY (control_year, request_number)
+    PRIMARY KEY (control_year, request_number),
+    FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
 COMMENT ON TABLE inami.syst05_feedback_received IS
 'Syst_05 as loaded by load_flow / load_flow_file: the feedback sent for a Syst_01 household (one per household and control year).';
@@ -819,8 +820,10 @@ CREATE TABLE inami.pro04_result_received (
     request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     code text NOT NULL CHECK (code IN ('OK', 'NOK', 'ONHOLD')),
     file_id bigint NOT NULL REFERENCES inami.flow_file ON DELETE CASCADE,
-    PRIMARY KEY (year, shipment, request_number)
+    PRIMARY KEY (year, shipment, request_number),
+    FOREIGN KEY (year, request_number) REFERENCES inami.pro01_household ON DELETE CASCADE
 );
+CREATE INDEX ON inami.pro04_result_received (year, request_number);
 COMMENT ON TABLE inami.pro04_result_received IS
 'Pro_04 as loaded by load_flow / load_flow_file: the result for a Pro_01 household in one shipment; the latest shipment counts.';
 COMMENT ON COLUMN inami.pro04_result_received.year IS 'Year of the proactive flow.';
