@@ -1155,8 +1155,11 @@ DECLARE
     code text;
     other record;
 BEGIN
+    -- the household's decision row locked: a run changing its code, or another session
+    -- writing the outcome of another person of the household, waits for this one
     SELECT d.code INTO code FROM inami.proactive_decision d
-    WHERE d.year = NEW.year AND d.request_number = NEW.request_number;
+    WHERE d.year = NEW.year AND d.request_number = NEW.request_number
+    FOR NO KEY UPDATE;
     IF code IS DISTINCT FROM 'OK' THEN
         RAISE EXCEPTION 'household "%" of % is not an OK household of the proactive flow', NEW.request_number, NEW.year
             USING ERRCODE = 'check_violation',
@@ -1183,6 +1186,31 @@ END;
 $$;
 COMMENT ON FUNCTION inami.proactive_outcome_check() IS
 'Trigger: refuses an outcome for a household that is not OK, and a household whose persons disagree on the category outside G''s exception.';
+
+CREATE FUNCTION inami.proactive_decision_keep_ok() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    outcomes bigint;
+BEGIN
+    IF OLD.code = 'OK' AND NEW.code IS DISTINCT FROM 'OK' THEN
+        SELECT count(*) INTO outcomes FROM inami.proactive_outcome o
+        WHERE o.year = OLD.year AND o.request_number = OLD.request_number;
+        IF outcomes > 0 THEN
+            RAISE EXCEPTION 'household "%" of % has recorded outcomes: its code cannot change from OK to %',
+                            OLD.request_number, OLD.year, NEW.code
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('%s outcome rows in inami.proactive_outcome were recorded while it was OK.', outcomes),
+                      HINT = format('A later answer changed its verdict: check the household, delete its outcomes (DELETE FROM inami.proactive_outcome WHERE year = %s AND request_number = %L) and run again.',
+                                    OLD.year, OLD.request_number);
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION inami.proactive_decision_keep_ok() IS
+'Trigger: refuses to change the code of an OK household that has outcomes (they were recorded because it was OK, G 3).';
+CREATE TRIGGER proactive_decision_keep_ok BEFORE UPDATE OF code ON inami.proactive_decision
+FOR EACH ROW EXECUTE FUNCTION inami.proactive_decision_keep_ok();
 -- After the statement's rows are all in, so one UPDATE can move a whole household.
 CREATE CONSTRAINT TRIGGER proactive_outcome_household AFTER INSERT OR UPDATE ON inami.proactive_outcome
 DEFERRABLE INITIALLY IMMEDIATE

@@ -36,7 +36,7 @@ INSERT INTO inami.control_run (kind, year, ended_at, status) VALUES ('proactive_
 INSERT INTO inami.proactive_decision (year, request_number, code, run_id)
 SELECT DISTINCT 2024, p.request_number, p.code, (SELECT max(run_id) FROM inami.control_run) FROM fx_p p;
 
-SELECT plan(13);
+SELECT plan(16);
 
 -- The outcomes. A: right opened on a DSH (5). B: no response (4). C: no response (4), but
 -- its third person, a child with an automatic right (orphan), opened it (6): C carries
@@ -101,6 +101,17 @@ SELECT is(count(*), 15::bigint, 'an empty year still gives the three tables') FR
 UPDATE inami.proactive_outcome SET category = 3 WHERE request_number = (SELECT request_number FROM fx_p WHERE h = 'B' LIMIT 1);
 SELECT results_eq($$SELECT category, households FROM inami.proactive_statistics(2024) WHERE report_table = 2 AND category IN (3, 4)$$,
     $$VALUES (3, 2::bigint), (4, 1)$$, 'one UPDATE moves a whole household to another category');
+
+-- The outcomes were recorded because the household was OK: a run (or anyone) changing its
+-- code is refused while they are there; a household without outcomes may change.
+SELECT throws_ok($$UPDATE inami.proactive_decision SET code = 'NOK' WHERE request_number = (SELECT request_number FROM fx_p WHERE h = 'A' LIMIT 1)$$,
+                 '23514', NULL, 'an OK household with outcomes keeps its code');
+SELECT lives_ok($$UPDATE inami.proactive_decision SET code = 'NOK' WHERE request_number = (SELECT request_number FROM fx_p WHERE h = 'I' LIMIT 1)$$,
+                'an OK household without outcomes may become NOK');
+SELECT throws_ok($$INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
+                   SELECT 2024, request_number, niss, 4, true FROM fx_p WHERE h = 'I' AND pos = 1$$,
+                 '23514', NULL, 'and then takes no outcome');
+UPDATE inami.proactive_decision SET code = 'OK' WHERE request_number = (SELECT request_number FROM fx_p WHERE h = 'I' LIMIT 1);
 
 SELECT * FROM finish();
 
