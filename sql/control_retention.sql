@@ -52,7 +52,22 @@ SELECT y, (SELECT count(*) FROM inami.flow_file WHERE year = y) AS files,
        (SELECT count(*) FROM inami.control_run WHERE year = y) AS runs
 FROM unnest(ARRAY[2017, 2018]) AS y;
 
-SELECT plan(8);
+SELECT plan(10);
+
+-- A function named like a built-in, in a schema the caller's search_path lists (one that
+-- another role could write to), never stands in for the built-in inside inami.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.cardinality(int[]) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.cardinality ran'; END $$;
+CREATE FUNCTION evil.format(text, text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.format ran'; END $$;
+SET search_path = public, evil;
+SELECT lives_ok($$INSERT INTO inami.household_event (request_number, event, event_date)
+                  VALUES (inami.request_number('300', 2018, '85073003328'), 'death', '2018-06-06')$$,
+                'a trigger function (cardinality over int[]) calls the built-in, not evil.cardinality');
+SELECT throws_ok($$CALL inami.purge_expired(NULL)$$, '22023', 'as_of must be a date between 1990 and 2300',
+                 'a procedure (format over text) calls the built-in, not evil.format');
+RESET search_path;
+DELETE FROM inami.household_event WHERE event_date = '2018-06-06';
+DROP SCHEMA evil CASCADE;
 
 SELECT results_eq('SELECT * FROM held ORDER BY y',
     $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),

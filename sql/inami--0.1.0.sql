@@ -1234,7 +1234,7 @@ $$;
 CREATE FUNCTION inami.systematic_members(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, sent_total numeric, niss text, shipment int, income_year int,
                return_code text, income numeric, birth_date date, under18 boolean, rule_birth_date date)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     WITH hh AS (
         SELECT h.request_number, h.oa, a.household_total AS sent_total,
                coalesce(a.income_year, $1 - 2) AS income_year
@@ -1298,8 +1298,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
     CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
                                CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(hh.income_year + 1, 1, 1)) END
-                               AS rule_birth_date) b
-$$;
+                               AS rule_birth_date) b;
+END;
 COMMENT ON FUNCTION inami.systematic_members(int, text) IS
 'R3 per member of the Syst_01 households of a control year (or of one household): the latest household answer''s HouseholdTotal as sent and income year; the member''s latest Syst_04 answer (shipment, return code; NULL: no shipment answers the member; a requester is also found under the new NISS of a Syst_04 <Requester>), income from its IPCAL items (inami.ipcal_income; 0.00 for "00" without items), birth date from the NISS (NULL when unknown or invalid), whether the under-18 rule can apply, and the birth date R3 uses for it (inami.niss_birth_date_for_age: also when the NISS gives only the year and every day of it gives the same answer).';
 
@@ -1360,7 +1360,7 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[],
                precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE BEGIN ATOMIC
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
                h.household_total AS total
@@ -1438,8 +1438,8 @@ LANGUAGE sql STABLE AS $$
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
            w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
            w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason)
-    FROM with_events w
-$$;
+    FROM with_events w;
+END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination).';
 
@@ -1447,7 +1447,7 @@ COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
                income numeric, birth_date date, under18 boolean, rule_birth_date date)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     WITH members AS (
         SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code,
                a.ipcal_code, a.ipcal_amount
@@ -1463,8 +1463,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
     CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
                                CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(m.income_year + 1, 1, 1)) END
-                               AS rule_birth_date) b
-$$;
+                               AS rule_birth_date) b;
+END;
 COMMENT ON FUNCTION inami.proactive_members(int, text) IS
 'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items (0.00 for "00" without items), birth date from the NISS, whether the under-18 rule can apply and the birth date it uses (inami.niss_birth_date_for_age).';
 
@@ -1481,7 +1481,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE inami.control_run r
     SET status = 'failed', ended_at = clock_timestamp(), error_sqlstate = $2,
-        error_message = concat_ws(E'\n', $3, 'DETAIL: ' || nullif($4, ''), 'HINT: ' || nullif($5, ''))
+        error_message = pg_catalog.concat_ws(E'\n', $3, 'DETAIL: ' || nullif($4, ''), 'HINT: ' || nullif($5, ''))
     WHERE r.run_id = $1;
     COMMIT;
     IF nullif($4, '') IS NULL AND nullif($5, '') IS NULL THEN
@@ -1542,13 +1542,13 @@ BEGIN
         n AS (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
-                   coalesce(x.candidates, jsonb_build_array(jsonb_build_object(
+                   coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                        'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
                    -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback
                    NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback
             FROM c
             LEFT JOIN (SELECT c2.request_number,
-                              jsonb_agg(jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
+                              pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
                                                            'from', coalesce('event ' || c2.event_id, 'income'))
                                         ORDER BY c2.precedence) AS candidates
                        FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
@@ -1584,7 +1584,7 @@ BEGIN
                           WHERE m.control_year = y AND m.request_number = d.request_number);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = (SELECT coalesce(jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
+            counts = (SELECT coalesce(pg_catalog.jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
                       FROM (SELECT d.reason, count(*) AS n FROM inami.control_decision d
                             WHERE d.control_year = y GROUP BY d.reason) s)
         WHERE r.run_id = run;
@@ -1621,7 +1621,7 @@ BEGIN
                p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year), p.eldest
         FROM (SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
                      inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS total,
-                     (array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
+                     (pg_catalog.array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
               FROM inami.proactive_members(y) m
               GROUP BY m.request_number) p
         ON CONFLICT ON CONSTRAINT proactive_decision_pkey DO UPDATE
@@ -1631,7 +1631,7 @@ BEGIN
         DELETE FROM inami.proactive_decision d WHERE d.year = y AND d.run_id <> run;
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = (SELECT coalesce(jsonb_object_agg(s.code, s.n ORDER BY s.code), '{}')
+            counts = (SELECT coalesce(pg_catalog.jsonb_object_agg(s.code, s.n ORDER BY s.code), '{}')
                       FROM (SELECT d.code, count(*) AS n FROM inami.proactive_decision d
                             WHERE d.year = y GROUP BY d.code) s)
         WHERE r.run_id = run;
@@ -1808,7 +1808,7 @@ BEGIN
     IF as_of IS NULL OR as_of NOT BETWEEN '1990-01-01' AND '2300-12-31' THEN
         RAISE EXCEPTION 'as_of must be a date between 1990 and 2300'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The date given is %s.', coalesce(as_of::text, 'NULL')),
+                  DETAIL = pg_catalog.format('The date given is %s.', coalesce(as_of::text, 'NULL')),
                   HINT = 'Give the day of the purge, e.g. current_date.';
     END IF;
     -- Year X is kept up to 31 December X+6: on as_of, every year up to year(as_of) - 7 expired.
@@ -1817,27 +1817,27 @@ BEGIN
     COMMIT;
     BEGIN
         DELETE FROM inami.proactive_outcome t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_outcome', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('proactive_outcome', k);
         DELETE FROM inami.proactive_decision t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('proactive_decision', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('proactive_decision', k);
         DELETE FROM inami.control_decision t WHERE t.control_year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_decision', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('control_decision', k);
         DELETE FROM inami.household_event t WHERE t.control_year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('household_event', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('household_event', k);
         -- The loaded flows go with their files (ON DELETE CASCADE from inami.flow_file).
-        removed := removed || jsonb_build_object(
+        removed := removed || pg_catalog.jsonb_build_object(
             'syst01_household', (SELECT count(*) FROM inami.syst01_household t WHERE t.control_year <= last_year),
             'syst04_household', (SELECT count(*) FROM inami.syst04_household t WHERE t.control_year <= last_year),
             'pro01_household', (SELECT count(*) FROM inami.pro01_household t WHERE t.year <= last_year),
             'pro03_person', (SELECT count(*) FROM inami.pro03_person t WHERE t.year <= last_year));
         DELETE FROM inami.flow_file t WHERE t.year <= last_year;
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('flow_file', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('flow_file', k);
         -- The run log of those years: counts per reason are about them too.
         DELETE FROM inami.control_run t WHERE t.year <= last_year AND t.kind <> 'purge';
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || jsonb_build_object('control_run', k);
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('control_run', k);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
+            counts = pg_catalog.jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
         WHERE r.run_id = run;
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
@@ -1855,7 +1855,7 @@ COMMENT ON PROCEDURE inami.purge_expired(date) IS
 -- G (circ. 2024/250): tables 1, 2 and 3 of the statistics of the proactive flow.
 CREATE FUNCTION inami.proactive_statistics(year int)
 RETURNS TABLE (report_table int, category int, label text, households bigint, persons bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE BEGIN ATOMIC
     WITH ok AS (
         SELECT d.request_number FROM inami.proactive_decision d WHERE d.year = $1 AND d.code = 'OK'
     ), o AS (
@@ -1889,8 +1889,8 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT 3, l.category, l.label, NULL, (SELECT count(*) FROM o WHERE o.category = l.category)
     FROM labels l
-    ORDER BY 1, 2 NULLS FIRST, 3
-$$;
+    ORDER BY 1, 2 NULLS FIRST, 3;
+END;
 COMMENT ON FUNCTION inami.proactive_statistics(int) IS
 'G (circ. O.A. 2024/250): the yearly report of the proactive flow from inami.proactive_outcome. Table 1: OK households and their persons, households actually contacted and their persons, and of them those that opened the right. Table 2: households per category (a household with a child with an automatic right may count in two; a dependent''s advantage does not make the household category 6). Table 3: persons per category (each person in exactly one). G 3 names table 2 for households and table 3 for persons (G 4.1 says the reverse once; 3 is followed).';
 
@@ -2134,3 +2134,20 @@ COMMENT ON FUNCTION inami.tp_registration_start(date) IS
 -- (end of section 6)
 
 DROP PROCEDURE inami.setup_parameter_tables(text[]);
+
+-- Every PL/pgSQL function runs with search_path = pg_catalog, pg_temp: a function or
+-- operator of the same name in a schema the caller's search_path lists (one another role
+-- can write to) can never stand in for a built-in. The SQL functions with a body are
+-- BEGIN ATOMIC (bound when created), the RETURN ones too; the procedures, which commit
+-- and so take no SET clause, write pg_catalog. before the built-ins that take any type.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE p.pronamespace = 'inami'::regnamespace AND p.prokind = 'f' AND l.lanname = 'plpgsql'
+    LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);
+    END LOOP;
+END;
+$$;

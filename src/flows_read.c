@@ -109,11 +109,12 @@ flow_file_read(void *ctx, char *buf, int len)
  * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
  * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
  * statistics say: a join planned from stale statistics (a table emptied then vacuumed
- * looks empty however it grows) read the whole table for every batch.
+ * looks empty however it grows) read the whole table for every batch. Built-ins that
+ * take any type are written pg_catalog. (the caller's search_path could offer another).
  */
 #define CHECK_BATCH(missing, other) \
 	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
-	"FROM unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
+	"FROM pg_catalog.unnest($3) WITH ORDINALITY AS u(k, i) OFFSET 0) c " \
 	"WHERE missing OR other IS NOT NULL ORDER BY i LIMIT 1"
 
 /* What each kind loads into (the referenced table first) and the check of its batches. */
