@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(30);
+SELECT plan(31);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -122,6 +122,8 @@ SELECT throws_ok($$SELECT inami.adopt_unlisted_households(2024, '30')$$, '22P02'
                  'adopt_unlisted_households: an OA code of 2 digits is refused');
 SELECT is(inami.adopt_unlisted_households(2024, '300'), 1::bigint, 'adopt_unlisted_households: OA 300 decides it');
 SELECT is(inami.adopt_unlisted_households(2024, '300'), 0::bigint, 'adopting again adopts nothing');
+SELECT throws_ok($$SELECT inami.adopt_unlisted_households(NULL, '300')$$, '22023', 'control year must be between 1990 and 2200',
+                 'adopt_unlisted_households: a NULL control year is an error, not 0');
 SELECT is_empty($$SELECT * FROM inami.syst04_unlisted$$, 'nothing left unlisted');
 
 -- R3 per household, edge by edge.

@@ -678,6 +678,11 @@ BEGIN
             DETAIL = format('The value given is %L.', $2),
             HINT = 'Give the code of the OA that received the Syst04, for example ''300''.';
     END IF;
+    IF $1 IS NULL OR $1 NOT BETWEEN 1990 AND 2200 THEN
+        RAISE EXCEPTION 'control year must be between 1990 and 2200' USING ERRCODE = '22023',
+            DETAIL = format('The control year given is %s.', coalesce($1::text, 'NULL')),
+            HINT = 'Give the control year of the Syst04 shipments, for example 2024.';
+    END IF;
     -- Listed as in a Syst_01: the requester under the request number's NISS, to which a
     -- newer NISS in the answers is matched (E 2.4); the members of every shipment. The
     -- Syst04 file is the household's source: deleting it deletes the household again.
@@ -686,6 +691,8 @@ BEGIN
         SELECT u.control_year, u.request_number, $2, substr(u.request_number, 8), u.file_id
         FROM inami.syst04_unlisted u
         WHERE u.control_year = $1
+        -- listed meanwhile by a Syst_01 load or another adoption: left as it is
+        ON CONFLICT ON CONSTRAINT syst01_household_pkey DO NOTHING
         RETURNING syst01_household.request_number
     ), members AS (
         INSERT INTO inami.syst01_member (control_year, request_number, niss)
