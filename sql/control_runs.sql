@@ -178,8 +178,19 @@ JOIN fx_hh h USING (hh);
 SELECT is(count(*), 16::bigint, 'events get their control year from Syst_01')
 FROM inami.household_event WHERE control_year = 2024;
 
--- 2. The run.
+-- 2. The run. The caller's search_path offers operators named like pg_catalog's for the
+-- types the run and the parameter queries use (each fails if it runs): the run must not
+-- take them (the results below are the test).
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.fail_concat(text, bigint) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.|| ran'; END $$;
+CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = bigint, FUNCTION = evil.fail_concat);
+CREATE FUNCTION evil.fail_eq(bigint[], bigint[]) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.= ran'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = bigint[], RIGHTARG = bigint[], FUNCTION = evil.fail_eq);
+CREATE FUNCTION evil.fail_times(numeric, integer) RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.* ran'; END $$;
+CREATE OPERATOR evil.* (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = evil.fail_times);
+SET search_path = public, evil;
 CALL inami.run_systematic_control(2024);
+RESET search_path;
 
 SELECT results_eq($$
     SELECT h.hh, d.reason, d.right_end FROM inami.control_decision d JOIN fx_hh h USING (request_number)
@@ -353,7 +364,10 @@ SELECT 2024, s.shipment, pg_temp.niss(p.born, 100 + p.hh), 2022, s.code, f.file_
 FROM fx_pro p CROSS JOIN LATERAL (VALUES (1, p.s1, p.a1), (2, p.s2, p.a2)) AS s(shipment, code, amount)
 JOIN inami.flow_file f ON f.source_name = 'test Pro03 shipment ' || s.shipment
 WHERE s.code IS NOT NULL;
+SET search_path = public, evil;
 CALL inami.run_proactive_flow(2024);
+RESET search_path;
+DROP SCHEMA evil CASCADE;
 SELECT results_eq($$SELECT h.hh, d.code, d.household_size, d.household_total, d.ceiling, d.eldest_niss = h.requester
                     FROM inami.proactive_decision d JOIN fx_pro_hh h USING (request_number) ORDER BY h.hh$$,
     $$VALUES (1, 'OK', 4, 36246.37, 36246.38, true), (2, 'NOK', 4, 36246.38, 36246.38, true),

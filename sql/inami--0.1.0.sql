@@ -1162,11 +1162,12 @@ DECLARE
     code text;
     other record;
 BEGIN
-    -- the household's decision row locked: a run changing its code, or another session
-    -- writing the outcome of another person of the household, waits for this one
-    SELECT d.code INTO code FROM inami.proactive_decision d
+    -- The household's decision row written (to itself): a run changing its code, or another
+    -- session writing the outcome of another person of the household, waits for this one,
+    -- and under REPEATABLE READ fails rather than decide from a snapshot it has outdated.
+    UPDATE inami.proactive_decision d SET run_id = d.run_id
     WHERE d.year = NEW.year AND d.request_number = NEW.request_number
-    FOR NO KEY UPDATE;
+    RETURNING d.code INTO code;
     IF code IS DISTINCT FROM 'OK' THEN
         RAISE EXCEPTION 'household "%" of % is not an OK household of the proactive flow', NEW.request_number, NEW.year
             USING ERRCODE = 'check_violation',
@@ -1538,6 +1539,9 @@ BEGIN
         -- One large set-based query whose row estimates through the SQL functions are far too
         -- high: JIT would compile for seconds what runs in less. For this transaction only.
         PERFORM pg_catalog.set_config('jit', 'off', true);
+        -- A procedure that commits takes no SET clause: the built-ins and operators of the
+        -- work (and of the functions it calls) are pg_catalog's for this transaction.
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         -- Only what changed is written: a decision the run reaches again is left as it is
         -- (with the run that made it), so a rerun costs the computation, not a rewrite.
         -- Only the columns used: the rule's text of a million candidates is not kept.
@@ -1620,6 +1624,10 @@ BEGIN
     BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('proactive_flow'), y);
         PERFORM pg_catalog.set_config('jit', 'off', true);
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);  -- as above
+        -- Outcomes being written are waited for and new ones wait: writing an outcome locks
+        -- its household's decision row, and the run locks them all (no deadlock either way).
+        LOCK TABLE inami.proactive_outcome IN SHARE MODE;
         -- Updated in place (every Pro_01 household gets its row again): the outcomes the OA
         -- recorded for its OK households (inami.proactive_outcome) point to these rows.
         INSERT INTO inami.proactive_decision AS d

@@ -147,3 +147,25 @@ SELECT is(pg_temp.outcome(), '23303.84 OK 3069.11 100.00 20000.00 NOK 3110.03 -1
           'in one transaction, im_plafond, im_verdict, quarterly_dependent_limit and ipcal_items_income see the rows added since they first read (PL/pgSQL simple expressions)');
 
 SELECT * FROM finish();
+
+-- A row written in a subtransaction that is rolled back is not seen by a cache that read
+-- it: under REPEATABLE READ the snapshot stays, so the subtransaction decides. The last
+-- call must fail: 2099 has no ceiling once the savepoint is rolled back.
+\set SHOW_CONTEXT never
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SAVEPOINT a;
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2099, 100.00, 10.00, 'test: rolled back');
+SELECT pg_temp.plafond(1, 2099) AS inside_the_savepoint;
+ROLLBACK TO a;
+SELECT pg_temp.plafond(1, 2099) AS after_the_rollback;
+ROLLBACK;
+
+-- A same-named operator on the caller's search_path does not stand in for numeric's own
+-- in the parameter queries (they run with search_path = pg_catalog, pg_temp).
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.times(numeric, integer) RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil.* ran'; END $$;
+CREATE OPERATOR evil.* (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = evil.times);
+SET search_path = public, evil;
+SELECT inami.im_plafond(1, 2022) AS with_evil_on_the_path;
+RESET search_path;
+DROP SCHEMA evil CASCADE;

@@ -6,8 +6,10 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "storage/proc.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -19,13 +21,15 @@
  * whole transaction for a PL/pgSQL simple expression (RETURN f(...), x := f(...)), whose
  * statements each run under a newer snapshot; so it is read again when the snapshot is
  * not the one it was read under (another transaction ended, or this one changed
- * something: the command id moved).
+ * something: the command id moved), or when it was read in another subtransaction (one
+ * rolled back may have written what was read; subtransaction ids are never reused).
  */
 typedef struct ParamCache
 {
 	MemoryContext cxt;			/* what load allocated; reset before reading again */
 	void	   *data;			/* what load returned; NULL until read */
 	LocalTransactionId lxid;
+	SubTransactionId subxid;
 	TransactionId xmin;
 	TransactionId xmax;
 	uint32		xcnt;
@@ -40,7 +44,8 @@ inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load)
 	Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
 
 	if (c != NULL && c->data != NULL && snap != NULL &&
-		c->lxid == MyProc->lxid && c->curcid == snap->curcid &&
+		c->lxid == MyProc->lxid && c->subxid == GetCurrentSubTransactionId() &&
+		c->curcid == snap->curcid &&
 		c->xmin == snap->xmin && c->xmax == snap->xmax && c->xcnt == snap->xcnt &&
 		c->completions == snap->snapXactCompletionCount)
 		return c->data;
@@ -59,6 +64,7 @@ inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load)
 	if (snap != NULL)
 	{
 		c->lxid = MyProc->lxid;
+		c->subxid = GetCurrentSubTransactionId();
 		c->curcid = snap->curcid;
 		c->xmin = snap->xmin;
 		c->xmax = snap->xmax;
@@ -77,10 +83,16 @@ inami_param_foreach(const char *query, int nargs, Oid *argtypes, Datum *values,
 					inami_param_row_fn row_fn, void *arg)
 {
 	int			ret;
+	int			guc_level;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inami: SPI_connect failed");
+	/* pg_catalog's operators and functions, whatever the caller's search_path offers */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	ret = SPI_execute_with_args(query, nargs, argtypes, values, NULL, true, 0);
+	AtEOXact_GUC(true, guc_level);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inami: parameter query failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)

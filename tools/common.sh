@@ -3,7 +3,7 @@
 set -euo pipefail
 # Every cluster and test instance started from here is UTF8 with the C.UTF-8 locale,
 # whatever the caller's environment (initdb takes both from it).
-export LC_ALL=C.UTF-8
+export LC_ALL=C.UTF-8 LANG=C.UTF-8  # LANG too: the TAP modules drop LC_ALL
 
 INAMI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
