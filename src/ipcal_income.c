@@ -350,6 +350,30 @@ inami_ipcal_income_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(inami_cents_to_numeric(inami_ipcal_round(state->sum)));
 }
 
+/* A member's IPCAL items, the two arrays of its row (codes text[], amounts numeric[]). */
+typedef struct IpcalItems
+{
+	Datum	   *codes;
+	Datum	   *amounts;
+	bool	   *code_nulls;
+	bool	   *amount_nulls;
+	int			ncodes;
+	int			namounts;
+} IpcalItems;
+
+/* Unpack the two arrays; false, with nothing unpacked, unless both are one-dimensional. */
+static bool
+ipcal_items_unpack(ArrayType *codes, ArrayType *amounts, IpcalItems *items)
+{
+	if (ARR_NDIM(codes) > 1 || ARR_NDIM(amounts) > 1)
+		return false;
+	deconstruct_array(codes, TEXTOID, -1, false, TYPALIGN_INT,
+					  &items->codes, &items->code_nulls, &items->ncodes);
+	deconstruct_array(amounts, NUMERICOID, -1, false, TYPALIGN_INT,
+					  &items->amounts, &items->amount_nulls, &items->namounts);
+	return true;
+}
+
 /*
  * The income in cents of a member's IPCAL items kept in its row (codes text[], amounts
  * numeric[], as inami.ipcal_items_valid checks them): round(sum of amount x factor),
@@ -363,43 +387,34 @@ inami_ipcal_items_cents(InamiIpcalList *list, Datum codes, Datum amounts, int32 
 {
 	ArrayType  *code_array = DatumGetArrayTypeP(codes);
 	ArrayType  *amount_array = DatumGetArrayTypeP(amounts);
-	Datum	   *code_values;
-	Datum	   *amount_values;
-	bool	   *code_nulls;
-	bool	   *amount_nulls;
-	int			ncodes;
-	int			namounts;
+	IpcalItems	items;
 	bool		unknown = false;
 	int128		sum = 0;
 
-	if (ARR_NDIM(code_array) > 1 || ARR_NDIM(amount_array) > 1)
+	if (!ipcal_items_unpack(code_array, amount_array, &items))
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("IPCAL items must be one-dimensional arrays"),
 				 errdetail("The codes have %d dimensions, the amounts %d.",
 						   ARR_NDIM(code_array), ARR_NDIM(amount_array)),
 				 errhint("Give the codes and the amounts as two flat arrays, one amount per code.")));
-	deconstruct_array(code_array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &code_values, &code_nulls, &ncodes);
-	deconstruct_array(amount_array, NUMERICOID, -1, false, TYPALIGN_INT,
-					  &amount_values, &amount_nulls, &namounts);
-	if (ncodes != namounts)
+	if (items.ncodes != items.namounts)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("IPCAL items need as many amounts as codes"),
-				 errdetail("%d codes and %d amounts.", ncodes, namounts),
+				 errdetail("%d codes and %d amounts.", items.ncodes, items.namounts),
 				 errhint("Give one amount per code, in the same order.")));
-	for (int i = 0; i < ncodes; i++)
+	for (int i = 0; i < items.ncodes; i++)
 	{
 		int32		factor = 0;
 		int64		cents = 0;
 
-		if (code_nulls[i] || amount_nulls[i])
+		if (items.code_nulls[i] || items.amount_nulls[i])
 			unknown = true;
-		if (!code_nulls[i])
-			factor = inami_ipcal_factor(list, DatumGetTextPP(code_values[i]), tax_year);
-		if (!code_nulls[i] && !amount_nulls[i])
-			cents = inami_numeric_to_cents(DatumGetNumeric(amount_values[i]), "IPCAL amount");
+		if (!items.code_nulls[i])
+			factor = inami_ipcal_factor(list, DatumGetTextPP(items.codes[i]), tax_year);
+		if (!items.code_nulls[i] && !items.amount_nulls[i])
+			cents = inami_numeric_to_cents(DatumGetNumeric(items.amounts[i]), "IPCAL amount");
 		if (__builtin_add_overflow(sum, (int128) cents * factor, &sum))
 			inami_ipcal_overflow();
 	}
@@ -442,35 +457,25 @@ PG_FUNCTION_INFO_V1(inami_ipcal_items_valid);
 Datum
 inami_ipcal_items_valid(PG_FUNCTION_ARGS)
 {
-	ArrayType  *codes = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *amounts = PG_GETARG_ARRAYTYPE_P(1);
-	Datum	   *code_values;
-	Datum	   *amount_values;
-	bool	   *code_nulls;
-	bool	   *amount_nulls;
-	int			ncodes;
-	int			namounts;
+	IpcalItems	items;
 
-	if (ARR_NDIM(codes) > 1 || ARR_NDIM(amounts) > 1)
+	if (!ipcal_items_unpack(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1), &items) ||
+		items.ncodes != items.namounts)
 		PG_RETURN_BOOL(false);
-	deconstruct_array(codes, TEXTOID, -1, false, TYPALIGN_INT, &code_values, &code_nulls, &ncodes);
-	deconstruct_array(amounts, NUMERICOID, -1, false, TYPALIGN_INT, &amount_values, &amount_nulls, &namounts);
-	if (ncodes != namounts)
-		PG_RETURN_BOOL(false);
-	for (int i = 0; i < ncodes; i++)
+	for (int i = 0; i < items.ncodes; i++)
 	{
 		text	   *code;
 		int64		cents;
 
-		if (code_nulls[i] || amount_nulls[i])
+		if (items.code_nulls[i] || items.amount_nulls[i])
 			PG_RETURN_BOOL(false);
-		code = DatumGetTextPP(code_values[i]);
+		code = DatumGetTextPP(items.codes[i]);
 		if (VARSIZE_ANY_EXHDR(code) != 4)
 			PG_RETURN_BOOL(false);
 		for (int k = 0; k < 4; k++)
 			if (VARDATA_ANY(code)[k] < '0' || VARDATA_ANY(code)[k] > '9')
 				PG_RETURN_BOOL(false);
-		if (!inami_numeric_cents(DatumGetNumeric(amount_values[i]), &cents))
+		if (!inami_numeric_cents(DatumGetNumeric(items.amounts[i]), &cents))
 			PG_RETURN_BOOL(false);
 	}
 	PG_RETURN_BOOL(true);
