@@ -71,7 +71,7 @@ start_cluster() {
 	PGPORT=$(free_port)
 	PGHOST="$dir/sock"
 	export PGPORT PGHOST PGUSER=postgres
-	as_postgres "mkdir -p '$dir/sock' && '$bindir/initdb' -D '$dir/data' -A trust -U postgres -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
+	as_postgres "mkdir -p '$dir/sock' && '$bindir/initdb' -D '$dir/data' -A trust -U postgres >'$dir/initdb.log' 2>&1"
 	printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n%s\n" \
 		"$PGPORT" "$PGHOST" "$extra" >>"$dir/data/postgresql.conf"
 	as_postgres "'$bindir/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w start >/dev/null"
