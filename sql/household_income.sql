@@ -116,7 +116,11 @@ SELECT is(pg_temp.hi($$VALUES ('00', -92233720368547758.07, NULL::date, 2022), (
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 92233720368547758.07, NULL::date, 2022), (''00'', 0.01, NULL, 2022)')$$,
                  '22003', 'household income out of range', 'a total beyond the limit is error 22003');
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 92233720368547758.08, NULL::date, 2022)')$$,
-                 '22003', NULL, 'an amount beyond the limit is error 22003');
+                 '22003', 'income out of range', 'an amount beyond the limit is error 22003, out of range');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', -92233720368547758.08, NULL::date, 2022)')$$,
+                 '22003', 'income out of range', 'one cent past the negative limit too (the limit is symmetric)');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1e30, NULL::date, 2022)')$$,
+                 '22003', 'income out of range', 'a whole number beyond the limit is out of range, not a matter of decimals');
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 10.001, NULL::date, 2022)')$$,
                  '22003', 'income must be a finite amount with at most two decimals', 'an amount with 3 decimals is an error');
 SELECT is(pg_temp.hi($$VALUES ('00', 10.0100, NULL::date, 2022)$$), 10.01, 'trailing zero decimals are fine');
@@ -149,7 +153,9 @@ SELECT is(array_agg(v ORDER BY v) FILTER (WHERE pg_temp.refused(v) <> 'refused')
           'a third decimal anywhere, or beyond the int64 cents, is refused')
 FROM unnest(ARRAY[0.001, 0.009, 0.011, 0.0001, 0.00000001, 1.005, 10000.001, 12345678.0010, 99999999.991,
                   -0.001, -1.005, 92233720368547758.08, -92233720368547758.08, 92233720368547758.071,
-                  99999999999999999.99, 100000000000000000000, 1e40, -1e40, 1e-40]::numeric[]) AS v;
+                  99999999999999999.99, 100000000000000000.00, 100000000000000000000, 1e40, -1e40, 1e-40,
+                  -- 2^64 cents and beyond, which a 64-bit sum of the digits would wrap to small amounts
+                  184467440737095516.16, 184467440737095516.17, -184467440737095516.17, 999999999999999999.99]::numeric[]) AS v;
 
 -- Other errors.
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1.00, NULL::date, 2022), (''00'', 2.00, NULL, 2021)')$$,

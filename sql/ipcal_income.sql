@@ -73,7 +73,8 @@ SELECT is(pg_temp.ii($$VALUES ('1250', 92233720368547758.07, 2023), ('1250', 922
           92233720368547758.07, 'an exact partial sum beyond the limit is no error when the income fits');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 92233720368547758.07, 2023), (''1250'', 0.01, 2023)')$$,
                  '22003', 'IPCAL income out of range', 'an income beyond the limit is error 22003');
-SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 92233720368547758.08, 2023)')$$, '22003', NULL, 'an amount beyond the limit');
+SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 92233720368547758.08, 2023)')$$, '22003',
+                 'IPCAL amount out of range', 'an amount beyond the limit is out of range');
 SELECT is(pg_temp.ii($$VALUES ('1260', 92233720368547758.07, 2023)$$), -92233720368547758.07, 'the most negative income');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1260'', 92233720368547758.07, 2023), (''1260'', 0.01, 2023)')$$,
                  '22003', 'IPCAL income out of range', 'one cent past the negative limit is error 22003 (the limit is symmetric)');

@@ -152,7 +152,8 @@ Datum
 inami_household_income_trans(PG_FUNCTION_ARGS)
 {
 	HouseholdState *state;
-	bool		is00 = inami_return_code_is_00(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
+	bool		is00 = !PG_ARGISNULL(1) &&
+		inami_return_code_is_00((text *) inami_packed(PG_GETARG_DATUM(1)));
 	int64		income = 0;
 
 	/* the aggregate context is looked up once per group, when its state is made */
@@ -164,7 +165,7 @@ inami_household_income_trans(PG_FUNCTION_ARGS)
 
 	/* the income is read only where it counts (and where the year places the answer) */
 	if (is00 && !PG_ARGISNULL(2) && !PG_ARGISNULL(4))
-		income = inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2)),
+		income = inami_numeric_to_cents((Numeric) inami_packed(PG_GETARG_DATUM(2)),
 										"income");
 	inami_household_add(state, is00, !PG_ARGISNULL(2), income,
 						!PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
@@ -322,7 +323,7 @@ inami_im_verdict(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_TEXT_P(cstring_to_text("ONHOLD"));
-	income = inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)),
+	income = inami_numeric_to_cents((Numeric) inami_packed(PG_GETARG_DATUM(0)),
 									"household income");
 	PG_RETURN_TEXT_P(cstring_to_text(income < cache->last_cents ? "OK" : "NOK"));
 }

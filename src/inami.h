@@ -16,6 +16,23 @@
 #include "utils/date.h"
 #include "utils/numeric.h"
 
+/* ---- inline: arguments read once per row ---- */
+
+/*
+ * A varlena argument as PG_DETOAST_DATUM_PACKED gives it, without that function's call
+ * for the usual datum, neither compressed nor out of line: the aggregates read one per
+ * row.
+ */
+static inline struct varlena *
+inami_packed(Datum d)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_COMPRESSED(p) || VARATT_IS_EXTERNAL(p))
+		return pg_detoast_datum_packed(p);
+	return p;
+}
+
 /* ---- params.c: read a parameter table once per query ---- */
 
 /* Called for each row a parameter query returns; arg is the caller's state. */
@@ -33,12 +50,12 @@ extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
 typedef void *(*inami_param_load_fn) (MemoryContext mcxt);
 extern void *inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load);
 
-/* ---- cents.c: exact money in int64 cents ---- */
+/* ---- cents.c: exact money in int64 cents (cents.h: amounts read from numerics) ---- */
+
+#include "cents.h"
 
 extern Datum inami_cents_to_numeric(int64 cents);
 extern void inami_cents_append(StringInfo buf, int64 cents);
-extern bool inami_numeric_cents(Numeric num, int64 *out);
-extern int64 inami_numeric_to_cents(Numeric num, const char *what);
 extern int64 inami_cents_add(int64 a, int64 b);
 extern int64 inami_cents_mul(int64 a, int64 b);
 extern int64 inami_cents_div_round(int64 cents, int64 divisor);

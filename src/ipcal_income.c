@@ -245,7 +245,8 @@ inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 
 	/* a code is checked whenever it can be: a missing one is never skipped */
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(3))
-		factor = inami_ipcal_factor(ipcal_cache(fcinfo), PG_GETARG_TEXT_PP(1), PG_GETARG_INT32(3));
+		factor = inami_ipcal_factor(ipcal_cache(fcinfo), (text *) inami_packed(PG_GETARG_DATUM(1)),
+									PG_GETARG_INT32(3));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		state->unknown = true;
@@ -254,7 +255,7 @@ inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 
 	if (factor != 0)
 	{
-		Numeric		amount = (Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2));
+		Numeric		amount = (Numeric) inami_packed(PG_GETARG_DATUM(2));
 		int64		cents = inami_numeric_to_cents(amount, "IPCAL amount");
 
 		/* |cents x factor| < 2^63 x 2^20: never overflows; the sum is checked */
@@ -264,7 +265,7 @@ inami_ipcal_income_trans(PG_FUNCTION_ARGS)
 	else if (!PG_ARGISNULL(2))
 	{
 		/* a factor of 0 ignores the amount, but a malformed amount is still an error */
-		(void) inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(2)),
+		(void) inami_numeric_to_cents((Numeric) inami_packed(PG_GETARG_DATUM(2)),
 									  "IPCAL amount");
 	}
 	PG_RETURN_POINTER(state);

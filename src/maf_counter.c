@@ -37,7 +37,7 @@ typedef struct MafCounter
 static int64
 counter_cents(FunctionCallInfo fcinfo, int argno, const char *what)
 {
-	return inami_numeric_to_cents((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno)), what);
+	return inami_numeric_to_cents((Numeric) inami_packed(PG_GETARG_DATUM(argno)), what);
 }
 
 /* Complain that two ceilings differ within one counter. */
