@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(51);
+SELECT plan(56);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -315,6 +315,43 @@ SELECT results_eq($$SELECT reason, right_end, run_id FROM inami.control_decision
                   $$SELECT 'STOPSYST', '2025-12-31'::date, max(run_id) FROM inami.control_run WHERE year = 2025 AND status = 'succeeded'$$,
                   'a failed run changes no decision');
 SELECT is(count(*), 24::bigint, 'nor the decisions of another year') FROM inami.control_decision WHERE control_year = 2024;
+
+-- The error a run met is raised again whole, once the failure is logged and committed
+-- (inami.control_run_fail): inami.control_run_raise gives back every field, and leaves
+-- out the NULL or empty ones, which RAISE cannot do. The whole path is test/t/303.
+CREATE FUNCTION pg_temp.raised(VARIADIC f text[]) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
+BEGIN
+    PERFORM inami.control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]);
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+        hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
+        col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
+    -- the context given comes first, then where it was raised again
+    RETURN ARRAY[st, msg, det, hnt, split_part(ctx, E'\n', 1), sch, tbl, col, typ, con];
+END;
+$$;
+SELECT is(pg_temp.raised('23514', 'new row violates check constraint "c"', 'Failing row contains (1).', 'Fix the row.',
+                         'PL/pgSQL function f() line 3 at SQL statement', 'inami', 'control_decision', 'reason', 'text', 'c'),
+          ARRAY['23514', 'new row violates check constraint "c"', 'Failing row contains (1).', 'Fix the row.',
+                'PL/pgSQL function f() line 3 at SQL statement', 'inami', 'control_decision', 'reason', 'text', 'c'],
+          'an error raised again keeps its SQLSTATE, message, DETAIL, HINT, CONTEXT and names');
+SELECT is(r[1:4] || r[6:10], ARRAY['55000', 'no IM income ceiling', '', '', '', '', '', '', ''],
+          'the fields given NULL or empty read as empty')
+FROM pg_temp.raised('55000', 'no IM income ceiling', NULL, '', NULL, NULL, '', NULL, '', NULL) AS r;
+-- What a client gets: an empty DETAIL is left out, not shown empty.
+SELECT inami.control_run_raise('55000', 'no IM income ceiling for income year 2023', '', 'Add the ceiling.',
+                               NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT is((pg_temp.raised('55000', 'x', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))[5],
+          'SQL statement "SELECT inami.control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])"',
+          'without a context given, the context is only where it was raised again');
+SELECT throws_ok($$SELECT inami.control_run_raise('01000', 'a warning', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
+                 '22023', 'invalid SQLSTATE for an error', 'a warning''s SQLSTATE would not stop the caller: refused');
+SELECT is(array_agg(s ORDER BY s) FILTER (WHERE (pg_temp.raised(s, 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))[1] <> '22023'),
+          NULL, 'so are NULL, success, lowercase and other than five characters')
+FROM unnest(ARRAY[NULL, '00000', '2351', '235140', 'p0001', '']) AS s;
 
 -- 6. Explain: every step with its rule.
 SELECT results_eq($$SELECT what, regexp_replace(value, 'event [0-9]+ ', 'event N ') FROM inami.explain_decision((SELECT request_number FROM fx_hh WHERE hh = 4), 2024)

@@ -1483,8 +1483,16 @@ RETURN hashtext('inami.control_run:' || kind);
 COMMENT ON FUNCTION inami.control_lock_key(text) IS
 'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami.control_lock_key(kind), year).';
 
+CREATE FUNCTION inami.control_run_raise(sqlstate text, message text, detail text, hint text, context text,
+                                        schema_name text, table_name text, column_name text,
+                                        datatype_name text, constraint_name text) RETURNS void
+AS 'MODULE_PATHNAME', 'inami_control_run_raise' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION inami.control_run_raise(text, text, text, text, text, text, text, text, text, text) IS
+'Internal to the control runs: raises the error given, with only the fields that are neither NULL nor empty (as GET STACKED DIAGNOSTICS returns them), which RAISE cannot do.';
+
 -- Re-raises an error caught by a run, after its failure was logged and committed.
-CREATE PROCEDURE inami.control_run_fail(run bigint, sqlstate text, message text, detail text, hint text)
+CREATE PROCEDURE inami.control_run_fail(run bigint, sqlstate text, message text, detail text, hint text,
+                                        context text, names text[])
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE inami.control_run r
@@ -1492,19 +1500,11 @@ BEGIN
         error_message = pg_catalog.concat_ws(E'\n', $3, 'DETAIL: ' || nullif($4, ''), 'HINT: ' || nullif($5, ''))
     WHERE r.run_id = $1;
     COMMIT;
-    IF nullif($4, '') IS NULL AND nullif($5, '') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3;
-    ELSIF nullif($5, '') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, DETAIL = $4;
-    ELSIF nullif($4, '') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, HINT = $5;
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = $2, MESSAGE = $3, DETAIL = $4, HINT = $5;
-    END IF;
+    PERFORM inami.control_run_raise($2, $3, $4, $5, $6, $7[1], $7[2], $7[3], $7[4], $7[5]);
 END;
 $$;
-COMMENT ON PROCEDURE inami.control_run_fail(bigint, text, text, text, text) IS
-'Internal to the control runs: marks run failed with the error, commits the log, and raises the error again (so that a caller or pg_cron sees the failure).';
+COMMENT ON PROCEDURE inami.control_run_fail(bigint, text, text, text, text, text, text[]) IS
+'Internal to the control runs: marks run failed with the error, commits the log, and raises the error again with its context and the names it carried (schema, table, column, data type, constraint, in that order in names), so that a caller or pg_cron sees the failure the run met.';
 
 CREATE FUNCTION inami.control_run_start(kind text, year int) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -1530,7 +1530,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     y int := $1;
     run bigint := inami.control_run_start('systematic_control', $1);
-    st text; msg text; det text; hnt text;
+    st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     -- The log row is committed before the work: a failed run stays in the log.
     COMMIT;
@@ -1602,10 +1602,12 @@ BEGIN
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
     EXCEPTION WHEN OTHERS OR query_canceled THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+            hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
+            col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt);
+        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;
@@ -1618,7 +1620,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     y int := $1;
     run bigint := inami.control_run_start('proactive_flow', $1);
-    st text; msg text; det text; hnt text;
+    st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     COMMIT;
     BEGIN
@@ -1653,10 +1655,12 @@ BEGIN
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
     EXCEPTION WHEN OTHERS OR query_canceled THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+            hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
+            col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt);
+        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;
@@ -1818,7 +1822,7 @@ DECLARE
     run bigint;
     removed jsonb := '{}';
     k bigint;
-    st text; msg text; det text; hnt text;
+    st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     IF as_of IS NULL OR as_of NOT BETWEEN '1990-01-01' AND '2300-12-31' THEN
         RAISE EXCEPTION 'as_of must be a date between 1990 and 2300'
@@ -1857,10 +1861,12 @@ BEGIN
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
     EXCEPTION WHEN OTHERS OR query_canceled THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+            hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
+            col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt);
+        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;
