@@ -1,6 +1,6 @@
 -- R2: the IM income ceiling (Circ. O.A. 2024/165 4.2; 2024/200 footnote 3).
 \set VERBOSITY default
-SELECT plan(22);
+SELECT plan(25);
 
 SELECT is(inami.im_plafond(4, 2022), 36246.38, '2 titulaires + 2 dependents in 2022: 36,246.38 (Circ. 2024/200, footnote 3)');
 SELECT is(inami.im_plafond(1, 2022), 23303.84, 'a household of one: the base');
@@ -14,6 +14,23 @@ SELECT is(inami.im_plafond(1, NULL), NULL, 'NULL year');
 SELECT throws_ok('SELECT inami.im_plafond(0, 2022)', '22023', NULL, 'household size 0');
 SELECT throws_ok('SELECT inami.im_plafond(-3, 2022)', '22023', NULL, 'a negative household size');
 SELECT throws_ok('SELECT inami.im_plafond(1, 2023)', '55000', NULL, 'an income year with no row');
+
+-- The ceilings of sizes 1 to 16 are made once per query and returned as kept (not copied
+-- per row): results kept across rows (an array, a sort, a window, DISTINCT) are still each
+-- row's own, and larger sizes are made per row.
+SELECT is(array_agg(inami.im_plafond(s, 2022) ORDER BY s), array_agg(c.base + c.per_member * (s - 1) ORDER BY s),
+          'sizes 1 to 40 in one query: base + per_member x (size - 1), kept or not')
+FROM generate_series(1, 40) AS s, inami.im_ceiling c WHERE c.income_year = 2022;
+SELECT results_eq($$SELECT s, x, lag(x) OVER (ORDER BY s)
+                    FROM (SELECT s, inami.im_plafond(1 + s % 5, 2022) AS x FROM generate_series(1, 20) AS s) q
+                    ORDER BY x DESC, s$$,
+                  $$SELECT s, x, lag(x) OVER (ORDER BY s)
+                    FROM (SELECT s, c.base + c.per_member * (s % 5) AS x
+                          FROM generate_series(1, 20) AS s, inami.im_ceiling c WHERE c.income_year = 2022) q
+                    ORDER BY x DESC, s$$,
+                  'ceilings kept by a sort and a window are each row''s own');
+SELECT is(count(DISTINCT inami.im_plafond(1 + s % 5, 2022)), 5::bigint, 'five sizes, five distinct ceilings')
+FROM generate_series(1, 100) AS s;
 
 -- Other years are rows the operator adds; the next statement sees them.
 INSERT INTO inami.im_ceiling (income_year, base, per_member, source)

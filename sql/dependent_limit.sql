@@ -1,6 +1,6 @@
 -- R1: the quarterly income limit of a dependent person (Circ. O.A. 2024/253).
 \set VERBOSITY default
-SELECT plan(39);
+SELECT plan(43);
 
 -- Every monthly amount the circular prints: 1,762.82 x 1.02^n, rounded to the cent.
 SELECT results_eq(
@@ -30,6 +30,13 @@ SELECT is(inami.quarterly_dependent_limit('2024-06-30'::date), 3049.05, 'the las
 SELECT is(inami.quarterly_dependent_limit('2009-01-01'::date), 2148.87, 'the first day covered');
 SELECT is(inami.quarterly_dependent_limit('2024-09-30'::date), 3069.11, 'the last day vouched');
 SELECT is(inami.quarterly_dependent_limit('2022-12-31'::date), 2892.47, 'the last day of Q4 2022');
+-- Every day covered, each quarter's first and last day and the leap days among them, gives
+-- its quarter's limit (the day is placed by a table of quarter starts, not by j2date).
+SELECT is(count(*) FILTER (WHERE inami.quarterly_dependent_limit(d::date)
+                                 IS DISTINCT FROM inami.quarterly_dependent_limit(extract(year FROM d)::int,
+                                                                                  extract(quarter FROM d)::int)),
+          0::bigint, 'every day from 2009-01-01 to 2024-09-30 in its quarter (' || count(*) || ' days)')
+FROM generate_series('2009-01-01'::date, '2024-09-30', '1 day') AS d;
 
 -- Every quarter from 2009 to Q3 2024 against an independent reference: the monthly
 -- amount recomputed from the base and the circular's steps (written out here, not read
@@ -94,6 +101,12 @@ SELECT throws_ok($$UPDATE inami.pivot_index_step SET exponent = 99 WHERE effecti
 SELECT throws_ok($$DELETE FROM inami.parameter_coverage$$, '42501', NULL, 'the shipped coverage cannot be deleted');
 SELECT throws_ok($$INSERT INTO inami.pivot_index_step VALUES ('2024-10-15', 40, 'test')$$,
                  '23514', NULL, 'a step starts on the first of a month');
+SELECT throws_ok($$INSERT INTO inami.pivot_index_step VALUES ('infinity', 40, 'test')$$,
+                 '23514', NULL, 'a step is a finite day');
+SELECT throws_ok($$INSERT INTO inami.parameter_coverage VALUES ('quarterly_dependent_limit', 'infinity', 'test')$$,
+                 '23514', NULL, 'the coverage ends on a finite day');
+SELECT throws_ok($$INSERT INTO inami.parameter_coverage VALUES ('quarterly_dependent_limit', '2201-01-01', 'test')$$,
+                 '23514', NULL, 'within the years the rules take (to 2200)');
 
 -- Volatility and parallel safety.
 SELECT is(provolatile::text, 's', 'quarterly_dependent_limit(int, int) is STABLE')

@@ -94,7 +94,8 @@ $$;
 -- R1: the pivot-index crossings of the dependent person's quarterly income limit.
 CREATE TABLE inami.pivot_index_step (
     effective_from date PRIMARY KEY
-        CHECK (effective_from = date_trunc('month', effective_from::timestamp)::date),
+        CHECK (effective_from = date_trunc('month', effective_from::timestamp)::date)
+        CHECK (effective_from BETWEEN '1990-01-01' AND '2200-12-31'),
     exponent int NOT NULL UNIQUE CHECK (exponent >= 0),
     source text NOT NULL CHECK (btrim(source) <> ''),
     shipped boolean NOT NULL DEFAULT false
@@ -127,7 +128,8 @@ COMMENT ON COLUMN inami.dependent_limit_base.shipped IS 'True for rows shipped w
 -- Up to when each dated series is vouched for by the sources.
 CREATE TABLE inami.parameter_coverage (
     series text NOT NULL CHECK (series IN ('quarterly_dependent_limit')),
-    valid_until date NOT NULL,
+    -- a finite day of the years the rules take (the functions keep a slot per quarter)
+    valid_until date NOT NULL CHECK (valid_until BETWEEN '1990-01-01' AND '2200-12-31'),
     source text NOT NULL CHECK (btrim(source) <> ''),
     shipped boolean NOT NULL DEFAULT false,
     PRIMARY KEY (series, valid_until)

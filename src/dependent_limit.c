@@ -14,7 +14,6 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
-#include "utils/datum.h"
 
 #include "inami.h"
 
@@ -32,6 +31,9 @@ typedef struct DependentLimitCache
 	int			first_quarter;	/* quarter index (year x 4 + q - 1) of values[0] */
 	int			nquarters;
 	Datum	   *values;			/* numeric per quarter, filled as asked; 0 = not yet */
+	DateADT		first_day;		/* first day of quarter first_quarter */
+	int			ndays;			/* days from first_day to the last vouched quarter's end */
+	uint16	   *day_quarter;	/* per day from first_day: its quarter, from first_quarter */
 	MemoryContext mcxt;
 } DependentLimitCache;
 
@@ -61,6 +63,13 @@ coverage_row(HeapTuple tuple, TupleDesc desc, void *arg)
 
 	cache->have_coverage = true;
 	cache->valid_until = DatumGetDateADT(inami_param_get(tuple, desc, 1));
+}
+
+/* The first day of a quarter index (year x 4 + q - 1). */
+static DateADT
+quarter_first_day(int quarter_index)
+{
+	return date2j(quarter_index / 4, quarter_index % 4 * 3 + 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
 /* Read the steps and the coverage into mcxt (kept by inami_param_cache). */
@@ -105,6 +114,17 @@ dependent_limit_load(MemoryContext mcxt)
 	cache->first_quarter = cache->step_month[0] / 3;
 	cache->nquarters = Max(0, MONTH_INDEX(year, month) / 3 - cache->first_quarter + 1);
 	cache->values = MemoryContextAllocZero(mcxt, Max(1, cache->nquarters) * sizeof(Datum));
+	/* the quarter of every day they span (the tables' CHECKs keep it to 1990-2200) */
+	cache->first_day = quarter_first_day(cache->first_quarter);
+	cache->ndays = quarter_first_day(cache->first_quarter + cache->nquarters) - cache->first_day;
+	cache->day_quarter = MemoryContextAlloc(mcxt, Max(1, cache->ndays) * sizeof(uint16));
+	for (int k = 0; k < cache->nquarters; k++)
+	{
+		DateADT		end = quarter_first_day(cache->first_quarter + k + 1);
+
+		for (DateADT d = quarter_first_day(cache->first_quarter + k); d < end; d++)
+			cache->day_quarter[d - cache->first_day] = (uint16) k;
+	}
 	return cache;
 }
 
@@ -138,15 +158,10 @@ month_text(int month_index)
 	return psprintf("%04d-%02d-01", month_index / 12, month_index % 12 + 1);
 }
 
-/* The limit of quarter q (1..4) of year, as a numeric. */
-static Datum
-dependent_limit(FunctionCallInfo fcinfo, int year, int quarter)
+/* An error unless quarter is 1..4 and year 1..9999. */
+static void
+check_quarter(int year, int quarter)
 {
-	DependentLimitCache *cache;
-	int			first_month;
-	int			slot;
-	DateADT		quarter_end;
-
 	if (quarter < 1 || quarter > 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -159,8 +174,27 @@ dependent_limit(FunctionCallInfo fcinfo, int year, int quarter)
 				 errmsg("year must be between 1 and 9999"),
 				 errdetail("The year given is %d.", year),
 				 errhint("Give the calendar year of the quarter.")));
+}
 
-	cache = inami_param_cache(fcinfo, dependent_limit_load);
+/*
+ * The limit of quarter q (1..4) of year (check_quarter passed), as a numeric made once per
+ * query and returned as kept, not copied (as im_plafond does, im_ceiling.c: copying it
+ * took a sixth of a call).
+ */
+static Datum
+dependent_limit(DependentLimitCache *cache, int year, int quarter)
+{
+	int			first_month;
+	int			slot;
+	DateADT		quarter_end;
+	int64		sum = 0;
+	MemoryContext old;
+
+	/* a quarter already made passed the checks below under this very cache */
+	slot = year * 4 + quarter - 1 - cache->first_quarter;
+	if (slot >= 0 && slot < cache->nquarters && cache->values[slot] != (Datum) 0)
+		return cache->values[slot];
+
 	first_month = MONTH_INDEX(year, quarter * 3 - 2);
 	if (first_month < cache->step_month[0])
 		ereport(ERROR,
@@ -181,20 +215,13 @@ dependent_limit(FunctionCallInfo fcinfo, int year, int quarter)
 						   iso_date(cache->valid_until)),
 				 errhint("Add the pivot-index crossings published since to inami.pivot_index_step, then a row to inami.parameter_coverage with the new valid_until and its source.")));
 
-	slot = year * 4 + quarter - 1 - cache->first_quarter;
 	Assert(slot >= 0 && slot < cache->nquarters);
-	if (cache->values[slot] == (Datum) 0)
-	{
-		int64		sum = 0;
-		MemoryContext old;
-
-		for (int m = 0; m < 3; m++)
-			sum += month_cents(cache, first_month + m);
-		old = MemoryContextSwitchTo(cache->mcxt);
-		cache->values[slot] = inami_cents_to_numeric(inami_cents_div_round(sum, 3));
-		MemoryContextSwitchTo(old);
-	}
-	return datumCopy(cache->values[slot], false, -1);
+	for (int m = 0; m < 3; m++)
+		sum += month_cents(cache, first_month + m);
+	old = MemoryContextSwitchTo(cache->mcxt);
+	cache->values[slot] = inami_cents_to_numeric(inami_cents_div_round(sum, 3));
+	MemoryContextSwitchTo(old);
+	return cache->values[slot];
 }
 
 PG_FUNCTION_INFO_V1(inami_quarterly_dependent_limit);
@@ -204,7 +231,9 @@ inami_quarterly_dependent_limit(PG_FUNCTION_ARGS)
 	int32		year = PG_GETARG_INT32(0);
 	int32		quarter = PG_GETARG_INT32(1);
 
-	PG_RETURN_DATUM(dependent_limit(fcinfo, year, quarter));
+	check_quarter(year, quarter);
+	PG_RETURN_DATUM(dependent_limit(inami_param_cache(fcinfo, dependent_limit_load), year,
+									quarter));
 }
 
 PG_FUNCTION_INFO_V1(inami_quarterly_dependent_limit_date);
@@ -212,7 +241,9 @@ Datum
 inami_quarterly_dependent_limit_date(PG_FUNCTION_ARGS)
 {
 	DateADT		day = PG_GETARG_DATEADT(0);
+	DependentLimitCache *cache;
 	int			year,
+				quarter,
 				month,
 				mday;
 
@@ -222,6 +253,21 @@ inami_quarterly_dependent_limit_date(PG_FUNCTION_ARGS)
 				 errmsg("day must be a finite date"),
 				 errdetail("The day given is %s.", DATE_IS_NOBEGIN(day) ? "-infinity" : "infinity"),
 				 errhint("Give the day whose quarter is asked, a calendar date.")));
-	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
-	PG_RETURN_DATUM(dependent_limit(fcinfo, year, (month - 1) / 3 + 1));
+	cache = inami_param_cache(fcinfo, dependent_limit_load);
+	if (day >= cache->first_day && day - cache->first_day < cache->ndays)
+	{
+		/* the quarter from the table, not j2date (a sixth of a call) */
+		int			k = cache->first_quarter + cache->day_quarter[day - cache->first_day];
+
+		year = k / 4;
+		quarter = k % 4 + 1;
+	}
+	else
+	{
+		/* outside the table: dependent_limit says why */
+		j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
+		quarter = (month - 1) / 3 + 1;
+		check_quarter(year, quarter);
+	}
+	PG_RETURN_DATUM(dependent_limit(cache, year, quarter));
 }

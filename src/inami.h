@@ -90,6 +90,8 @@ typedef struct InamiCeilings
 	int		   *income_year;
 	int64	   *base;
 	int64	   *per_member;
+	MemoryContext mcxt;			/* where they were read */
+	Datum	   *kept;			/* im_plafond's numerics, made on first use (im_ceiling.c) */
 } InamiCeilings;
 
 extern InamiCeilings *inami_ceilings_load(MemoryContext mcxt);
