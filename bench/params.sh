@@ -14,17 +14,20 @@ CREATE TABLE bench_ceiling AS
 SELECT s AS size, 2022 AS income_year, inami.im_plafond(s, 2022) AS amount FROM generate_series(1, 7) AS s;
 ANALYZE bench_rows, bench_quarter, bench_ceiling;
 SQL
-bench_time "R1 floor: sum(constant)" "SELECT sum(2892.47::numeric) FROM bench_rows"
-bench_time "R1 quarterly_dependent_limit(year, quarter)" "SELECT sum(inami.quarterly_dependent_limit(year, quarter)) FROM bench_rows"
-bench_time "R1 quarterly_dependent_limit(day)" "SELECT sum(inami.quarterly_dependent_limit(day)) FROM bench_rows"
-bench_time "R1 join to a table of quarters" "SELECT sum(q.amount) FROM bench_rows r JOIN bench_quarter q USING (year, quarter)"
+# The contenders of one comparison run in turn, round after round (bench_rounds).
+bench_rounds \
+	"R1 floor: sum(constant)" "SELECT sum(2892.47::numeric) FROM bench_rows" \
+	"R1 quarterly_dependent_limit(year, quarter)" "SELECT sum(inami.quarterly_dependent_limit(year, quarter)) FROM bench_rows" \
+	"R1 quarterly_dependent_limit(day)" "SELECT sum(inami.quarterly_dependent_limit(day)) FROM bench_rows" \
+	"R1 join to a table of quarters" "SELECT sum(q.amount) FROM bench_rows r JOIN bench_quarter q USING (year, quarter)"
 bench_ratio "R1 quarterly_dependent_limit(year, quarter)" "R1 floor: sum(constant)"
 bench_ratio "R1 quarterly_dependent_limit(day)" "R1 floor: sum(constant)"
 bench_ratio "R1 quarterly_dependent_limit(year, quarter)" "R1 join to a table of quarters"
 
-bench_time "R2 floor: sum(constant)" "SELECT sum(36246.38::numeric) FROM bench_rows"
-bench_time "R2 im_plafond(size, 2022)" "SELECT sum(inami.im_plafond(size, 2022)) FROM bench_rows"
-bench_time "R2 join to a table of ceilings" "SELECT sum(c.amount) FROM bench_rows r JOIN bench_ceiling c USING (size)"
+bench_rounds \
+	"R2 floor: sum(constant)" "SELECT sum(36246.38::numeric) FROM bench_rows" \
+	"R2 im_plafond(size, 2022)" "SELECT sum(inami.im_plafond(size, 2022)) FROM bench_rows" \
+	"R2 join to a table of ceilings" "SELECT sum(c.amount) FROM bench_rows r JOIN bench_ceiling c USING (size)"
 bench_ratio "R2 im_plafond(size, 2022)" "R2 floor: sum(constant)"
 bench_ratio "R2 im_plafond(size, 2022)" "R2 join to a table of ceilings"
 bench_sql -c "DROP TABLE bench_rows, bench_quarter, bench_ceiling"
