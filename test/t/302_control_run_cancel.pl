@@ -6,21 +6,13 @@ use strict;
 use warnings;
 use IPC::Run;
 use Time::HiRes qw(usleep);
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use InamiControlNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('run_cancel');
-$node->init;
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE EXTENSION inami;
-    INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '300', 'test', 2);
-    INSERT INTO inami.syst01_household
-    SELECT 2024, inami.request_number('300', 2024, n), '300', n, (SELECT max(file_id) FROM inami.flow_file)
-    FROM unnest(ARRAY['85073003328', '05010100113']) AS n;
-    INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household;
-});
+my $node = InamiControlNode->new('run_cancel');
 
 # wait_for(SQL): poll until SQL returns a non-empty value (at most 60 s).
 sub wait_for

@@ -4,21 +4,13 @@
 # operator's own constraint on inami.control_decision causes: a CHECK and a NOT NULL.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use InamiControlNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('run_error');
-$node->init;
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE EXTENSION inami;
-    INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '300', 'test', 2);
-    INSERT INTO inami.syst01_household
-    SELECT 2024, inami.request_number('300', 2024, n), '300', n, (SELECT max(file_id) FROM inami.flow_file)
-    FROM unnest(ARRAY['85073003328', '05010100113']) AS n;
-    INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household;
-});
+my $node = InamiControlNode->new('run_error');
 
 # The run's error as psql shows it with every field (VERBOSITY verbose).
 sub run_error
