@@ -1,6 +1,6 @@
 -- R3: the income of an IM household and its verdict (Circ. O.A. 2024/165 4.2-4.4).
 \set VERBOSITY default
-SELECT plan(82);
+SELECT plan(83);
 
 -- The members of the tests: (household, return code, income, birth date, income year).
 -- Plain tables, not temporary ones: parallel workers cannot read temporary tables.
@@ -32,6 +32,12 @@ SELECT is(inami.im_verdict(inami.household_income(rc, inc, bd, 2022), 3, 2022), 
 FROM (VALUES ('00', 20000.00, '1980-03-04'::date), ('00', 11932.19, NULL), ('04', NULL, '2012-01-01')) AS v(rc, inc, bd);
 SELECT is(inami.im_verdict(0.00, 1, 2022), 'OK', 'a zero income -> OK');
 SELECT is(inami.im_verdict(-5.00, 1, 2022), 'OK', 'a negative income given to im_verdict is under the ceiling');
+-- The three verdicts are made once per query and returned as kept: kept across rows (a
+-- sort, an array), each is still its row's own.
+SELECT is(array_agg(v ORDER BY t NULLS LAST, v), ARRAY['OK', 'OK', 'NOK', 'NOK', 'ONHOLD'],
+          'verdicts kept by a sort and an array are each row''s own')
+FROM (SELECT t, inami.im_verdict(t, 3, 2022) AS v
+      FROM (VALUES (31932.19), (NULL), (40000.00), (0.00), (31932.20)) AS x(t)) s;
 
 -- Under 18 on 1 January of the tax year (2023 for income 2022).
 SELECT is(pg_temp.hi($$VALUES ('00', 100.00, '1980-01-01'::date, 2022), ('01', NULL, '2005-01-01', 2022)$$), NULL,

@@ -272,7 +272,10 @@ inami_household_income_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(inami_cents_to_numeric(cents));
 }
 
-/* What im_verdict keeps in fn_extra: the ceilings and the last one asked for. */
+/*
+ * What im_verdict keeps in fn_extra: the ceilings, the last one asked for, and the three
+ * verdicts, returned as kept (as im_plafond returns its numerics, im_ceiling.c).
+ */
 typedef struct VerdictCache
 {
 	InamiCeilings *ceilings;
@@ -280,14 +283,22 @@ typedef struct VerdictCache
 	int32		last_size;
 	int32		last_year;
 	int64		last_cents;
+	Datum		ok;
+	Datum		nok;
+	Datum		onhold;
 } VerdictCache;
 
 static void *
 verdict_load(MemoryContext mcxt)
 {
 	VerdictCache *cache = MemoryContextAllocZero(mcxt, sizeof(VerdictCache));
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
 
 	cache->ceilings = inami_ceilings_load(mcxt);
+	cache->ok = PointerGetDatum(cstring_to_text("OK"));
+	cache->nok = PointerGetDatum(cstring_to_text("NOK"));
+	cache->onhold = PointerGetDatum(cstring_to_text("ONHOLD"));
+	MemoryContextSwitchTo(old);
 	return cache;
 }
 
@@ -322,8 +333,8 @@ inami_im_verdict(PG_FUNCTION_ARGS)
 	}
 
 	if (PG_ARGISNULL(0))
-		PG_RETURN_TEXT_P(cstring_to_text("ONHOLD"));
+		PG_RETURN_DATUM(cache->onhold);
 	income = inami_numeric_to_cents((Numeric) inami_packed(PG_GETARG_DATUM(0)),
 									"household income");
-	PG_RETURN_TEXT_P(cstring_to_text(income < cache->last_cents ? "OK" : "NOK"));
+	PG_RETURN_DATUM(income < cache->last_cents ? cache->ok : cache->nok);
 }
