@@ -1,6 +1,6 @@
 -- R2: the IM income ceiling (Circ. O.A. 2024/165 4.2; 2024/200 footnote 3).
 \set VERBOSITY default
-SELECT plan(25);
+SELECT plan(28);
 
 SELECT is(inami.im_plafond(4, 2022), 36246.38, '2 titulaires + 2 dependents in 2022: 36,246.38 (Circ. 2024/200, footnote 3)');
 SELECT is(inami.im_plafond(1, 2022), 23303.84, 'a household of one: the base');
@@ -31,6 +31,45 @@ SELECT results_eq($$SELECT s, x, lag(x) OVER (ORDER BY s)
                   'ceilings kept by a sort and a window are each row''s own');
 SELECT is(count(DISTINCT inami.im_plafond(1 + s % 5, 2022)), 5::bigint, 'five sizes, five distinct ceilings')
 FROM generate_series(1, 100) AS s;
+-- A cursor fetched one row at a time, each fetch in its own subtransaction: the cache is
+-- read again at every fetch (its memory reset), and every row is still the one the same
+-- query gives at once (a window keeps the row before, a sort and a join theirs).
+CREATE FUNCTION pg_temp.fetched_apart(q text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor;
+    r record;
+    fetched text[] := '{}';
+BEGIN
+    OPEN c NO SCROLL FOR EXECUTE q;
+    LOOP
+        BEGIN
+            FETCH c INTO r;
+        EXCEPTION WHEN division_by_zero THEN NULL;
+        END;
+        EXIT WHEN NOT FOUND;
+        fetched := fetched || r::text;
+    END LOOP;
+    RETURN fetched;
+END;
+$$;
+CREATE FUNCTION pg_temp.fetched_at_once(q text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    fetched text[];
+BEGIN
+    EXECUTE 'SELECT array_agg(t::text) FROM (' || q || ') t' INTO fetched;
+    RETURN fetched;
+END;
+$$;
+SELECT is(pg_temp.fetched_apart(q), pg_temp.fetched_at_once(q), 'fetched in savepoints: ' || what)
+FROM (VALUES
+    ('a window', $q$SELECT s, lag(inami.im_plafond(1 + s % 5, 2022)) OVER (ORDER BY s), inami.im_plafond(1 + s % 5, 2022),
+                      inami.quarterly_dependent_limit(2009 + s % 10, 1 + s % 4), inami.im_verdict(30000.00, 1 + s % 5, 2022)
+               FROM generate_series(1, 30) AS s ORDER BY s$q$),
+    ('a sort', $q$SELECT inami.im_plafond(1 + s % 7, 2022) AS v, inami.quarterly_dependent_limit('2009-01-01'::date + s * 40)
+             FROM generate_series(1, 60) AS s ORDER BY 1, 2$q$),
+    ('a join on the ceilings', $q$SELECT a.s, b.s FROM generate_series(1, 16) AS a(s)
+                      JOIN generate_series(1, 16) AS b(s) ON inami.im_plafond(a.s, 2022) = inami.im_plafond(17 - b.s, 2022)
+                      ORDER BY a.s$q$)) AS v(what, q);
 
 -- Other years are rows the operator adds; the next statement sees them.
 INSERT INTO inami.im_ceiling (income_year, base, per_member, source)

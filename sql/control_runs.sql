@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(56);
+SELECT plan(57);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -348,9 +348,11 @@ SELECT is((pg_temp.raised('55000', 'x', NULL, NULL, NULL, NULL, NULL, NULL, NULL
           'SQL statement "SELECT inami.control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])"',
           'without a context given, the context is only where it was raised again');
 SELECT throws_ok($$SELECT inami.control_run_raise('01000', 'a warning', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
-                 '22023', 'invalid SQLSTATE for an error', 'a warning''s SQLSTATE would not stop the caller: refused');
+                 '01000', 'a warning', 'any class but 00 is raised as given, as RAISE EXCEPTION takes it');
+SELECT throws_ok($$SELECT inami.control_run_raise('00000', 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
+                 '22023', 'invalid SQLSTATE for an error', 'success (class 00) is refused');
 SELECT is(array_agg(s ORDER BY s) FILTER (WHERE (pg_temp.raised(s, 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))[1] <> '22023'),
-          NULL, 'so are NULL, success, lowercase and other than five characters')
+          NULL, 'so are NULL, lowercase and other than five characters')
 FROM unnest(ARRAY[NULL, '00000', '2351', '235140', 'p0001', '']) AS s;
 
 -- 6. Explain: every step with its rule.

@@ -10,6 +10,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
+#include "cents.h"
 #include "inami.h"
 
 /*

@@ -14,9 +14,12 @@
 static char *
 field_arg(FunctionCallInfo fcinfo, int n)
 {
-	if (PG_ARGISNULL(n) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(n)) == 0)
+	text	   *t;
+
+	if (PG_ARGISNULL(n))
 		return NULL;
-	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+	t = PG_GETARG_TEXT_PP(n);
+	return VARSIZE_ANY_EXHDR(t) == 0 ? NULL : text_to_cstring(t);
 }
 
 PG_FUNCTION_INFO_V1(inami_control_run_raise);
@@ -38,10 +41,10 @@ inami_control_run_raise(PG_FUNCTION_ARGS)
 	char	   *datatype_name = field_arg(fcinfo, 8);
 	char	   *constraint_name = field_arg(fcinfo, 9);
 
-	/* an error class: 00 (success) and 01 (warning) would not stop the caller */
+	/* any class but 00 (success), as RAISE EXCEPTION takes them */
 	if (sqlstate == NULL || strlen(sqlstate) != 5 ||
 		strspn(sqlstate, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 5 ||
-		strncmp(sqlstate, "00", 2) == 0 || strncmp(sqlstate, "01", 2) == 0)
+		strncmp(sqlstate, "00", 2) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid SQLSTATE for an error"),

@@ -111,6 +111,9 @@ dependent_limit_load(MemoryContext mcxt)
 
 	/* one slot per quarter from the first step to the last vouched quarter */
 	j2date(cache->valid_until + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+	/* the tables' CHECKs (1990-2200) bound the tables below; never trust them blindly */
+	if (cache->step_month[0] < MONTH_INDEX(1990, 1) || year > 2200)
+		elog(ERROR, "inami: pivot_index_step or parameter_coverage outside its CHECK constraints");
 	cache->first_quarter = cache->step_month[0] / 3;
 	cache->nquarters = Max(0, MONTH_INDEX(year, month) / 3 - cache->first_quarter + 1);
 	cache->values = MemoryContextAllocZero(mcxt, Max(1, cache->nquarters) * sizeof(Datum));

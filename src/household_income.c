@@ -20,6 +20,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 
+#include "cents.h"
 #include "inami.h"
 
 #ifndef HAVE_INT128

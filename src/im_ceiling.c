@@ -95,9 +95,10 @@ PG_FUNCTION_INFO_V1(inami_im_plafond);
 /*
  * The ceiling as a numeric. Those of the usual sizes are made once per query and
  * returned as kept, not copied: a function's result is read-only to its callers, who copy
- * what they keep beyond the row, as they do a constant's; and the cache is read again
- * (its memory reset) only when the snapshot changed, which a running query's does not
- * (params.c). Building a numeric per row took a sixth of the call.
+ * what they keep beyond the evaluation (sorts, hash tables, aggregates, windows,
+ * variables, tuplestores), as they do a constant's. So the cache may be read again (its
+ * memory reset, params.c) at the next call: after another snapshot or subtransaction, a
+ * cursor fetched in savepoints. Building a numeric per row took a sixth of the call.
  */
 Datum
 inami_im_plafond(PG_FUNCTION_ARGS)

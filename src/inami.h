@@ -50,9 +50,7 @@ extern Datum inami_param_get(HeapTuple tuple, TupleDesc desc, int column);
 typedef void *(*inami_param_load_fn) (MemoryContext mcxt);
 extern void *inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load);
 
-/* ---- cents.c: exact money in int64 cents (cents.h: amounts read from numerics) ---- */
-
-#include "cents.h"
+/* ---- cents.c: exact money in int64 cents (amounts read from numerics: cents.h) ---- */
 
 extern Datum inami_cents_to_numeric(int64 cents);
 extern void inami_cents_append(StringInfo buf, int64 cents);

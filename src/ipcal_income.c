@@ -19,6 +19,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "cents.h"
 #include "inami.h"
 
 #ifndef HAVE_INT128

@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
+#include "cents.h"
 #include "inami.h"
 
 /* The counter's state, in the aggregate's memory context. */
