@@ -82,7 +82,7 @@ void
 inami_cents_error(Numeric num, const char *what)
 {
 	Datum		value = PointerGetDatum(pg_detoast_datum((struct varlena *) num));
-	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, value));
+	char	   *shown = DatumGetCString(DirectFunctionCall1(numeric_out, value));
 
 	if (!numeric_is_nan(DatumGetNumeric(value)) && !numeric_is_inf(DatumGetNumeric(value)) &&
 		DatumGetBool(DirectFunctionCall2(numeric_eq, value,
@@ -91,12 +91,12 @@ inami_cents_error(Numeric num, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s out of range", what),
-				 errdetail("The value given is %s.", text),
+				 errdetail("The value given is %s.", shown),
 				 errhint("Amounts are limited to +/- 92233720368547758.07; check the amount given.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("%s must be a finite amount with at most two decimals", what),
-			 errdetail("The value given is %s.", text),
+			 errdetail("The value given is %s.", shown),
 			 errhint("Round the amount to the cent; amounts are limited to +/- 92233720368547758.07.")));
 }
 
