@@ -107,6 +107,7 @@ typedef struct InamiNiss
 
 extern bool inami_niss_parse(const char *s, int len, InamiNiss *out);
 extern void inami_niss_check(const char *s, int len, const char *what, InamiNiss *out);
+extern bool inami_all_digits(const char *s, int len, int n);
 extern bool inami_niss_age_date(const InamiNiss *niss, int age, DateADT on_day, DateADT *out);
 
 /* ---- household income (R3): declarations shared beyond its files ---- */

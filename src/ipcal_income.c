@@ -472,11 +472,8 @@ inami_ipcal_items_valid(PG_FUNCTION_ARGS)
 		if (items.code_nulls[i] || items.amount_nulls[i])
 			PG_RETURN_BOOL(false);
 		code = DatumGetTextPP(items.codes[i]);
-		if (VARSIZE_ANY_EXHDR(code) != 4)
+		if (!inami_all_digits(VARDATA_ANY(code), VARSIZE_ANY_EXHDR(code), 4))
 			PG_RETURN_BOOL(false);
-		for (int k = 0; k < 4; k++)
-			if (VARDATA_ANY(code)[k] < '0' || VARDATA_ANY(code)[k] > '9')
-				PG_RETURN_BOOL(false);
 		if (!inami_numeric_cents(DatumGetNumeric(items.amounts[i]), &cents))
 			PG_RETURN_BOOL(false);
 	}

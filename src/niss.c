@@ -195,8 +195,8 @@ inami_niss_birth_date_for_age(PG_FUNCTION_ARGS)
 }
 
 /* True when s (len bytes) is exactly n ASCII digits. */
-static bool
-all_digits(const char *s, int len, int n)
+bool
+inami_all_digits(const char *s, int len, int n)
 {
 	if (len != n)
 		return false;
@@ -217,7 +217,7 @@ inami_is_digits(PG_FUNCTION_ARGS)
 {
 	text	   *value = PG_GETARG_TEXT_PP(0);
 
-	PG_RETURN_BOOL(all_digits(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), PG_GETARG_INT32(1)));
+	PG_RETURN_BOOL(inami_all_digits(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), PG_GETARG_INT32(1)));
 }
 
 /* An error (22P02) unless the OA code is three ASCII digits; returns it as a C string. */
@@ -227,7 +227,7 @@ inami_oa_check(text *oa)
 	const char *s = VARDATA_ANY(oa);
 	int			len = VARSIZE_ANY_EXHDR(oa);
 
-	if (!all_digits(s, len, 3))
+	if (!inami_all_digits(s, len, 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("OA code must be 3 digits"),
