@@ -1,5 +1,8 @@
--- R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): everything about year X is kept until the end
--- of X+6. purge_expired(as_of) removes it from 1 January X+7 on, and logs what it removed.
+-- R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): what the reimbursements of a year Y rest on is
+-- kept until the end of Y+6. Year X's data rest the reimbursements of X+1 too (KEEPSYST runs
+-- until 31 December X+1: here 2017's control prolongs the right until 31 December 2018), so
+-- they are kept until the end of X+7. purge_expired(as_of) removes them from 1 January X+8
+-- on, and logs what it removed.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -52,7 +55,7 @@ SELECT y, (SELECT count(*) FROM inami.flow_file WHERE year = y) AS files,
        (SELECT count(*) FROM inami.control_run WHERE year = y) AS runs
 FROM unnest(ARRAY[2017, 2018]) AS y;
 
-SELECT plan(10);
+SELECT plan(12);
 
 -- A function named like a built-in, in a schema the caller's search_path lists (one that
 -- another role could write to), never stands in for the built-in inside inami.
@@ -65,7 +68,26 @@ SELECT lives_ok($$INSERT INTO inami.household_event (request_number, event, even
                 'a trigger function (cardinality over int[]) calls the built-in, not evil.cardinality');
 SELECT throws_ok($$CALL inami.purge_expired(NULL)$$, '22023', 'as_of must be a date between 1990 and 2300',
                  'a procedure (format over text) calls the built-in, not evil.format');
+-- Operators too, even with pg_catalog written after the hostile schema: the procedures,
+-- which take no SET clause, pin search_path in each of their transactions, the failure
+-- path of a run included.
+CREATE FUNCTION evil.eq(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil bigint = ran'; END $$;
+CREATE FUNCTION evil.eq(int, int) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil int = ran'; END $$;
+CREATE FUNCTION evil.ge(date, date) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'evil date >= ran'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.eq);
+CREATE OPERATOR evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = evil.eq);
+CREATE OPERATOR evil.>= (LEFTARG = date, RIGHTARG = date, FUNCTION = evil.ge);
+DELETE FROM inami.im_ceiling WHERE income_year = 2015;
+SET search_path = evil, pg_catalog, public;
+CALL inami.purge_expired('2000-01-01');
+CALL inami.run_systematic_control(2017);
 RESET search_path;
+SELECT is((SELECT status FROM inami.control_run WHERE kind = 'purge'), 'succeeded',
+          'purge_expired under a hostile search_path: pg_catalog''s operators');
+SELECT is((SELECT status || ' ' || error_sqlstate FROM inami.control_run WHERE year = 2017 AND status <> 'succeeded'),
+          'failed 55000', 'a failed run under a hostile search_path logs its own error, not the operator''s');
+INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2015, 20000.00, 4000.00, 'test: hypothetical circular');
+DELETE FROM inami.control_run WHERE kind = 'purge' OR status = 'failed';
 DELETE FROM inami.household_event WHERE event_date = '2018-06-06';
 DROP SCHEMA evil CASCADE;
 
@@ -74,31 +96,32 @@ SELECT results_eq('SELECT * FROM held ORDER BY y',
              (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
     'years 2017 and 2018 are held in every table');
 
--- 31 December 2023 = the end of 2017 + 6: 2017 is still kept.
-CALL inami.purge_expired('2023-12-31');
+-- 31 December 2024 = the end of 2017 + 7: 2017 is still kept (the reimbursements of 2018
+-- rest on it until the end of 2018 + 6).
+CALL inami.purge_expired('2024-12-31');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
     $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
              (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
-    'on 31 December 2017 + 6 nothing of 2017 is removed');
+    'on 31 December 2017 + 7 nothing of 2017 is removed');
 SELECT results_eq($$SELECT status, counts->>'years_up_to', (counts->>'flow_file')::int FROM inami.control_run WHERE kind = 'purge'$$,
                   $$VALUES ('succeeded', '2016', 0)$$, 'the purge is logged, having removed nothing');
 
--- 1 January 2024: 2017 goes, every table of it; 2018 stays.
-CALL inami.purge_expired('2024-01-01');
+-- 1 January 2025: 2017 goes, every table of it; 2018 stays.
+CALL inami.purge_expired('2025-01-01');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
     $$VALUES (2017, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint),
              (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
-    'on 1 January 2017 + 7 everything of 2017 is removed, 2018 is kept');
+    'on 1 January 2017 + 8 everything of 2017 is removed, 2018 is kept');
 SELECT is((SELECT counts - 'as_of' FROM inami.control_run WHERE kind = 'purge' ORDER BY run_id DESC LIMIT 1),
           '{"years_up_to": 2017, "flow_file": 4, "control_run": 2, "pro03_person": 1, "household_event": 1,
             "pro01_household": 1, "syst01_household": 1, "syst04_household": 1, "control_decision": 1,
             "proactive_outcome": 1, "proactive_decision": 1}'::jsonb,
           'the log says what was removed, table by table');
 SELECT is(count(*), 2::bigint, 'the purges stay in the log') FROM inami.control_run WHERE kind = 'purge' AND status = 'succeeded';
-CALL inami.purge_expired('2024-12-31');
-SELECT is((SELECT count(*) FROM inami.flow_file), 4::bigint, 'until 31 December 2024 2018 is kept');
-CALL inami.purge_expired('2025-01-01');
-SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'from 1 January 2025 2018 is gone');
+CALL inami.purge_expired('2025-12-31');
+SELECT is((SELECT count(*) FROM inami.flow_file), 4::bigint, 'until 31 December 2025 2018 is kept');
+CALL inami.purge_expired('2026-01-01');
+SELECT is((SELECT count(*) FROM inami.flow_file), 0::bigint, 'from 1 January 2026 2018 is gone');
 
 SELECT * FROM finish();
 

@@ -289,7 +289,7 @@ COMMENT ON VIEW inami.dependent_limit_month IS
 
 CREATE FUNCTION inami.version() RETURNS text
 AS 'MODULE_PATHNAME', 'inami_version'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION inami.version() IS 'The version of the inami shared library.';
 
 CREATE FUNCTION inami.quarterly_dependent_limit(year int, quarter int) RETURNS numeric
@@ -1497,11 +1497,14 @@ CREATE PROCEDURE inami.control_run_fail(run bigint, sqlstate text, message text,
                                         context text, names text[])
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- A procedure takes no SET clause: pinned per transaction, as in the runs.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     UPDATE inami.control_run r
     SET status = 'failed', ended_at = clock_timestamp(), error_sqlstate = $2,
         error_message = pg_catalog.concat_ws(E'\n', $3, 'DETAIL: ' || nullif($4, ''), 'HINT: ' || nullif($5, ''))
     WHERE r.run_id = $1;
     COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     PERFORM inami.control_run_raise($2, $3, $4, $5, $6, $7[1], $7[2], $7[3], $7[4], $7[5]);
 END;
 $$;
@@ -1608,6 +1611,8 @@ BEGIN
             hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
             col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
+    -- The failed block took its search_path with it: pinned again before the log is written.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
         CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
@@ -1661,6 +1666,8 @@ BEGIN
             hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
             col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
+    -- The failed block took its search_path with it: pinned again before the log is written.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
         CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
@@ -1816,7 +1823,8 @@ $$;
 COMMENT ON FUNCTION inami.explain_decision(text, int) IS
 'R4: why a household got its Syst_05 decision: the household, the Syst_04 answer, every member with return code and income (and the under-18 rule), size, total, ceiling with its source row, verdict, events, every candidate end of right and the one reported, each with the circular and section behind it.';
 
--- R7 (E 6, F 3): keep everything about year X until the end of X+6, then remove it.
+-- R7 (E 6, F 3): keep everything about year X until the end of X+7 (its reimbursements of
+-- X+1 until the end of (X+1)+6), then remove it.
 CREATE PROCEDURE inami.purge_expired(as_of date DEFAULT current_date)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1826,16 +1834,24 @@ DECLARE
     k bigint;
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
+    -- The built-ins and operators are pg_catalog's, whatever the caller's search_path: a
+    -- procedure that commits takes no SET clause, so it is pinned in each transaction.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF as_of IS NULL OR as_of NOT BETWEEN '1990-01-01' AND '2300-12-31' THEN
         RAISE EXCEPTION 'as_of must be a date between 1990 and 2300'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = pg_catalog.format('The date given is %s.', coalesce(as_of::text, 'NULL')),
                   HINT = 'Give the day of the purge, e.g. current_date.';
     END IF;
-    -- Year X is kept up to 31 December X+6: on as_of, every year up to year(as_of) - 7 expired.
-    last_year := extract(year FROM as_of)::int - 7;
+    -- E 6, F 3: what the reimbursements of a year Y rest on is kept until 31 December Y+6.
+    -- A control year X's data rest the reimbursements of X+1 too (KEEP* rights run until
+    -- 31 December X+1; the proactive flow's phase 4 runs until a year after its second
+    -- shipment), so year X is kept until 31 December X+7: on as_of, every year up to
+    -- year(as_of) - 8 expired.
+    last_year := extract(year FROM as_of)::int - 8;
     INSERT INTO inami.control_run (kind, year) VALUES ('purge', NULL) RETURNING run_id INTO run;
     COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     BEGIN
         DELETE FROM inami.proactive_outcome t WHERE t.year <= last_year;
         GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('proactive_outcome', k);
@@ -1867,13 +1883,15 @@ BEGIN
             hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT, sch = SCHEMA_NAME, tbl = TABLE_NAME,
             col = COLUMN_NAME, typ = PG_DATATYPE_NAME, con = CONSTRAINT_NAME;
     END;
+    -- The failed block took its search_path with it: pinned again before the log is written.
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
         CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;
 COMMENT ON PROCEDURE inami.purge_expired(date) IS
-'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of (X+6 < year of as_of): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6, so X goes when X+7 < year of as_of: loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
 
 -- G (circ. 2024/250): tables 1, 2 and 3 of the statistics of the proactive flow.
 CREATE FUNCTION inami.proactive_statistics(year int)
@@ -2162,7 +2180,7 @@ DROP PROCEDURE inami.setup_parameter_tables(text[]);
 -- operator of the same name in a schema the caller's search_path lists (one another role
 -- can write to) can never stand in for a built-in. The SQL functions with a body are
 -- BEGIN ATOMIC (bound when created), the RETURN ones too; the procedures, which commit
--- and so take no SET clause, write pg_catalog. before the built-ins that take any type.
+-- and so take no SET clause, pin it with set_config at the start of each transaction.
 DO $$
 DECLARE
     f regprocedure;
