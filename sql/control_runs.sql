@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(57);
+SELECT plan(59);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -429,6 +429,20 @@ SELECT results_eq($$SELECT d.code, d.eldest_niss, p.requester_niss FROM inami.pr
 UPDATE inami.pro01_household SET requester_niss = pg_temp.niss('1960-01-01', 101)
 WHERE request_number = (SELECT request_number FROM fx_pro_hh WHERE hh = 1);
 CALL inami.run_proactive_flow(2024);
+
+-- KEEPADV: the advantage must hold by 31 December X, when the right would end; one that
+-- starts later opens a right of its own and does not maintain this one (E 5.3).
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, 'social_advantage', '2025-01-01', 'test: advantage from 1 January X+1' FROM fx_hh WHERE hh = 2;
+SELECT is((SELECT c.reason || ' ' || to_char(c.right_end, 'YYYY-MM-DD') FROM fx_hh h, inami.systematic_candidates(2024, h.request_number) c
+           WHERE h.hh = 2 AND c.precedence = 1),
+          'STOPSYST 2024-12-31', 'an advantage from 1 January X+1 does not maintain the right: STOPSYST');
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, 'social_advantage', '2024-12-31', 'test: advantage from 31 December X' FROM fx_hh WHERE hh = 2;
+SELECT is((SELECT c.reason || ' ' || to_char(c.right_end, 'YYYY-MM-DD') FROM fx_hh h, inami.systematic_candidates(2024, h.request_number) c
+           WHERE h.hh = 2 AND c.precedence = 1),
+          'KEEPADV 2025-12-31', 'an advantage holding on 31 December X maintains it: KEEPADV');
+DELETE FROM inami.household_event WHERE detail LIKE 'test: advantage from %';
 
 SELECT * FROM finish();
 

@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(31);
+SELECT plan(38);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -110,6 +110,33 @@ SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="20
     <Member niss="90011300844" returnCode="00"><Ipcal code="1250" amount="3000.00"/></Member></Household>
 </Syst04>$$), 12::bigint, 'Syst04 shipment 1: twelve households, one of them listed by another OA (NOTICE)');
 
+-- E 4.3: before the second shipment, H6's member answered 03 (not yet processed, asked
+-- again in September) leaves its decision provisional: not written in a Syst_05.
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT request_number, reason, verdict FROM inami.control_decision WHERE provisional$$,
+                  $$VALUES ('300202475020200668', 'STOPSYST', 'ONHOLD')$$,
+                  'before shipment 2: the household with a 03 answer is decided provisionally, and only it');
+SELECT is((SELECT counts->'provisional' FROM inami.control_run ORDER BY run_id DESC LIMIT 1), '1'::jsonb,
+          'the run log counts the provisional decisions');
+SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
+                 '1 decision of control year 2024 for OA 300 is provisional',
+                 'syst05_document refuses to write a provisional decision');
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202475020200668', 2024) WHERE what = 'provisional'$$,
+                  $$VALUES ('a member answered in shipment 1 with 03, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then')$$,
+                  'explain_decision says why the decision is provisional');
+-- An event that ends the right by 31 December X settles it whatever the income; one that
+-- ends it later does not (the income's 31 December X would come first).
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+VALUES ('300202475020200668', 'composition_change', '2024-05-10', 'test: change in Q2');
+SELECT is((SELECT reason || ' ' || to_char(right_end, 'YYYY-MM-DD') || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
+          'STOPFAM 2024-09-30 false', 'a change in Q2 ends the right on 30 September X: not provisional');
+UPDATE inami.household_event SET event_date = '2024-11-05' WHERE detail = 'test: change in Q2';
+SELECT is((SELECT reason || ' ' || to_char(right_end, 'YYYY-MM-DD') || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
+          'STOPSYST 2024-12-31 true', 'a change in Q4 ends it after 31 December X: the income decides, provisionally');
+DELETE FROM inami.household_event WHERE detail = 'test: change in Q2';
+
 SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2">
   <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>
     <Member niss="75020200668" returnCode="00"><Ipcal code="1250" amount="10000.00"/></Member>
@@ -179,8 +206,16 @@ SELECT results_eq(
              ('300202481090900534', 'STOPSYST', '2024-12-31'), ('300202485073000160', 'KEEPSYST', '2025-12-31'),
              ('300202488080801401', 'STOPSYST', '2024-12-31'), ('400202488011300802', 'KEEPSYST', '2025-12-31')$$,
     'Syst05 of OA 300: every household listed or adopted, with the same request number');
-SELECT results_eq($$SELECT status, counts FROM inami.control_run$$,
-                  $$VALUES ('succeeded', '{"KEEPSYST": 8, "STOPSYST": 5}'::jsonb)$$, 'the run log');
+SELECT results_eq($$SELECT status, counts FROM inami.control_run ORDER BY run_id DESC LIMIT 1$$,
+                  $$VALUES ('succeeded', '{"KEEPSYST": 8, "STOPSYST": 5}'::jsonb)$$,
+                  'the run log: after shipment 2, no decision is provisional');
+-- Once a later shipment is loaded, a 03, 04, 10 or 11 of shipment 1 that it does not
+-- answer again is final: the income is unknown (E 4.3).
+UPDATE inami.syst04_member SET return_code = '10' WHERE niss = '05000000532';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202481090900534') WHERE precedence = 1),
+          'STOPSYST ONHOLD false', 'after shipment 2, a 10 of shipment 1 not answered again: unknown, final');
+UPDATE inami.syst04_member SET return_code = '01' WHERE niss = '05000000532';
 SELECT results_eq(
     $$SELECT what, value FROM inami.explain_decision('300202475020200668', 2024) WHERE what LIKE 'member %' ORDER BY step$$,
     $$VALUES ('member 75020200668', 'born 1975-02-02, return code 00, income 10000.00'),

@@ -176,6 +176,20 @@ COMMENT ON COLUMN inami.ipcal_rule.label IS 'What the code reports.';
 COMMENT ON COLUMN inami.ipcal_rule.source IS 'The yearly IPCAL list the row comes from.';
 COMMENT ON COLUMN inami.ipcal_rule.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
 
+-- R3, R4: the return codes of an income present but not yet processed, asked again.
+CREATE TABLE inami.return_code_asked_again (
+    return_code text PRIMARY KEY CHECK (inami.is_digits(return_code, 2)),
+    label text NOT NULL CHECK (btrim(label) <> ''),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.return_code_asked_again IS
+'R3, R4: return codes meaning the income is at the SPF Finances but not yet processed. The SCA asks again in September and answers in the second Syst_04 shipment; only then, still without "00", is the income unknown (Circ. O.A. 2024/165, 4.3). Until a later shipment is loaded, a decision resting on such an answer is provisional.';
+COMMENT ON COLUMN inami.return_code_asked_again.return_code IS 'Two-digit return code of a Syst_04 member.';
+COMMENT ON COLUMN inami.return_code_asked_again.label IS 'What the code says.';
+COMMENT ON COLUMN inami.return_code_asked_again.source IS 'Circular and section that list the code.';
+COMMENT ON COLUMN inami.return_code_asked_again.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
 -- R8: the guaranteed average minimum monthly income that sets a year's minimum value.
 CREATE TABLE inami.contribution_minimum_income (
     year int PRIMARY KEY CHECK (year BETWEEN 1990 AND 2200),
@@ -253,6 +267,11 @@ INSERT INTO inami.im_ceiling VALUES
     (2022, 23303.84, 4314.18,
      'Circ. O.A. 2024/165, 4.2 (average of the 2022 ceilings, art. 21 A.R. 15.01.2014); Circ. O.A. 2024/200, footnote 3', true);
 
+INSERT INTO inami.return_code_asked_again
+SELECT c, 'income available but not yet processed: asked again in September',
+       'Circ. O.A. 2024/165, 4.3 and footnote 11 (return codes 03, 04, 10 and 11)', true
+FROM unnest(ARRAY['03', '04', '10', '11']) AS c;
+
 INSERT INTO inami.contribution_minimum_income VALUES
     (2024, 1994.18, '2023-11-01', 'Circ. O.A. 2024/164 (28 May 2024), II. Valeur minimale des documents de cotisation 2024', true);
 
@@ -269,7 +288,7 @@ INSERT INTO inami.contribution_rate VALUES
      'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true);
 
 CALL inami.setup_parameter_tables('pivot_index_step', 'dependent_limit_base', 'parameter_coverage',
-                                  'im_ceiling', 'ipcal_rule', 'contribution_minimum_income',
+                                  'im_ceiling', 'ipcal_rule', 'return_code_asked_again', 'contribution_minimum_income',
                                   'contribution_minimum_factor', 'contribution_rate');
 
 -- R1: the monthly amount of every step, as the C cache reads it.
@@ -1039,7 +1058,8 @@ ALTER TABLE inami.control_decision
     ADD COLUMN verdict text CHECK (verdict IN ('OK', 'NOK', 'ONHOLD')),
     ADD COLUMN events bigint[],
     ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array'),
-    ADD COLUMN sends_feedback boolean NOT NULL DEFAULT true;
+    ADD COLUMN sends_feedback boolean NOT NULL DEFAULT true,
+    ADD COLUMN provisional boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN inami.control_decision.household_size IS 'Household size used for the ceiling: the number of Syst_01 members (the requester once).';
 COMMENT ON COLUMN inami.control_decision.income_year IS 'Income year of the incomes (of the Syst_04 answer; control year - 2 without one).';
 COMMENT ON COLUMN inami.control_decision.shipment IS 'Syst_04 shipment whose answer counted (the latest); NULL when no shipment answered the household.';
@@ -1051,6 +1071,7 @@ COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
 COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (STOPOA) before any Syst_04 answered it here: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
+COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the decision rests on an answer the SCA asks again (a member answered with a code of inami.return_code_asked_again in shipment 1, and no later shipment is loaded): the second shipment may change it (Circ. O.A. 2024/165, 4.3). inami.syst05_document refuses to write a provisional decision.';
 COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
 
 ALTER TABLE inami.proactive_decision
@@ -1081,7 +1102,7 @@ CREATE TABLE inami.household_event (
     FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
 COMMENT ON TABLE inami.household_event IS
-'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV; new_dsh -> KEEPDSH. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
+'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV (an advantage holding by 31 December X; one starting later opens a right of its own); new_dsh -> KEEPDSH (dated 1 October X - 31 March X+1). An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
 COMMENT ON COLUMN inami.household_event.event_id IS 'Identifies the event; decisions list the events they used.';
 COMMENT ON COLUMN inami.household_event.control_year IS 'Control year of the Syst_01 household; filled from inami.syst01_household when omitted.';
 COMMENT ON COLUMN inami.household_event.request_number IS 'The household, as in Syst_01.';
@@ -1369,19 +1390,31 @@ CREATE FUNCTION inami.systematic_candidates(control_year int, request_number tex
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[],
-               precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text)
+               precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text,
+               provisional boolean)
 LANGUAGE sql STABLE BEGIN ATOMIC
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
                h.household_total AS total
         FROM inami.systematic_households($1, $2) h
+    ), awaiting AS (
+        -- E 4.3: a member answered in shipment 1 with a code the SCA asks again in September
+        -- (not yet processed); until a later shipment is loaded, the income is not final.
+        SELECT DISTINCT m.request_number
+        FROM inami.syst04_member m
+        WHERE m.control_year = $1 AND ($2 IS NULL OR m.request_number = $2) AND m.shipment = 1
+          AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
+          AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1)
     ), ev AS (
         SELECT e.request_number, array_agg(e.event_id ORDER BY e.event_id) AS events,
                sum(e.amount) FILTER (WHERE e.event = 'extra_fiscal_data') AS extra_income,
                bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
                bool_or(e.event = 'oa_change') AS moved,
                max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
-               min(e.event_date) FILTER (WHERE e.event = 'social_advantage') AS advantage_date,
+               -- E 5.3: an advantage maintains the right when it holds by the day the right would
+               -- otherwise end (31 December X): one starting later opens a right of its own.
+               min(e.event_date) FILTER (WHERE e.event = 'social_advantage'
+                                          AND e.event_date <= make_date($1, 12, 31)) AS advantage_date,
                -- E 5.1: a new DSH from 1 October X to 31 March X+1 gives the right from 1 January X+1.
                min(e.event_date) FILTER (WHERE e.event = 'new_dsh'
                                           AND e.event_date BETWEEN make_date($1, 10, 1) AND make_date($1 + 1, 3, 31)) AS dsh_date
@@ -1390,6 +1423,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         GROUP BY e.request_number
     ), basis AS (
         SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date, ev.moved,
+               EXISTS (SELECT 1 FROM awaiting a WHERE a.request_number = p.request_number) AS awaiting,
                inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
                inami.im_verdict(p.total, p.household_size, p.income_year) AS verdict,
                -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
@@ -1421,7 +1455,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                                                 c.event_id)::int AS precedence
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
-                     o.moved, inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     o.moved, o.awaiting, inami.control_right_end(o.reason, $1, NULL) AS right_end,
                      CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
                                    WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
                      NULL::bigint AS event_id, 1 AS class
@@ -1429,7 +1463,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
               UNION ALL
               SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
-                     o.moved, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+                     o.moved, o.awaiting, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
               FROM inami.household_event e
               JOIN income_candidate o ON o.request_number = e.request_number
               CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
@@ -1442,16 +1476,21 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
            o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
            inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           inami.control_rule(o.reason, o.verdict, o.income_reason)
+           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting
     FROM income_candidate o WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
            w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
-           w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason)
+           w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason),
+           -- Reported, this candidate waits for the next shipment when the income can still
+           -- change it: it is the income's, or ends after 31 December X, where the income's
+           -- end would come first if the income ends the right (not after a move: then the
+           -- events come first whatever the income).
+           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31)))
     FROM with_events w;
 END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
-'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination).';
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change with the next Syst_04 shipment (a member answered in shipment 1 with a code of inami.return_code_asked_again, E 4.3, and the income can decide).';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
@@ -1553,7 +1592,7 @@ BEGIN
         WITH c AS MATERIALIZED (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
-                   c.events, c.precedence, c.event_id
+                   c.events, c.precedence, c.event_id, c.provisional
             FROM inami.systematic_candidates(y) c),
         n AS (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
@@ -1561,7 +1600,7 @@ BEGIN
                    coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                        'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
                    -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback
-                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback
+                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback, c.provisional
             FROM c
             LEFT JOIN (SELECT c2.request_number,
                               pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
@@ -1574,23 +1613,23 @@ BEGIN
         USING n ON d.control_year = y AND d.request_number = n.request_number
         WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
                           d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
-                          d.candidates, d.sends_feedback)
+                          d.candidates, d.sends_feedback, d.provisional)
                          IS DISTINCT FROM
                          (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
                           n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                          n.candidates, n.sends_feedback) THEN
+                          n.candidates, n.sends_feedback, n.provisional) THEN
             UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
                        household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
                        sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
                        ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
-                       candidates = n.candidates, sends_feedback = n.sends_feedback
+                       candidates = n.candidates, sends_feedback = n.sends_feedback, provisional = n.provisional
         WHEN NOT MATCHED THEN
             INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
                     sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates,
-                    sends_feedback)
+                    sends_feedback, provisional)
             VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
                     n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                    n.candidates, n.sends_feedback);
+                    n.candidates, n.sends_feedback, n.provisional);
         -- A household left without members has no decision any more (the others all have one,
         -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
         -- A decision this run wrote has members: only the others are looked at.
@@ -1603,6 +1642,10 @@ BEGIN
             counts = (SELECT coalesce(pg_catalog.jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
                       FROM (SELECT d.reason, count(*) AS n FROM inami.control_decision d
                             WHERE d.control_year = y GROUP BY d.reason) s)
+                     -- decisions waiting for the second shipment, when there are any
+                     || (SELECT CASE WHEN count(*) > 0 THEN pg_catalog.jsonb_build_object('provisional', count(*))
+                                     ELSE '{}' END
+                         FROM inami.control_decision d WHERE d.control_year = y AND d.provisional)
         WHERE r.run_id = run;
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
@@ -1715,9 +1758,9 @@ BEGIN
         rule := 'CALL inami.run_systematic_control(control_year) stores the decision';
         RETURN NEXT;
         SELECT c2.household_size, c2.income_year, c2.shipment, c2.sent_total, c2.household_total, c2.extra_income,
-               c2.ceiling, c2.ceiling_source, c2.verdict, c2.events, c2.reason, c2.right_end
+               c2.ceiling, c2.ceiling_source, c2.verdict, c2.events, c2.reason, c2.right_end, c2.provisional
         INTO d.household_size, d.income_year, d.shipment, d.sent_total, d.household_total, d.extra_income,
-             d.ceiling, d.ceiling_source, d.verdict, d.events, d.reason, d.right_end
+             d.ceiling, d.ceiling_source, d.verdict, d.events, d.reason, d.right_end, d.provisional
         FROM inami.systematic_candidates(y, rn) c2 WHERE c2.precedence = 1;
     ELSE
         step := 2; what := 'decision';
@@ -1796,7 +1839,9 @@ BEGIN
             WHEN 'death' THEN 'Circ. O.A. 2024/165, 5.3: STOPDEATH'
             WHEN 'oa_change' THEN 'Circ. O.A. 2024/165, 5.3: STOPOA, end of the examination'
             WHEN 'extra_fiscal_data' THEN 'Circ. O.A. 2024/165, 4.4 and 5.3: the OA adds what it knows (foreign income, alimony...): STOPFISC when the right ends on it'
-            WHEN 'social_advantage' THEN 'Circ. O.A. 2024/165, 5.3: KEEPADV, right maintained by a social advantage'
+            WHEN 'social_advantage' THEN CASE WHEN e.event_date <= make_date(y, 12, 31)
+                                              THEN 'Circ. O.A. 2024/165, 5.3: KEEPADV, right maintained by a social advantage'
+                                              ELSE 'Circ. O.A. 2024/165, 5.3: an advantage starting after 31 December X does not maintain the right for this control (it opens a right of its own)' END
             WHEN 'new_dsh' THEN CASE WHEN e.event_date BETWEEN make_date(y, 10, 1) AND make_date(y + 1, 3, 31)
                                      THEN 'Circ. O.A. 2024/165, 5.1: new DSH from 1 October X to 31 March X+1: KEEPDSH'
                                      ELSE 'Circ. O.A. 2024/165, 5.1: a new DSH outside 1 October X - 31 March X+1 does not keep the right for this control' END
@@ -1818,6 +1863,16 @@ BEGIN
     value := format('%s, right ends %s', d.reason, to_char(d.right_end, 'YYYY-MM-DD'));
     rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
     RETURN NEXT;
+
+    IF d.provisional THEN
+        n := n + 1; step := n; what := 'provisional';
+        value := format('a member answered in shipment 1 with %s, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then',
+                        (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code) FROM inami.syst04_member m
+                         WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
+                           AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)));
+        rule := 'Circ. O.A. 2024/165, 4.3 and footnote 11: income available but not yet processed (inami.return_code_asked_again) is asked again in September; only if the answer is still not 00 is the income unknown';
+        RETURN NEXT;
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION inami.explain_decision(text, int) IS

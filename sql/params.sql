@@ -1,6 +1,6 @@
 -- Parameters are data: every table commented, checked, dumped; every shipped row sourced.
 \set VERBOSITY default
-SELECT plan(14);
+SELECT plan(15);
 
 SELECT is(inami.version(), (SELECT extversion FROM pg_extension WHERE extname = 'inami'),
           'the library and the install script carry the same version');
@@ -104,7 +104,11 @@ SELECT is_empty($$
     UNION ALL SELECT 'contribution_minimum_factor', min_age::text FROM inami.contribution_minimum_factor WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'dependent_limit_base', base_amount::text FROM inami.dependent_limit_base WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'parameter_coverage', series FROM inami.parameter_coverage WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'return_code_asked_again', return_code FROM inami.return_code_asked_again WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
 $$, 'every shipped row names its circular');
+SELECT results_eq($$SELECT return_code FROM inami.return_code_asked_again WHERE shipped ORDER BY 1$$,
+                  $$VALUES ('03'), ('04'), ('10'), ('11')$$,
+                  'E 4.3, footnote 11: the return codes asked again in September ship');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

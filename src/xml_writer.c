@@ -441,6 +441,50 @@ feedback_row(FlowWriter *fw, HeapTuple tuple, TupleDesc desc, void *arg)
 			   NULL);
 }
 
+/* How many of the decisions to write are provisional, and the first of them. */
+typedef struct Provisional
+{
+	int64		count;
+	char	   *first;
+	MemoryContext mcxt;			/* where first is copied: SPI's memory goes at the end */
+} Provisional;
+
+static void
+provisional_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	Provisional *p = arg;
+
+	p->count = DatumGetInt64(inami_param_get(tuple, desc, 1));
+	if (p->count > 0)
+		p->first = MemoryContextStrdup(p->mcxt, SPI_getvalue(tuple, desc, 2));
+}
+
+/*
+ * A decision resting on an answer the SCA asks again (control_decision.provisional) may
+ * change with the second shipment (E 4.3): it is not sent as a feedback.
+ */
+static void
+check_no_provisional(int32 year, const char *oa)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		values[2] = {Int32GetDatum(year), CStringGetTextDatum(oa)};
+	Provisional p = {0, NULL, CurrentMemoryContext};
+
+	inami_param_foreach("SELECT count(*), min(request_number COLLATE \"C\") FROM inami.control_decision"
+						" WHERE control_year = $1 AND oa = $2 AND sends_feedback AND provisional",
+						2, types, values, provisional_row, &p);
+	if (p.count > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg_plural("%lld decision of control year %d for OA %s is provisional",
+							   "%lld decisions of control year %d for OA %s are provisional",
+							   p.count, (long long) p.count, year, oa),
+				 errdetail("Household %s (the first) has a member answered in Syst_04 shipment 1 with a code the SCA asks again in September (inami.return_code_asked_again); the second shipment may change its decision.",
+						   p.first),
+				 errhint("Load the Syst_04 shipment 2 of control year %d, then CALL inami.run_systematic_control(%d).",
+						 year, year)));
+}
+
 PG_FUNCTION_INFO_V1(inami_syst05_document);
 Datum
 inami_syst05_document(PG_FUNCTION_ARGS)
@@ -450,6 +494,7 @@ inami_syst05_document(PG_FUNCTION_ARGS)
 	const char *attrs[5] = {"controlYear", NULL, "oa", NULL, NULL};
 
 	check_year(year, "control year");
+	check_no_provisional(year, oa);
 	attrs[1] = psprintf("%d", year);
 	attrs[3] = oa;
 	PG_RETURN_XML_P(write_document("Syst05", attrs,
