@@ -68,7 +68,7 @@ bench_sql -c "VACUUM ANALYZE"
 # (systematic_members grouped by household), household by household: checked at 100k.
 bench_sql -Atc "WITH c AS (SELECT * FROM inami.systematic_households(2023)),
 s AS (SELECT m.request_number, min(m.oa), count(*)::int, min(m.income_year), min(m.shipment), min(m.sent_total),
-             inami.household_income(m.return_code, m.income, m.birth_date, m.income_year)
+             inami.household_income(m.return_code, m.income, m.birth_date, m.income_year), sum(m.cadastral_income)
       FROM inami.systematic_members(2023) m GROUP BY m.request_number)
 SELECT format('  systematic_households = grouped systematic_members: %s households, %s differ',
               (SELECT count(*) FROM c),

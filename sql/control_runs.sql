@@ -112,7 +112,8 @@ SELECT plan(59);
 CREATE TEMP VIEW fx_grouped AS
 SELECT m.request_number, min(m.oa) AS oa, count(*)::int AS household_size, min(m.income_year) AS income_year,
        max(m.shipment) AS shipment, min(m.sent_total) AS sent_total,
-       inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS household_total
+       inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS household_total,
+       sum(m.cadastral_income) AS cadastral_income
 FROM inami.systematic_members(2024) m GROUP BY m.request_number;
 SELECT results_eq($$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
                   $$SELECT * FROM fx_grouped ORDER BY request_number$$,
@@ -465,7 +466,7 @@ GRANT SELECT (control_year, request_number, shipment, niss, return_code) ON inam
 SET ROLE inami_test_reader;
 SELECT count(*) FROM inami.systematic_households(2024);
 RESET ROLE;
-GRANT SELECT (ipcal_code, ipcal_amount) ON inami.syst04_member TO inami_test_reader;
+GRANT SELECT (ipcal_code, ipcal_amount, cadastral_income) ON inami.syst04_member TO inami_test_reader;
 SET ROLE inami_test_reader;
 SELECT count(*) FROM inami.systematic_households(2024);
 RESET ROLE;

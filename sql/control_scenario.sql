@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(38);
+SELECT plan(47);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -166,7 +166,7 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
     $$SELECT m.request_number, min(m.oa), count(*)::int, min(m.income_year), max(m.shipment), min(m.sent_total),
-             inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year)
+             inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year), sum(m.cadastral_income)
       FROM inami.systematic_members(2024) m GROUP BY m.request_number ORDER BY m.request_number$$,
     'the C pass equals systematic_members grouped by household');
 SELECT results_eq(
@@ -222,6 +222,42 @@ SELECT results_eq(
              ('member 76020200689', 'born 1976-02-02, return code 00, income 8000.00'),
              ('member 77030300687', 'born 1977-03-03, return code 00, income 4000.00')$$,
     'explain_decision: the October answer completes the August one');
+
+-- E 4.2, 4.4: the own home's cadastral income comes apart; the OA deducts the exempt
+-- amounts and counts the rest (a cadastral_income event). Until then the decision is
+-- provisional. H1: 27,000.00 for 3 persons, ceiling 31,932.20.
+UPDATE inami.syst04_member SET cadastral_income = 1500.00 WHERE niss = '85073000160';
+SELECT results_eq($$SELECT household_total, cadastral_income FROM inami.systematic_households(2024, '300202485073000160')$$,
+                  $$VALUES (27000.00, 1500.00)$$, 'systematic_households: the cadastral income sent, apart from the total');
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT reason, provisional, cadastral_income FROM inami.control_decision WHERE request_number = '300202485073000160'$$,
+                  $$VALUES ('KEEPSYST', true, NULL::numeric)$$, 'a cadastral income not assessed: the decision is provisional');
+SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
+                 '1 decision of control year 2024 for OA 300 is provisional',
+                 'syst05_document refuses it until the OA assesses the cadastral income');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01')$$,
+                 '23514', NULL, 'a cadastral_income event needs the amount counted');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', -1.00)$$,
+                 '23514', NULL, 'the amount counted is not negative');
+INSERT INTO inami.household_event (request_number, event, event_date, amount, detail)
+VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', 4932.19, 'test: own home, part counted after the exemptions');
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional || ' ' || cadastral_income
+           FROM inami.systematic_candidates(2024, '300202485073000160') WHERE precedence = 1),
+          'KEEPSYST OK false 4932.19', '27,000.00 + 4,932.19 = 31,932.19: one cent under the ceiling, OK');
+UPDATE inami.household_event SET amount = 4932.20 WHERE detail = 'test: own home, part counted after the exemptions';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202485073000160') WHERE precedence = 1),
+          'STOPSYST NOK false', '27,000.00 + 4,932.20 = 31,932.20: equal to the ceiling, NOK');
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'cadastral income'$$,
+                  $$VALUES ('sent: 1500.00; counted by the OA: 4932.20; income for the verdict 31932.20')$$,
+                  'explain_decision: the cadastral income sent and the part counted');
+SELECT is((SELECT count(*) FROM inami.read_syst05(inami.syst05_document(2024, '300')::text) f
+           WHERE f.request_number = '300202485073000160' AND f.reason = 'STOPSYST'), 1::bigint,
+          'assessed, the decision is written');
+DELETE FROM inami.household_event WHERE detail = 'test: own home, part counted after the exemptions';
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
+CALL inami.run_systematic_control(2024);
 
 -- The proactive flow computes R3 the same way (F 2.2): a "00" without items is 0.00, a
 -- child whose NISS gives only the year 2010 is under 18.

@@ -1059,7 +1059,8 @@ ALTER TABLE inami.control_decision
     ADD COLUMN events bigint[],
     ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array'),
     ADD COLUMN sends_feedback boolean NOT NULL DEFAULT true,
-    ADD COLUMN provisional boolean NOT NULL DEFAULT false;
+    ADD COLUMN provisional boolean NOT NULL DEFAULT false,
+    ADD COLUMN cadastral_income numeric CHECK (cadastral_income >= 0 AND cadastral_income = round(cadastral_income, 2));
 COMMENT ON COLUMN inami.control_decision.household_size IS 'Household size used for the ceiling: the number of Syst_01 members (the requester once).';
 COMMENT ON COLUMN inami.control_decision.income_year IS 'Income year of the incomes (of the Syst_04 answer; control year - 2 without one).';
 COMMENT ON COLUMN inami.control_decision.shipment IS 'Syst_04 shipment whose answer counted (the latest); NULL when no shipment answered the household.';
@@ -1071,7 +1072,8 @@ COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
 COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (STOPOA) before any Syst_04 answered it here: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
-COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the decision rests on an answer the SCA asks again (a member answered with a code of inami.return_code_asked_again in shipment 1, and no later shipment is loaded): the second shipment may change it (Circ. O.A. 2024/165, 4.3). inami.syst05_document refuses to write a provisional decision.';
+COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the income that decides can still change: a member answered with a code of inami.return_code_asked_again in shipment 1 and no later shipment is loaded (Circ. O.A. 2024/165, 4.3), or the Syst_04 sent a cadastral income the OA has not assessed yet (no cadastral_income event, 4.4). inami.syst05_document refuses to write a provisional decision.';
+COMMENT ON COLUMN inami.control_decision.cadastral_income IS 'The part of the own home''s cadastral income the OA counts (sum of the cadastral_income events, E 4.4), added to household_total for the verdict; NULL without such an event.';
 COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
 
 ALTER TABLE inami.proactive_decision
@@ -1092,24 +1094,25 @@ CREATE TABLE inami.household_event (
     control_year int NOT NULL CHECK (control_year BETWEEN 1990 AND 2200),
     request_number text NOT NULL CHECK (inami.is_digits(request_number, 18)),
     event text NOT NULL CHECK (event IN ('composition_change', 'child_under16_arrival', 'death', 'oa_change',
-                                         'extra_fiscal_data', 'social_advantage', 'new_dsh')),
+                                         'extra_fiscal_data', 'social_advantage', 'new_dsh', 'cadastral_income')),
     event_date date NOT NULL CHECK (event_date BETWEEN '1990-01-01' AND '2200-12-31'),
     detail text CHECK (btrim(detail) <> ''),
     amount numeric CHECK (amount = round(amount, 2)),
     recorded_at timestamptz NOT NULL DEFAULT now(),
-    CHECK (amount IS NULL OR event = 'extra_fiscal_data'),
+    CHECK (amount IS NULL OR event IN ('extra_fiscal_data', 'cadastral_income')),
+    CHECK (event <> 'cadastral_income' OR coalesce(amount >= 0, false)),
     -- Also orders pg_dump: a household's events are restored after the household.
     FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
 COMMENT ON TABLE inami.household_event IS
-'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV (an advantage holding by 31 December X; one starting later opens a right of its own); new_dsh -> KEEPDSH (dated 1 October X - 31 March X+1). An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
+'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV (an advantage holding by 31 December X; one starting later opens a right of its own); new_dsh -> KEEPDSH (dated 1 October X - 31 March X+1); cadastral_income -> the part of the own home''s cadastral income the OA counts after the exemptions (E 4.4), added to the income. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
 COMMENT ON COLUMN inami.household_event.event_id IS 'Identifies the event; decisions list the events they used.';
 COMMENT ON COLUMN inami.household_event.control_year IS 'Control year of the Syst_01 household; filled from inami.syst01_household when omitted.';
 COMMENT ON COLUMN inami.household_event.request_number IS 'The household, as in Syst_01.';
-COMMENT ON COLUMN inami.household_event.event IS 'composition_change, child_under16_arrival, death, oa_change, extra_fiscal_data, social_advantage or new_dsh.';
+COMMENT ON COLUMN inami.household_event.event IS 'composition_change, child_under16_arrival, death, oa_change, extra_fiscal_data, social_advantage, new_dsh or cadastral_income.';
 COMMENT ON COLUMN inami.household_event.event_date IS 'When it happened: the change, the death, the first day at the other OA, the day the OA learned the fiscal data, the start of the advantage, the day the new DSH was complete.';
 COMMENT ON COLUMN inami.household_event.detail IS 'Free text: what happened, which member, the document.';
-COMMENT ON COLUMN inami.household_event.amount IS 'extra_fiscal_data only: yearly amount in EUR the OA adds to the household income of the income year (E 4.4); NULL when the OA records that the data end the right without an amount.';
+COMMENT ON COLUMN inami.household_event.amount IS 'extra_fiscal_data: yearly amount in EUR the OA adds to the household income of the income year (E 4.4); NULL when the OA records that the data end the right without an amount. cadastral_income (required, 0 or more): the part of the own home''s cadastral income (Syst_04 CadastralIncome) the OA counts after deducting the exempt amounts (E 4.4); 0.00 when nothing is left. Other events: NULL.';
 COMMENT ON COLUMN inami.household_event.recorded_at IS 'When the event was recorded.';
 -- A household's events: for the runs and explain_decision, and for ON DELETE CASCADE, which
 -- would otherwise scan every event once per deleted household (deleting a Syst_01 file of
@@ -1264,7 +1267,8 @@ $$;
 -- R3 per member of the Syst_01 households of a control year (one household when given).
 CREATE FUNCTION inami.systematic_members(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, sent_total numeric, niss text, shipment int, income_year int,
-               return_code text, income numeric, birth_date date, under18 boolean, rule_birth_date date)
+               return_code text, income numeric, birth_date date, under18 boolean, rule_birth_date date,
+               cadastral_income numeric)
 LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     WITH hh AS (
         SELECT h.request_number, h.oa, a.household_total AS sent_total,
@@ -1276,7 +1280,7 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
         -- Every Syst_04 answer of a member; a requester whose NISS changed is answered under
         -- the new NISS, the request number keeps the old one, Syst_01's (E 2.2, 2.4).
         SELECT sm.request_number, x.niss, sm.shipment, sm.return_code, sm.ipcal_code, sm.ipcal_amount,
-               left(x.niss, 2) || lpad((substr(x.niss, 3, 2)::int % 20)::text, 2, '0') || substr(x.niss, 5, 2) AS birth_key
+               sm.cadastral_income, left(x.niss, 2) || lpad((substr(x.niss, 3, 2)::int % 20)::text, 2, '0') || substr(x.niss, 5, 2) AS birth_key
         FROM inami.syst04_member sm
         JOIN inami.syst04_household a
           ON a.control_year = sm.control_year AND a.request_number = sm.request_number AND a.shipment = sm.shipment
@@ -1310,7 +1314,7 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     ), answers AS (
         -- Each member's latest answer (E 4.1, 4.3: October answers what August left open).
         SELECT DISTINCT ON (r.request_number, x.niss) r.request_number, x.niss, r.shipment, r.return_code,
-               r.ipcal_code, r.ipcal_amount
+               r.ipcal_code, r.ipcal_amount, r.cadastral_income
         FROM answer_rows r
         LEFT JOIN renamed rn ON rn.request_number = r.request_number AND rn.answered = r.niss
         CROSS JOIN LATERAL (SELECT coalesce(rn.listed, r.niss) AS niss) x
@@ -1322,7 +1326,7 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
            b.birth_date,
            -- R3: under 18 on 1 January of the tax year (income year + 1).
            b.rule_birth_date > make_date(hh.income_year + 1 - 18, 1, 1),
-           b.rule_birth_date
+           b.rule_birth_date, an.cadastral_income
     FROM hh
     JOIN inami.syst01_member m ON m.control_year = $1 AND m.request_number = hh.request_number
     LEFT JOIN answers an ON an.request_number = m.request_number AND an.niss = m.niss
@@ -1332,17 +1336,17 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
                                AS rule_birth_date) b;
 END;
 COMMENT ON FUNCTION inami.systematic_members(int, text) IS
-'R3 per member of the Syst_01 households of a control year (or of one household): the latest household answer''s HouseholdTotal as sent and income year; the member''s latest Syst_04 answer (shipment, return code; NULL: no shipment answers the member; a requester is also found under the new NISS of a Syst_04 <Requester>), income from its IPCAL items (inami.ipcal_income; 0.00 for "00" without items), birth date from the NISS (NULL when unknown or invalid), whether the under-18 rule can apply, and the birth date R3 uses for it (inami.niss_birth_date_for_age: also when the NISS gives only the year and every day of it gives the same answer).';
+'R3 per member of the Syst_01 households of a control year (or of one household): the latest household answer''s HouseholdTotal as sent and income year; the member''s latest Syst_04 answer (shipment, return code; NULL: no shipment answers the member; a requester is also found under the new NISS of a Syst_04 <Requester>), income from its IPCAL items (inami.ipcal_income; 0.00 for "00" without items), birth date from the NISS (NULL when unknown or invalid), whether the under-18 rule can apply, the birth date R3 uses for it (inami.niss_birth_date_for_age: also when the NISS gives only the year and every day of it gives the same answer), and the CadastralIncome of the answer.';
 
 -- R3 per Syst_01 household of a control year: what systematic_members grouped by household
 -- gives, in one pass over the four tables read in request-number order (no join, no sort).
 CREATE FUNCTION inami.systematic_households(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
-               sent_total numeric, household_total numeric)
+               sent_total numeric, household_total numeric, cadastral_income numeric)
 AS 'MODULE_PATHNAME', 'inami_systematic_households'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION inami.systematic_households(int, text) IS
-'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, and the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown). Reads the tables in primary-key order in one pass: what the control run decides from.';
+'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown), and the sum of the members'' CadastralIncome (NULL when no answer carries one). Reads the tables in primary-key order in one pass: what the control run decides from.';
 
 -- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
 CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
@@ -1391,11 +1395,11 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[],
                precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text,
-               provisional boolean)
+               provisional boolean, cadastral_income numeric)
 LANGUAGE sql STABLE BEGIN ATOMIC
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
-               h.household_total AS total
+               h.household_total AS total, h.cadastral_income AS sent_cadastral
         FROM inami.systematic_households($1, $2) h
     ), awaiting AS (
         -- E 4.3: a member answered in shipment 1 with a code the SCA asks again in September
@@ -1408,6 +1412,8 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     ), ev AS (
         SELECT e.request_number, array_agg(e.event_id ORDER BY e.event_id) AS events,
                sum(e.amount) FILTER (WHERE e.event = 'extra_fiscal_data') AS extra_income,
+               -- E 4.4: the OA assesses the own home's cadastral income (after the exemptions)
+               sum(e.amount) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_income,
                bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
                bool_or(e.event = 'oa_change') AS moved,
                max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
@@ -1422,19 +1428,25 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
         GROUP BY e.request_number
     ), basis AS (
-        SELECT p.*, ev.extra_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date, ev.moved,
-               EXISTS (SELECT 1 FROM awaiting a WHERE a.request_number = p.request_number) AS awaiting,
+        SELECT p.*, ev.extra_income, ev.cadastral_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
+               ev.moved,
+               -- The income can still change: an answer asked again (E 4.3), or a cadastral
+               -- income sent that the OA has not assessed yet (E 4.4).
+               EXISTS (SELECT 1 FROM awaiting a WHERE a.request_number = p.request_number)
+                 OR (p.total IS NOT NULL AND coalesce(p.sent_cadastral, 0) <> 0 AND ev.cadastral_income IS NULL) AS awaiting,
                inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
-               inami.im_verdict(p.total, p.household_size, p.income_year) AS verdict,
+               inami.im_verdict(t.income, p.household_size, p.income_year) AS verdict,
                -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
-               CASE WHEN inami.im_verdict(p.total, p.household_size, p.income_year) <> 'OK' THEN 'STOPSYST'
+               CASE WHEN inami.im_verdict(t.income, p.household_size, p.income_year) <> 'OK' THEN 'STOPSYST'
                     WHEN ev.fisc_without_amount
-                      OR inami.im_verdict(p.total + ev.extra_income, p.household_size, p.income_year) = 'NOK'
+                      OR inami.im_verdict(t.income + ev.extra_income, p.household_size, p.income_year) = 'NOK'
                     THEN 'STOPFISC'
                     ELSE 'KEEPSYST' END AS income_reason
         FROM per_household p
         LEFT JOIN ev ON ev.request_number = p.request_number
         LEFT JOIN inami.im_ceiling c ON c.income_year = p.income_year
+        -- R3's total (the IPCAL items) and the cadastral part the OA counts (E 4.4)
+        CROSS JOIN LATERAL (SELECT p.total + coalesce(ev.cadastral_income, 0) AS income) t
     ), income_candidate AS (
         -- A kept right replaces an end by the income: a social advantage, a new DSH in time.
         SELECT b.*,
@@ -1455,7 +1467,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                                                 c.event_id)::int AS precedence
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
-                     o.moved, o.awaiting, inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     o.moved, o.awaiting, o.cadastral_income, inami.control_right_end(o.reason, $1, NULL) AS right_end,
                      CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
                                    WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
                      NULL::bigint AS event_id, 1 AS class
@@ -1463,7 +1475,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
               UNION ALL
               SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
-                     o.moved, o.awaiting, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+                     o.moved, o.awaiting, o.cadastral_income, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
               FROM inami.household_event e
               JOIN income_candidate o ON o.request_number = e.request_number
               CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
@@ -1476,7 +1488,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
            o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
            inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting
+           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income
     FROM income_candidate o WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
@@ -1486,11 +1498,12 @@ LANGUAGE sql STABLE BEGIN ATOMIC
            -- change it: it is the income's, or ends after 31 December X, where the income's
            -- end would come first if the income ends the right (not after a move: then the
            -- events come first whatever the income).
-           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31)))
+           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))),
+           w.cadastral_income
     FROM with_events w;
 END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
-'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change with the next Syst_04 shipment (a member answered in shipment 1 with a code of inami.return_code_asked_again, E 4.3, and the income can decide).';
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change, the income deciding and not final yet (a member answered in shipment 1 with a code of inami.return_code_asked_again and no later shipment, E 4.3; or a cadastral income sent and not assessed by a cadastral_income event, E 4.4). cadastral_income: the part the OA counts, added to household_total for the verdict.';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
@@ -1592,7 +1605,7 @@ BEGIN
         WITH c AS MATERIALIZED (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
-                   c.events, c.precedence, c.event_id, c.provisional
+                   c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income
             FROM inami.systematic_candidates(y) c),
         n AS (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
@@ -1600,7 +1613,7 @@ BEGIN
                    coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                        'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
                    -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback
-                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback, c.provisional
+                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback, c.provisional, c.cadastral_income
             FROM c
             LEFT JOIN (SELECT c2.request_number,
                               pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
@@ -1613,23 +1626,24 @@ BEGIN
         USING n ON d.control_year = y AND d.request_number = n.request_number
         WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
                           d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
-                          d.candidates, d.sends_feedback, d.provisional)
+                          d.candidates, d.sends_feedback, d.provisional, d.cadastral_income)
                          IS DISTINCT FROM
                          (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
                           n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                          n.candidates, n.sends_feedback, n.provisional) THEN
+                          n.candidates, n.sends_feedback, n.provisional, n.cadastral_income) THEN
             UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
                        household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
                        sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
                        ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
-                       candidates = n.candidates, sends_feedback = n.sends_feedback, provisional = n.provisional
+                       candidates = n.candidates, sends_feedback = n.sends_feedback, provisional = n.provisional,
+                       cadastral_income = n.cadastral_income
         WHEN NOT MATCHED THEN
             INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
                     sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates,
-                    sends_feedback, provisional)
+                    sends_feedback, provisional, cadastral_income)
             VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
                     n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                    n.candidates, n.sends_feedback, n.provisional);
+                    n.candidates, n.sends_feedback, n.provisional, n.cadastral_income);
         -- A household left without members has no decision any more (the others all have one,
         -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
         -- A decision this run wrote has members: only the others are looked at.
@@ -1735,6 +1749,8 @@ DECLARE
     n int := 0;
     ceil_row inami.im_ceiling;
     live boolean;
+    sent_cadastral numeric;
+    asked_again text;
 BEGIN
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
     IF NOT FOUND THEN
@@ -1758,9 +1774,11 @@ BEGIN
         rule := 'CALL inami.run_systematic_control(control_year) stores the decision';
         RETURN NEXT;
         SELECT c2.household_size, c2.income_year, c2.shipment, c2.sent_total, c2.household_total, c2.extra_income,
-               c2.ceiling, c2.ceiling_source, c2.verdict, c2.events, c2.reason, c2.right_end, c2.provisional
+               c2.ceiling, c2.ceiling_source, c2.verdict, c2.events, c2.reason, c2.right_end, c2.provisional,
+               c2.cadastral_income
         INTO d.household_size, d.income_year, d.shipment, d.sent_total, d.household_total, d.extra_income,
-             d.ceiling, d.ceiling_source, d.verdict, d.events, d.reason, d.right_end, d.provisional
+             d.ceiling, d.ceiling_source, d.verdict, d.events, d.reason, d.right_end, d.provisional,
+             d.cadastral_income
         FROM inami.systematic_candidates(y, rn) c2 WHERE c2.precedence = 1;
     ELSE
         step := 2; what := 'decision';
@@ -1812,6 +1830,17 @@ BEGIN
     rule := 'Circ. O.A. 2024/165, 4.4: total of the members, only when every member is known; a negative total becomes 0.00';
     RETURN NEXT;
 
+    sent_cadastral := (SELECT sum(m2.cadastral_income) FROM inami.systematic_members(y, rn) m2);
+    IF sent_cadastral IS NOT NULL OR d.cadastral_income IS NOT NULL THEN
+        n := n + 1; step := n; what := 'cadastral income';
+        value := format('sent: %s; counted by the OA: %s', coalesce(sent_cadastral::text, 'none'),
+                        coalesce(d.cadastral_income::text, 'not assessed yet (no cadastral_income event)'))
+                 || CASE WHEN d.cadastral_income IS NOT NULL AND d.household_total IS NOT NULL
+                         THEN format('; income for the verdict %s', d.household_total + d.cadastral_income) ELSE '' END;
+        rule := 'Circ. O.A. 2024/165, 4.2 and 4.4: the own home''s cadastral income comes apart; the OA deducts the exempt amounts and counts the rest (a cadastral_income event)';
+        RETURN NEXT;
+    END IF;
+
     SELECT * INTO ceil_row FROM inami.im_ceiling i WHERE i.income_year = d.income_year;
     n := n + 1; step := n; what := 'ceiling';
     value := format('%s = %s + %s x (%s - 1), income year %s', d.ceiling, ceil_row.base, ceil_row.per_member,
@@ -1845,6 +1874,7 @@ BEGIN
             WHEN 'new_dsh' THEN CASE WHEN e.event_date BETWEEN make_date(y, 10, 1) AND make_date(y + 1, 3, 31)
                                      THEN 'Circ. O.A. 2024/165, 5.1: new DSH from 1 October X to 31 March X+1: KEEPDSH'
                                      ELSE 'Circ. O.A. 2024/165, 5.1: a new DSH outside 1 October X - 31 March X+1 does not keep the right for this control' END
+            WHEN 'cadastral_income' THEN 'Circ. O.A. 2024/165, 4.4: the part of the own home''s cadastral income the OA counts after deducting the exempt amounts, added to the income'
         END;
         RETURN NEXT;
     END LOOP;
@@ -1864,13 +1894,22 @@ BEGIN
     rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
     RETURN NEXT;
 
-    IF d.provisional THEN
+    asked_again := (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code) FROM inami.syst04_member m
+                    WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
+                      AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
+                      AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1));
+    IF d.provisional AND asked_again IS NOT NULL THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a member answered in shipment 1 with %s, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then',
-                        (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code) FROM inami.syst04_member m
-                         WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
-                           AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)));
+                        asked_again);
         rule := 'Circ. O.A. 2024/165, 4.3 and footnote 11: income available but not yet processed (inami.return_code_asked_again) is asked again in September; only if the answer is still not 00 is the income unknown';
+        RETURN NEXT;
+    END IF;
+    IF d.provisional AND d.cadastral_income IS NULL AND sent_cadastral <> 0 THEN
+        n := n + 1; step := n; what := 'provisional';
+        value := format('the Syst_04 sent a cadastral income of %s that the OA has not assessed: inami.syst05_document does not write this decision before a cadastral_income event gives the part counted',
+                        sent_cadastral);
+        rule := 'Circ. O.A. 2024/165, 4.4: the OA deducts the exempt amounts from the cadastral income and counts the rest';
         RETURN NEXT;
     END IF;
 END;

@@ -26,6 +26,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "catalog/objectaddress.h"
+#include "common/int.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -37,10 +38,11 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "cents.h"
 #include "inami.h"
 
 /* Up to this many columns are read from a table, besides its key. */
-#define MAX_COLUMNS 5
+#define MAX_COLUMNS 6
 
 /* One table read in primary-key order, with its current row. */
 typedef struct KeyScan
@@ -66,6 +68,8 @@ typedef struct Member
 	text	   *return_code;	/* of that answer; NULL: no answer lists the member */
 	Datum		codes;			/* its IPCAL items (text[], numeric[]) */
 	Datum		amounts;
+	Datum		cadastral;		/* CadastralIncome of that answer, when has_cadastral */
+	bool		has_cadastral;
 } Member;
 
 /* Shipment numbers are 1..9 (CHECK of syst04_household). */
@@ -79,6 +83,8 @@ typedef struct Answer
 	text	   *return_code;
 	Datum		codes;
 	Datum		amounts;
+	Datum		cadastral;
+	bool		has_cadastral;
 } Answer;
 
 /*
@@ -275,6 +281,8 @@ member_answer(Member *m, const Answer *a)
 	m->return_code = a->return_code;
 	m->codes = a->codes;
 	m->amounts = a->amounts;
+	m->cadastral = a->cadastral;
+	m->has_cadastral = a->has_cadastral;
 }
 
 /* The birth part of a NISS, YYMMDD with a bis number's month brought back (+20, +40). */
@@ -377,7 +385,8 @@ enum
 PG_FUNCTION_INFO_V1(inami_systematic_households);
 /*
  * For each Syst_01 household of control_year (or only request_number) with members:
- * request_number, oa, household_size, income_year, shipment, sent_total, household_total.
+ * request_number, oa, household_size, income_year, shipment, sent_total, household_total,
+ * cadastral_income (the sum of the CadastralIncome of the members' latest answers).
  */
 Datum
 inami_systematic_households(PG_FUNCTION_ARGS)
@@ -389,7 +398,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		{"oa", NULL},
 		{"niss", NULL},
 		{"shipment", "income_year", "household_total", "requester_niss"},
-		{"shipment", "niss", "return_code", "ipcal_code", "ipcal_amount"}
+		{"shipment", "niss", "return_code", "ipcal_code", "ipcal_amount", "cadastral_income"}
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
@@ -434,8 +443,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		text	   *requester[MAX_SHIPMENT + 1] = {NULL};
 		InamiHousehold total;
 		int64		total_cents;
-		Datum		out[7];
-		bool		out_null[7] = {false};
+		int64		cadastral_cents = 0;
+		bool		has_cadastral = false;
+		Datum		out[8];
+		bool		out_null[8] = {false};
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(household_cxt);
@@ -457,6 +468,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			members[nmembers].niss = DatumGetTextPP(v[0]);
 			members[nmembers].shipment = 0;
 			members[nmembers].return_code = NULL;
+			members[nmembers].has_cadastral = false;
 			nmembers++;
 			scan_next(&scans[MEMBER]);
 		}
@@ -496,6 +508,8 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			a.return_code = DatumGetTextPP(v[2]);
 			a.codes = v[3];
 			a.amounts = v[4];
+			a.cadastral = v[5];
+			a.has_cadastral = !n[5];
 			if (a.shipment < 1 || a.shipment > MAX_SHIPMENT)
 				elog(ERROR, "inami: syst04_member has shipment %d", a.shipment);
 			m = member_find(members, nmembers, a.niss, requester[a.shipment], key);
@@ -538,6 +552,20 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 				has_income = inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1,
 													 &income);
 			inami_household_add(&total, is00, has_income, income, has_born, born, true, income_year);
+
+			/* E 4.2, 4.4: the own home's cadastral income, sent apart, for the OA to assess */
+			if (m->has_cadastral)
+			{
+				int64		c = inami_numeric_to_cents(DatumGetNumeric(m->cadastral), "cadastral income");
+
+				if (pg_add_s64_overflow(cadastral_cents, c, &cadastral_cents))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("cadastral income of household \"%.*s\" out of range", key_len, key),
+							 errdetail("The sum of its members' CadastralIncome exceeds +/- 92233720368547758.07."),
+							 errhint("Correct the CadastralIncome in inami.syst04_member.")));
+				has_cadastral = true;
+			}
 		}
 
 		out[0] = PointerGetDatum(cstring_to_text_with_len(key, key_len));
@@ -552,6 +580,8 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			out[6] = inami_cents_to_numeric(total_cents);
 		else
 			out_null[6] = true;
+		out[7] = has_cadastral ? inami_cents_to_numeric(cadastral_cents) : (Datum) 0;
+		out_null[7] = !has_cadastral;
 		MemoryContextSwitchTo(oldcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, out_null);
 	}
