@@ -1,6 +1,6 @@
 -- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
 \set VERBOSITY default
-SELECT plan(18);
+SELECT plan(27);
 
 SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
 SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
@@ -20,6 +20,18 @@ SELECT is(inami.contribution_complement(2024, 30, 7884.00, 0), 10.09, '92.72 -> 
 SELECT is(inami.contribution_complement(2024, 30, 7976.72, 0), 0.00, 'wages at the minimum: nothing');
 SELECT is(inami.contribution_complement(2024, 30, 9000.00, 0), 0.00, 'wages over the minimum: nothing');
 SELECT is(inami.contribution_complement(2024, 30, 0, 240), 0.00, '240 assimilated days: nothing');
+
+-- Sheltered workshops (art. 286, al. 3): flat yearly amounts per age class, not indexed.
+SELECT is(inami.contribution_minimum(2024, 21, true), 1993.06, 'sheltered workshop, 21 and over: 1,993.06 (circular)');
+SELECT is(inami.contribution_minimum(2024, 20, true), 1606.37, 'sheltered, 20: the 19-20 class, 1,606.37');
+SELECT is(inami.contribution_minimum(2024, 19, true), 1606.37, 'sheltered, 19: 1,606.37');
+SELECT is(inami.contribution_minimum(2024, 18, true), 1189.90, 'sheltered, 18: the 17-18 class, 1,189.90');
+SELECT is(inami.contribution_minimum(2024, 17, true), 1189.90, 'sheltered, 17: 1,189.90');
+SELECT is(inami.contribution_minimum(2024, 16, true), 1011.42, 'sheltered, 16: under 17, 1,011.42');
+SELECT is(inami.contribution_minimum(2015, 21, true), 1993.06, 'not indexed: the same in any year, even one without a minimum income row');
+SELECT is(inami.contribution_complement(2024, 21, 1000.00, 0, 'workers', true), 107.85,
+          'sheltered, 21: (1,993.06 - 1,000.00) -> 994 EUR x 10.85 % = 107.849');
+SELECT is(inami.contribution_minimum(2024, 21, false), 7976.72, 'sheltered = false: the usual minimum');
 
 SELECT throws_ok('SELECT inami.contribution_minimum(2023, 30)', '55000', NULL, 'a year with no minimum income row');
 SELECT throws_ok('SELECT inami.contribution_minimum(2024, -1)', '22023', NULL, 'a negative age');

@@ -222,6 +222,20 @@ COMMENT ON COLUMN inami.contribution_minimum_factor.share IS 'Share of that mult
 COMMENT ON COLUMN inami.contribution_minimum_factor.source IS 'Circular and section that publish the rule.';
 COMMENT ON COLUMN inami.contribution_minimum_factor.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
 
+-- R8: the flat yearly remuneration of disabled workers in sheltered workshops, per age class.
+CREATE TABLE inami.contribution_minimum_sheltered (
+    min_age int PRIMARY KEY CHECK (min_age >= 0),
+    amount numeric NOT NULL CHECK (amount > 0 AND amount = round(amount, 2)),
+    source text NOT NULL CHECK (btrim(source) <> ''),
+    shipped boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE inami.contribution_minimum_sheltered IS
+'R8: for disabled persons at work in sheltered workshops (ateliers protégés), the yearly remuneration taken into account is a flat amount per age class, not indexed: it stands for the minimum value, for workers aged min_age up to the next row''s min_age.';
+COMMENT ON COLUMN inami.contribution_minimum_sheltered.min_age IS 'Lowest age of the class.';
+COMMENT ON COLUMN inami.contribution_minimum_sheltered.amount IS 'Flat yearly remuneration in EUR.';
+COMMENT ON COLUMN inami.contribution_minimum_sheltered.source IS 'Circular and section that publish the amount.';
+COMMENT ON COLUMN inami.contribution_minimum_sheltered.shipped IS 'True for rows shipped with the extension (not dumped, not editable).';
+
 -- R8: the health care and benefits contribution rates per category of worker.
 CREATE TABLE inami.contribution_rate (
     category text NOT NULL CHECK (category ~ '^[a-z_]+$'),
@@ -279,6 +293,12 @@ INSERT INTO inami.contribution_minimum_factor VALUES
     (0, 4, 0.75, 'Circ. O.A. 2024/164, II: under 21, 3/4 of the value for 21 and over (art. 286 A.R. 03.07.1996)', true),
     (21, 4, 1, 'Circ. O.A. 2024/164, II: 21 and over, four times the minimum monthly income (art. 286 A.R. 03.07.1996)', true);
 
+INSERT INTO inami.contribution_minimum_sheltered
+SELECT a, amount, 'Circ. O.A. 2024/164, II (art. 286, al. 3 A.R. 03.07.1996): sheltered workshops, ' || class
+                  || ', flat amount not indexed', true
+FROM (VALUES (0, 1011.42, 'under 17'), (17, 1189.90, '17 and 18'), (19, 1606.37, '19 and 20'),
+             (21, 1993.06, '21 and over')) AS v(a, amount, class);
+
 INSERT INTO inami.contribution_rate VALUES
     ('workers', '2017-01-01', 10.85, 6.15, 4.70, 'Ouvriers et employés',
      'Circ. O.A. 2024/164, II: rates in force on 1 January 2017', true),
@@ -289,7 +309,7 @@ INSERT INTO inami.contribution_rate VALUES
 
 CALL inami.setup_parameter_tables('pivot_index_step', 'dependent_limit_base', 'parameter_coverage',
                                   'im_ceiling', 'ipcal_rule', 'return_code_asked_again', 'contribution_minimum_income',
-                                  'contribution_minimum_factor', 'contribution_rate');
+                                  'contribution_minimum_factor', 'contribution_minimum_sheltered', 'contribution_rate');
 
 -- R1: the monthly amount of every step, as the C cache reads it.
 CREATE VIEW inami.dependent_limit_month AS
@@ -360,17 +380,30 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.request_number(text, int, text) IS
 'R4: the request number of a household: OA code (3 digits) + year of transmission (4) + requester NISS (11).';
 
-CREATE FUNCTION inami.contribution_minimum(year int, age int) RETURNS numeric
+CREATE FUNCTION inami.contribution_minimum(year int, age int, sheltered boolean DEFAULT false) RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
 DECLARE
     income inami.contribution_minimum_income;
     f inami.contribution_minimum_factor;
+    flat numeric;
 BEGIN
     IF age < 0 THEN
         RAISE EXCEPTION 'age must not be negative'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The age given is %s.', age),
                   HINT = 'Give the age at the start of the year, or at (re)registration.';
+    END IF;
+    IF sheltered THEN
+        -- Art. 286, al. 3: a flat yearly remuneration per age class, the same every year.
+        SELECT m.amount INTO flat FROM inami.contribution_minimum_sheltered m
+        WHERE m.min_age <= $2 ORDER BY m.min_age DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no sheltered-workshop remuneration for age %', $2
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('inami.contribution_minimum_sheltered has no row with min_age <= %s.', $2),
+                      HINT = 'Add the age class to inami.contribution_minimum_sheltered.';
+        END IF;
+        RETURN flat;
     END IF;
     SELECT * INTO income FROM inami.contribution_minimum_income m WHERE m.year = $1;
     IF NOT FOUND THEN
@@ -390,16 +423,17 @@ BEGIN
     RETURN round(round(income.monthly_income * f.months, 2) * f.share, 2);
 END;
 $$;
-COMMENT ON FUNCTION inami.contribution_minimum(int, int) IS
-'R8: the minimum value in EUR that the contribution documents of a year must reach for a worker of the given age (at the start of the year or at (re)registration).';
+COMMENT ON FUNCTION inami.contribution_minimum(int, int, boolean) IS
+'R8: the minimum value in EUR that the contribution documents of a year must reach for a worker of the given age (at the start of the year or at (re)registration); for a disabled worker in a sheltered workshop (sheltered), the flat remuneration of the age class (inami.contribution_minimum_sheltered).';
 
 CREATE FUNCTION inami.contribution_complement(year int, age int, wages numeric,
                                               assimilated_workdays numeric,
-                                              category text DEFAULT 'workers')
+                                              category text DEFAULT 'workers',
+                                              sheltered boolean DEFAULT false)
 RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-    minimum numeric := inami.contribution_minimum(year, age);
+    minimum numeric := inami.contribution_minimum(year, age, sheltered);
     r numeric;
     shortfall numeric;
     complement numeric;
@@ -429,8 +463,8 @@ BEGIN
     RETURN CASE WHEN complement < 10.00 THEN 0.00 ELSE complement END;
 END;
 $$;
-COMMENT ON FUNCTION inami.contribution_complement(int, int, numeric, numeric, text) IS
-'R8: the contribution complement in EUR: (minimum - wages - minimum x assimilated workdays / 240) rounded up to the euro, times the category''s rate; 0.00 when under 10.00 EUR.';
+COMMENT ON FUNCTION inami.contribution_complement(int, int, numeric, numeric, text, boolean) IS
+'R8: the contribution complement in EUR: (minimum - wages - minimum x assimilated workdays / 240) rounded up to the euro, times the category''s rate; 0.00 when under 10.00 EUR. sheltered: the minimum is the flat remuneration of a sheltered workshop''s age class.';
 
 ------------------------------------------------------------------------------------------
 -- 3. Household income for the IM: R3 aggregates

@@ -102,6 +102,7 @@ SELECT is_empty($$
     UNION ALL SELECT 'contribution_rate', category FROM inami.contribution_rate WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'contribution_minimum_income', year::text FROM inami.contribution_minimum_income WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'contribution_minimum_factor', min_age::text FROM inami.contribution_minimum_factor WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
+    UNION ALL SELECT 'contribution_minimum_sheltered', min_age::text FROM inami.contribution_minimum_sheltered WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'dependent_limit_base', base_amount::text FROM inami.dependent_limit_base WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'parameter_coverage', series FROM inami.parameter_coverage WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
     UNION ALL SELECT 'return_code_asked_again', return_code FROM inami.return_code_asked_again WHERE shipped AND source !~ 'Circ\. O\.A\. [0-9]{4}/[0-9]+'
