@@ -109,8 +109,10 @@ flow_file_read(void *ctx, char *buf, int len)
  * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
  * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
  * statistics say: a join planned from stale statistics (a table emptied then vacuumed
- * looks empty however it grows) read the whole table for every batch. Built-ins that
- * take any type are written pg_catalog. (the caller's search_path could offer another).
+ * looks empty however it grows) read the whole table for every batch. Like every query
+ * of the loader, it is prepared and run under search_path "pg_catalog, pg_temp"
+ * (inami_search_path_push), so its operators and functions are pg_catalog's whatever
+ * the caller's search_path offers.
  */
 #define CHECK_BATCH(missing, other) \
 	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
@@ -275,6 +277,7 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	bool		missing;
 	int64		other;
 	FlowKey    *key;
+	int			guc_level;
 
 	if (l->check_plan == NULL || l->nkeys == 0)
 		return;
@@ -284,7 +287,10 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	args[0] = l->check_args[0];
 	args[1] = l->check_args[1];
 	args[2] = PointerGetDatum(construct_array(keys, l->nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+	/* under the search_path it was prepared with: another one would have it analyzed again */
+	guc_level = inami_search_path_push();
 	rc = SPI_execute_plan(l->check_plan, args, nulls, false, 1);
+	inami_search_path_pop(guc_level);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -672,6 +678,7 @@ flow_load(FlowParser *p, const char *source)
 {
 	FlowLoad	l;
 	int			r;
+	int			guc_level;
 
 	memset(&l, 0, sizeof(l));
 	l.source = source;
@@ -687,11 +694,18 @@ flow_load(FlowParser *p, const char *source)
 	l.record_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow record", ALLOCSET_SMALL_SIZES);
 	l.keys = palloc(sizeof(FlowKey) * FLOW_BATCH);
 
+	/*
+	 * inami's own queries run under search_path "pg_catalog, pg_temp", whatever the
+	 * caller's offers; the inserts (COPY's path: triggers, constraints) run under the
+	 * caller's, as an INSERT of the caller's would.
+	 */
+	guc_level = inami_search_path_push();
 	refuse_loaded_shipment(&l);
 	if (l.h.kind == FLOW_PRO03)
 		require_pro01(&l);
 	insert_flow_file(&l);
 	prepare_kind(&l);
+	inami_search_path_pop(guc_level);
 
 	for (;;)
 	{
@@ -717,6 +731,7 @@ flow_load(FlowParser *p, const char *source)
 					(errmsg("%lld records of %s read", (long long) l.count, source)));
 	}
 	flush_all(&l);
+	guc_level = inami_search_path_push();
 	if (l.h.kind == FLOW_SYST04)
 		report_unlisted(&l);
 
@@ -728,6 +743,7 @@ flow_load(FlowParser *p, const char *source)
 								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "updating inami.flow_file failed");
 	}
+	inami_search_path_pop(guc_level);
 	SPI_finish();
 	return l.count;
 }
