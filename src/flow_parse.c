@@ -39,6 +39,7 @@ struct FlowParser
 	flow_read_fn read;
 	void	   *read_ctx;
 	int			read_failed;
+	size_t		bytes_read;		/* by the read callback, for a read error's detail */
 	const char *mem;			/* memory input, read through mem_read */
 	size_t		mem_len;
 	size_t		mem_pos;
@@ -289,6 +290,7 @@ io_read(void *ctx, char *buf, int len)
 		p->read_failed = 1;
 		return -1;
 	}
+	p->bytes_read += n;
 	if (p->prolog != PROLOG_DONE && !scan_prolog(p, buf, n))
 	{
 		p->doctype = true;
@@ -602,8 +604,9 @@ reader_failed(FlowParser *p)
 					"The document has a <!DOCTYPE> (or another <! declaration) before its root element.",
 					"DOCTYPE is not allowed in an exchange file");
 	if (p->read_failed)
-		return fail(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
-					NULL, "could not read the file");
+		return failf(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
+					 "could not read the file", "The read failed after %zu bytes, at line %d.",
+					 p->bytes_read, current_line(p));
 	if (p->xml_error_seen)
 	{
 		char		detail[512];

@@ -54,32 +54,12 @@ flow_tick(void *ctx)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Raise the reader's error with its line; source names the document. */
-static void
-flow_raise(FlowParser *p, const char *source)
-{
-	const FlowError *e = flow_error(p);
-	int			code;
-
-	if (strlen(e->sqlstate) == 5 && strcmp(e->sqlstate, "XX000") != 0)
-		code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3], e->sqlstate[4]);
-	else
-		code = ERRCODE_INVALID_XML_CONTENT;
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg("%s", e->message),
-			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
-			 : errdetail("Line %d of %s.", e->line, source),
-			 e->hint[0] ? errhint("%s", e->hint)
-			 : errhint("Check the document against the schema of its kind (xsd/ in inami's sources); fix it at the source and send it again.")));
-}
-
 /* ---- the file, streamed ---- */
 
 typedef struct FlowFile
 {
 	int			fd;
-	int			saved_errno;
+	int			saved_errno;	/* of the read that failed; 0 while none did */
 } FlowFile;
 
 /* read(2) for libxml2: a chunk at a time, never the whole file. */
@@ -100,6 +80,40 @@ flow_file_read(void *ctx, char *buf, int len)
 			return -1;
 		}
 	}
+}
+
+/*
+ * Raise the reader's error with its line; source names the document, file is the file
+ * read (NULL for a document given as text). When reading the file failed, the error is
+ * the file's, with its errno.
+ */
+static void
+flow_raise(FlowParser *p, const char *source, const FlowFile *file)
+{
+	const FlowError *e = flow_error(p);
+	int			code;
+
+	if (file != NULL && file->saved_errno != 0)
+	{
+		errno = file->saved_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", source),
+				 strcmp(e->sqlstate, "58030") == 0 && e->detail[0] ? errdetail("%s", e->detail)
+				 : errdetail("At line %d of the document.", e->line),
+				 errhint("Give the path of a regular file that the PostgreSQL server's operating-system user can read, and that is not changed while it loads.")));
+	}
+	if (strlen(e->sqlstate) == 5 && strcmp(e->sqlstate, "XX000") != 0)
+		code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3], e->sqlstate[4]);
+	else
+		code = ERRCODE_INVALID_XML_CONTENT;
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s", e->message),
+			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
+			 : errdetail("Line %d of %s.", e->line, source),
+			 e->hint[0] ? errhint("%s", e->hint)
+			 : errhint("Check the document against the schema of its kind (xsd/ in inami's sources); fix it at the source and send it again.")));
 }
 
 /* ---- the tables and checks of each kind ---- */
@@ -672,9 +686,9 @@ report_unlisted(FlowLoad *l)
 				 errhint("See inami.syst04_unlisted. The control decides Syst01 households: SELECT inami.adopt_unlisted_households(%d, 'your OA code') lists them as yours.", l->h.year)));
 }
 
-/* Load every record the parser gives; returns the count. */
+/* Load every record the parser gives (file: the file read, or NULL); returns the count. */
 static int64
-flow_load(FlowParser *p, const char *source)
+flow_load(FlowParser *p, const char *source, const FlowFile *file)
 {
 	FlowLoad	l;
 	int			r;
@@ -684,7 +698,7 @@ flow_load(FlowParser *p, const char *source)
 	l.source = source;
 	flow_set_tick(p, flow_tick, NULL);
 	if (flow_read_header(p) < 0)
-		flow_raise(p, source);
+		flow_raise(p, source, file);
 	l.h = *flow_header(p);
 	l.progress_every = progress_every();
 
@@ -717,7 +731,7 @@ flow_load(FlowParser *p, const char *source)
 		r = flow_next(p);
 		MemoryContextSwitchTo(old);
 		if (r < 0)
-			flow_raise(p, source);
+			flow_raise(p, source, file);
 		if (r == 0)
 			break;
 		old = MemoryContextSwitchTo(l.batch_cxt);
@@ -769,7 +783,7 @@ inami_load_flow(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		count = flow_load(p, "load_flow");
+		count = flow_load(p, "load_flow", NULL);
 	}
 	PG_FINALLY();
 	{
@@ -806,7 +820,7 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 		p = flow_open_io(flow_file_read, &f, flow_niss_ok);
 		if (p == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
-		count = flow_load(p, path);
+		count = flow_load(p, path, &f);
 	}
 	PG_FINALLY();
 	{
@@ -873,7 +887,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 
 		flow_set_tick(p, flow_tick, NULL);
 		if (flow_read_header(p) < 0)
-			flow_raise(p, "the document");
+			flow_raise(p, "the document", NULL);
 		h = flow_header(p);
 		if (h->kind != expected)
 			ereport(ERROR,
@@ -895,7 +909,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 			old = MemoryContextSwitchTo(record_cxt);
 			r = flow_next(p);
 			if (r < 0)
-				flow_raise(p, "the document");
+				flow_raise(p, "the document", NULL);
 			if (r == 0)
 			{
 				MemoryContextSwitchTo(old);

@@ -52,6 +52,11 @@ like($err, qr/DELETE FROM inami.flow_file WHERE file_id = \d+/, 'with the HINT t
 
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$dir/nope.xml')");
 like($err, qr/58P01: could not open file/, 'a missing file: 58P01');
+# A directory opens, but reading it fails: the file error with its errno (EISDIR, which
+# errcode_for_file_access makes 42809), not the reader's generic one.
+($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('base')");
+like($err, qr/ERROR:  42809: could not read file "base": Is a directory/, 'a directory: the read error, errno and all (42809)');
+like($err, qr/DETAIL:  The read failed after 0 bytes, at line 1\./, 'a directory: the detail says where the read failed');
 
 # Privileges.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN; CREATE ROLE reader LOGIN; GRANT pg_read_server_files TO reader; GRANT USAGE ON SCHEMA inami TO plain, reader; GRANT ALL ON ALL TABLES IN SCHEMA inami TO plain, reader; GRANT USAGE ON ALL SEQUENCES IN SCHEMA inami TO plain, reader');
