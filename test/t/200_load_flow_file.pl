@@ -78,6 +78,8 @@ $node->safe_psql('postgres', 'GRANT INSERT ON inami.syst01_member TO reader; ALT
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$s1')", extra_params => [ '-U', 'reader' ]);
 like($err, qr/0A000: cannot load into syst01_member: it has row-level security enabled/,
 	'a table with row-level security enabled is refused, as COPY FROM refuses it');
+like($err, qr/DETAIL:  Row-level security of table "inami.syst01_member" applies to role "reader"/,
+	'the refusal names the table and the role');
 $node->safe_psql('postgres', 'ALTER TABLE inami.syst01_member DISABLE ROW LEVEL SECURITY');
 is(count('SELECT count(*) FROM inami.flow_file') + count('SELECT count(*) FROM inami.syst01_household'), 0, 'neither loaded anything');
 is(count("SELECT count(*) FROM pg_proc WHERE proname = 'load_flow_file' AND prosecdef"), '0', 'no SECURITY DEFINER');
