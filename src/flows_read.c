@@ -814,7 +814,10 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\" for reading: %m", path),
-				 errhint("Give a path the PostgreSQL server's operating-system user (postgres) can read; relative paths start in the data directory.")));
+				 is_absolute_path(path)
+				 ? errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: the path is the server's, not the client's.")
+				 : errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: a relative path starts in the server's data directory."),
+				 errhint("Give a path the PostgreSQL server's operating-system user can read, or pass a document of the client to inami.load_flow(text).")));
 	PG_TRY();
 	{
 		p = flow_open_io(flow_file_read, &f, flow_niss_ok);

@@ -52,6 +52,9 @@ like($err, qr/DELETE FROM inami.flow_file WHERE file_id = \d+/, 'with the HINT t
 
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$dir/nope.xml')");
 like($err, qr/58P01: could not open file/, 'a missing file: 58P01');
+like($err, qr/DETAIL:  load_flow_file opens the file on the database server.*the path is the server's, not the client's\./,
+	'a missing file: the detail says whose path it is');
+like($err, qr/HINT:  .*inami\.load_flow\(text\)/, 'and the hint how to load a document of the client');
 # A directory opens, but reading it fails: the file error with its errno (EISDIR, which
 # errcode_for_file_access makes 42809), not the reader's generic one.
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('base')");
