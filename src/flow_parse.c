@@ -322,6 +322,13 @@ flow_new(flow_niss_fn niss_ok)
 	return p;
 }
 
+/* Bytes of a reader's own state, which flow_open_* allocate: for an out-of-memory error. */
+size_t
+flow_parser_size(void)
+{
+	return sizeof(FlowParser);
+}
+
 /* A reader over a buffer in memory (UTF-8 whatever the declaration says). */
 FlowParser *
 flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok)

@@ -762,6 +762,17 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 	return l.count;
 }
 
+/* The reader's state could not be allocated (flow_open_* returned NULL): what of. */
+static void
+reader_out_of_memory(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory creating the XML reader"),
+			 errdetail("Failed on request of size %zu for the reader of %s.", flow_parser_size(), what),
+			 errhint("The server is short of memory; try again when it is less loaded.")));
+}
+
 /* The document of load_flow and the readers as a NUL-less buffer. */
 static FlowParser *
 open_text(text *doc)
@@ -769,7 +780,7 @@ open_text(text *doc)
 	FlowParser *p = flow_open_memory(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), flow_niss_ok);
 
 	if (p == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
+		reader_out_of_memory(psprintf("a document of %zu bytes", (size_t) VARSIZE_ANY_EXHDR(doc)));
 	return p;
 }
 
@@ -822,7 +833,7 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 	{
 		p = flow_open_io(flow_file_read, &f, flow_niss_ok);
 		if (p == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
+			reader_out_of_memory(psprintf("file \"%s\"", path));
 		count = flow_load(p, path, &f);
 	}
 	PG_FINALLY();
