@@ -290,6 +290,7 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	int			pos;
 	bool		missing;
 	int64		other;
+	Datum		value;
 	FlowKey    *key;
 	int			guc_level;
 
@@ -313,10 +314,12 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 		return;
 	}
 	pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	Assert(!isnull);
 	missing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (isnull)
-		other = 0;
+	Assert(!isnull);
+	/* NULL when no file has the key: test before reading it (int8 may be by reference) */
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	other = isnull ? 0 : DatumGetInt64(value);
 	key = &l->keys[pos - 1];
 	if (missing)
 		ereport(ERROR,
