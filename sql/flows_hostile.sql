@@ -3,7 +3,7 @@
 -- through the readers. (Bad UTF-8 and truncated files through load_flow_file: TAP
 -- test 201.)
 \set VERBOSITY default
-SELECT plan(78);
+SELECT plan(80);
 
 -- n members of valid, distinct NISS (born 30 July 1985), none the requester's.
 CREATE FUNCTION pg_temp.members(n int) RETURNS text LANGUAGE sql AS $$
@@ -113,6 +113,43 @@ SELECT is(inami.load_flow(doc), 1::bigint, 'comments, processing instructions: r
 FROM hostile WHERE test LIKE 'a processing instruction%';
 SELECT is((SELECT count(*) FROM inami.read_syst01(doc)), 1::bigint, 'and through the reader')
 FROM hostile WHERE test LIKE 'a processing instruction%';
+
+-- A hostile search_path: a schema of the caller's, put before pg_catalog, defines "=" for
+-- bigint and int. The loaders' queries run under "pg_catalog, pg_temp" (params.c), never
+-- its operators: each load works, the operators never ran (each counts its calls in a
+-- sequence, which no rollback undoes, then raises), the caller's search_path is kept.
+-- pgTAP's own functions compare integers with "=", so they run once it is RESET. The
+-- Syst05 answers a Syst01 loaded first, under the usual search_path, so that each of the
+-- two loads meets the operators on its own (Syst05: its batch check).
+SELECT inami.load_flow('<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="302"><Household requestNumber="302202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>') AS syst01_loaded;
+CREATE SCHEMA inami_hostile;
+CREATE SEQUENCE inami_hostile.ran;
+CREATE FUNCTION inami_hostile.eq8(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.nextval('inami_hostile.ran');
+    RAISE EXCEPTION 'the hostile = (bigint, bigint) ran';
+END $$;
+CREATE FUNCTION inami_hostile.eq4(int, int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.nextval('inami_hostile.ran');
+    RAISE EXCEPTION 'the hostile = (int, int) ran';
+END $$;
+CREATE OPERATOR inami_hostile.= (FUNCTION = inami_hostile.eq8, LEFTARG = bigint, RIGHTARG = bigint);
+CREATE OPERATOR inami_hostile.= (FUNCTION = inami_hostile.eq4, LEFTARG = int, RIGHTARG = int);
+SET search_path = inami_hostile, pg_catalog, public;
+SELECT inami.load_flow('<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="301"><Household requestNumber="301202485073003328"><Requester niss="85073003328"/><Member niss="85073003328"/></Household></Syst01>') AS syst01_loaded;
+SELECT inami.load_flow('<Syst05 xmlns="urn:be:inami:flows:1" controlYear="2024" oa="302"><Feedback requestNumber="302202485073003328" reason="KEEPSYST" rightEnd="2025-12-31"/></Syst05>') AS syst05_loaded;
+SHOW search_path;
+RESET search_path;
+SELECT results_eq($$SELECT kind, oa, record_count FROM inami.flow_file WHERE oa IN ('301', '302') ORDER BY file_id$$,
+                  $$VALUES ('Syst01', '302', 1::bigint), ('Syst01', '301', 1::bigint), ('Syst05', '302', 1::bigint)$$,
+                  'a hostile "=" first in search_path: a Syst01 and a Syst05 load');
+SELECT is((SELECT is_called FROM inami_hostile.ran), false, 'the hostile operators never ran');
+DELETE FROM inami.flow_file WHERE oa IN ('301', '302');
+SET client_min_messages = warning;
+DROP SCHEMA inami_hostile CASCADE;
+RESET client_min_messages;
+
 SELECT is(inami.version() IS NOT NULL, true, 'the server is up');
 
 SELECT * FROM finish();

@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(95);
+SELECT plan(96);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -305,6 +305,24 @@ SELECT is_empty($$
         GROUP BY n.example) AS s
     WHERE a IS DISTINCT FROM b OR a IS DISTINCT FROM c
 $$, 'the order of the persons does not change the answer');
+-- As a window function: the window node, like the aggregate node, tells the final
+-- function its result type (inami.maf_member[]), which it takes its row type from.
+SELECT is_empty($$
+    SELECT w.example FROM (
+        SELECT n.example,
+               inami.maf_household(2024, n.niss, NULL, n.has_im, n.im_basis, n.tp, n.host, sp.niss, dp.niss)
+                   OVER (PARTITION BY n.example) AS h
+        FROM person_niss n
+        LEFT JOIN person_niss sp ON sp.example = n.example AND sp.who = n.spouse
+        LEFT JOIN person_niss dp ON dp.example = n.example AND dp.who = n.dependent_of) AS w
+    JOIN (SELECT n.example,
+                 inami.maf_household(2024, n.niss, NULL, n.has_im, n.im_basis, n.tp, n.host, sp.niss, dp.niss) AS h
+          FROM person_niss n
+          LEFT JOIN person_niss sp ON sp.example = n.example AND sp.who = n.spouse
+          LEFT JOIN person_niss dp ON dp.example = n.example AND dp.who = n.dependent_of
+          GROUP BY n.example) AS g ON g.example = w.example
+    WHERE w.h IS DISTINCT FROM g.h
+$$, 'as a window function, the same answer');
 SELECT is_empty($$
     SELECT example FROM (
         SELECT example, array_agg(m.maf_household_no) AS hh, array_agg(m.niss) AS niss

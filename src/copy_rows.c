@@ -18,6 +18,7 @@
 #include "commands/copy.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
@@ -192,6 +193,9 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot load into %s: it has row-level security enabled", RelationGetRelationName(rel)),
+				 errdetail("Row-level security of table \"%s.%s\" applies to role \"%s\", and COPY FROM cannot apply its policies.",
+						   get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel),
+						   GetUserNameFromId(GetUserId(), false)),
 				 errhint("The loaders insert as COPY FROM does, which row-level security does not allow: disable it on inami's tables.")));
 
 	/* no conversion: the loaders' values are ASCII (the reader lets nothing else through) */

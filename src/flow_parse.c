@@ -39,6 +39,7 @@ struct FlowParser
 	flow_read_fn read;
 	void	   *read_ctx;
 	int			read_failed;
+	size_t		bytes_read;		/* by the read callback, for a read error's detail */
 	const char *mem;			/* memory input, read through mem_read */
 	size_t		mem_len;
 	size_t		mem_pos;
@@ -289,6 +290,7 @@ io_read(void *ctx, char *buf, int len)
 		p->read_failed = 1;
 		return -1;
 	}
+	p->bytes_read += n;
 	if (p->prolog != PROLOG_DONE && !scan_prolog(p, buf, n))
 	{
 		p->doctype = true;
@@ -320,6 +322,13 @@ flow_new(flow_niss_fn niss_ok)
 	return p;
 }
 
+/* Bytes of a reader's own state, which flow_open_* allocate: for an out-of-memory error. */
+size_t
+flow_parser_size(void)
+{
+	return sizeof(FlowParser);
+}
+
 /* A reader over a buffer in memory (UTF-8 whatever the declaration says). */
 FlowParser *
 flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok)
@@ -330,14 +339,16 @@ flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok)
 		return NULL;
 	if (len > INT32_MAX)
 	{
-		fail(p, "54000", "Load it with load_flow_file.", NULL, "document too large for memory");
+		failf(p, "54000", "Load it with load_flow_file.", "document too large for memory",
+			  "The document has %zu bytes, more than %d.", len, INT32_MAX);
 		return p;
 	}
 	p->mem = buf ? buf : "";
 	p->mem_len = len;
 	p->reader = xmlReaderForIO(io_read, io_close, p, NULL, "UTF-8", FLOW_XML_OPTIONS);
 	if (p->reader == NULL)
-		fail(p, "53200", NULL, NULL, "could not create the XML reader");
+		fail(p, "53200", "The server is short of memory; try again when it is less loaded.",
+			 "libxml2 could not allocate its text reader.", "could not create the XML reader");
 	else
 		xmlTextReaderSetStructuredErrorHandler(p->reader, xml_error_handler, p);
 	return p;
@@ -356,7 +367,8 @@ flow_open_io(flow_read_fn read, void *read_ctx, flow_niss_fn niss_ok)
 	/* UTF-8 whatever the file declares: the scanner of the prolog reads UTF-8 bytes */
 	p->reader = xmlReaderForIO(io_read, io_close, p, NULL, "UTF-8", FLOW_XML_OPTIONS);
 	if (p->reader == NULL)
-		fail(p, "53200", NULL, NULL, "could not create the XML reader");
+		fail(p, "53200", "The server is short of memory; try again when it is less loaded.",
+			 "libxml2 could not allocate its text reader.", "could not create the XML reader");
 	else
 		xmlTextReaderSetStructuredErrorHandler(p->reader, xml_error_handler, p);
 	return p;
@@ -546,7 +558,8 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 				continue;
 		}
 		if (name == NULL)
-			return fail(p, "2200N", NULL, NULL, "attribute without a name");
+			return failf(p, "2200N", "Every attribute of the formats of api.md has a name; fix the file at the source.",
+						 "attribute without a name", "An attribute of <%s> has no name.", element);
 		for (i = 0; names[i]; i++)
 			if (strcmp(names[i][0] == '?' ? names[i] + 1 : names[i], name) == 0)
 				break;
@@ -602,8 +615,9 @@ reader_failed(FlowParser *p)
 					"The document has a <!DOCTYPE> (or another <! declaration) before its root element.",
 					"DOCTYPE is not allowed in an exchange file");
 	if (p->read_failed)
-		return fail(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
-					NULL, "could not read the file");
+		return failf(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
+					 "could not read the file", "The read failed after %zu bytes, at line %d.",
+					 p->bytes_read, current_line(p));
 	if (p->xml_error_seen)
 	{
 		char		detail[512];
@@ -835,7 +849,8 @@ finish_record(FlowParser *p)
 						 rec->request_number, rec->line);
 	}
 	if (kind == FLOW_PRO03 && rec->n_members != 1)
-		return fail(p, "2200N", NULL, NULL, "person without a NISS");
+		return failf(p, "2200N", "Every <Person> carries one niss attribute.",
+					 "person without a NISS", "<Person> read with %d NISS values; one expected.", rec->n_members);
 	return 0;
 }
 
@@ -1191,8 +1206,9 @@ flow_next(FlowParser *p)
 		if (r == 0)
 		{
 			if (!p->root_closed)
-				return fail(p, "2200M", "The file is truncated; send it again complete.", NULL,
-							"exchange file ends before its root element closes");
+				return failf(p, "2200M", "The file is truncated; send it again complete.",
+							 "exchange file ends before its root element closes",
+							 "The document ends without </%s>.", p->header.kind_name);
 			return 0;
 		}
 		type = xmlTextReaderNodeType(p->reader);
@@ -1205,7 +1221,13 @@ flow_next(FlowParser *p)
 					bool		empty = xmlTextReaderIsEmptyElement(p->reader);
 
 					if (p->root_closed || depth < 1)
-						return fail(p, "2200M", NULL, NULL, "content after the root element");
+					{
+						char		b[64];
+
+						return failf(p, "2200M", "An exchange file holds one root element and nothing after it; fix the file at the source.",
+									 "content after the root element", "<%s> after </%s>.",
+									 shown(name ? name : "", b, sizeof(b)), p->header.kind_name);
+					}
 					if (start_element(p, name ? name : "", depth, empty) < 0)
 						return -1;
 					if (empty && depth == 1)

@@ -101,6 +101,7 @@ typedef struct FlowParser FlowParser;
 
 extern FlowParser *flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok);
 extern FlowParser *flow_open_io(flow_read_fn read, void *read_ctx, flow_niss_fn niss_ok);
+extern size_t flow_parser_size(void);
 extern void flow_set_tick(FlowParser *p, flow_tick_fn tick, void *ctx);
 extern int	flow_read_header(FlowParser *p);
 extern int	flow_next(FlowParser *p);

@@ -54,32 +54,12 @@ flow_tick(void *ctx)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Raise the reader's error with its line; source names the document. */
-static void
-flow_raise(FlowParser *p, const char *source)
-{
-	const FlowError *e = flow_error(p);
-	int			code;
-
-	if (strlen(e->sqlstate) == 5 && strcmp(e->sqlstate, "XX000") != 0)
-		code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3], e->sqlstate[4]);
-	else
-		code = ERRCODE_INVALID_XML_CONTENT;
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg("%s", e->message),
-			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
-			 : errdetail("Line %d of %s.", e->line, source),
-			 e->hint[0] ? errhint("%s", e->hint)
-			 : errhint("Check the document against the schema of its kind (xsd/ in inami's sources); fix it at the source and send it again.")));
-}
-
 /* ---- the file, streamed ---- */
 
 typedef struct FlowFile
 {
 	int			fd;
-	int			saved_errno;
+	int			saved_errno;	/* of the read that failed; 0 while none did */
 } FlowFile;
 
 /* read(2) for libxml2: a chunk at a time, never the whole file. */
@@ -102,6 +82,40 @@ flow_file_read(void *ctx, char *buf, int len)
 	}
 }
 
+/*
+ * Raise the reader's error with its line; source names the document, file is the file
+ * read (NULL for a document given as text). When reading the file failed, the error is
+ * the file's, with its errno.
+ */
+static void
+flow_raise(FlowParser *p, const char *source, const FlowFile *file)
+{
+	const FlowError *e = flow_error(p);
+	int			code;
+
+	if (file != NULL && file->saved_errno != 0)
+	{
+		errno = file->saved_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", source),
+				 strcmp(e->sqlstate, "58030") == 0 && e->detail[0] ? errdetail("%s", e->detail)
+				 : errdetail("At line %d of the document.", e->line),
+				 errhint("Give the path of a regular file that the PostgreSQL server's operating-system user can read, and that is not changed while it loads.")));
+	}
+	if (strlen(e->sqlstate) == 5 && strcmp(e->sqlstate, "XX000") != 0)
+		code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3], e->sqlstate[4]);
+	else
+		code = ERRCODE_INVALID_XML_CONTENT;
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s", e->message),
+			 e->detail[0] ? errdetail("%s Line %d of %s.", e->detail, e->line, source)
+			 : errdetail("Line %d of %s.", e->line, source),
+			 e->hint[0] ? errhint("%s", e->hint)
+			 : errhint("Check the document against the schema of its kind (xsd/ in inami's sources); fix it at the source and send it again.")));
+}
+
 /* ---- the tables and checks of each kind ---- */
 
 /*
@@ -109,8 +123,10 @@ flow_file_read(void *ctx, char *buf, int len)
  * answers is missing (MISSING, a boolean) and which file has it already (OTHER, a
  * subquery). Both are correlated subqueries, so each key is one index lookup whatever the
  * statistics say: a join planned from stale statistics (a table emptied then vacuumed
- * looks empty however it grows) read the whole table for every batch. Built-ins that
- * take any type are written pg_catalog. (the caller's search_path could offer another).
+ * looks empty however it grows) read the whole table for every batch. Like every query
+ * of the loader, it is prepared and run under search_path "pg_catalog, pg_temp"
+ * (inami_search_path_push), so its operators and functions are pg_catalog's whatever
+ * the caller's search_path offers.
  */
 #define CHECK_BATCH(missing, other) \
 	"SELECT i, missing, other FROM (SELECT u.i, " missing " AS missing, (" other " LIMIT 1) AS other " \
@@ -274,7 +290,9 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	int			pos;
 	bool		missing;
 	int64		other;
+	Datum		value;
 	FlowKey    *key;
+	int			guc_level;
 
 	if (l->check_plan == NULL || l->nkeys == 0)
 		return;
@@ -284,7 +302,10 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 	args[0] = l->check_args[0];
 	args[1] = l->check_args[1];
 	args[2] = PointerGetDatum(construct_array(keys, l->nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+	/* under the search_path it was prepared with: another one would have it analyzed again */
+	guc_level = inami_search_path_push();
 	rc = SPI_execute_plan(l->check_plan, args, nulls, false, 1);
+	inami_search_path_pop(guc_level);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "checking a batch failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -293,10 +314,12 @@ check_batch_database(FlowLoad *l, const char *what, const char *needs)
 		return;
 	}
 	pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	Assert(!isnull);
 	missing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (isnull)
-		other = 0;
+	Assert(!isnull);
+	/* NULL when no file has the key: test before reading it (int8 may be by reference) */
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	other = isnull ? 0 : DatumGetInt64(value);
 	key = &l->keys[pos - 1];
 	if (missing)
 		ereport(ERROR,
@@ -666,18 +689,19 @@ report_unlisted(FlowLoad *l)
 				 errhint("See inami.syst04_unlisted. The control decides Syst01 households: SELECT inami.adopt_unlisted_households(%d, 'your OA code') lists them as yours.", l->h.year)));
 }
 
-/* Load every record the parser gives; returns the count. */
+/* Load every record the parser gives (file: the file read, or NULL); returns the count. */
 static int64
-flow_load(FlowParser *p, const char *source)
+flow_load(FlowParser *p, const char *source, const FlowFile *file)
 {
 	FlowLoad	l;
 	int			r;
+	int			guc_level;
 
 	memset(&l, 0, sizeof(l));
 	l.source = source;
 	flow_set_tick(p, flow_tick, NULL);
 	if (flow_read_header(p) < 0)
-		flow_raise(p, source);
+		flow_raise(p, source, file);
 	l.h = *flow_header(p);
 	l.progress_every = progress_every();
 
@@ -687,11 +711,18 @@ flow_load(FlowParser *p, const char *source)
 	l.record_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami flow record", ALLOCSET_SMALL_SIZES);
 	l.keys = palloc(sizeof(FlowKey) * FLOW_BATCH);
 
+	/*
+	 * inami's own queries run under search_path "pg_catalog, pg_temp", whatever the
+	 * caller's offers; the inserts (COPY's path: triggers, constraints) run under the
+	 * caller's, as an INSERT of the caller's would.
+	 */
+	guc_level = inami_search_path_push();
 	refuse_loaded_shipment(&l);
 	if (l.h.kind == FLOW_PRO03)
 		require_pro01(&l);
 	insert_flow_file(&l);
 	prepare_kind(&l);
+	inami_search_path_pop(guc_level);
 
 	for (;;)
 	{
@@ -703,7 +734,7 @@ flow_load(FlowParser *p, const char *source)
 		r = flow_next(p);
 		MemoryContextSwitchTo(old);
 		if (r < 0)
-			flow_raise(p, source);
+			flow_raise(p, source, file);
 		if (r == 0)
 			break;
 		old = MemoryContextSwitchTo(l.batch_cxt);
@@ -717,6 +748,7 @@ flow_load(FlowParser *p, const char *source)
 					(errmsg("%lld records of %s read", (long long) l.count, source)));
 	}
 	flush_all(&l);
+	guc_level = inami_search_path_push();
 	if (l.h.kind == FLOW_SYST04)
 		report_unlisted(&l);
 
@@ -728,8 +760,20 @@ flow_load(FlowParser *p, const char *source)
 								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "updating inami.flow_file failed");
 	}
+	inami_search_path_pop(guc_level);
 	SPI_finish();
 	return l.count;
+}
+
+/* The reader's state could not be allocated (flow_open_* returned NULL): what of. */
+static void
+reader_out_of_memory(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory creating the XML reader"),
+			 errdetail("Failed on request of size %zu for the reader of %s.", flow_parser_size(), what),
+			 errhint("The server is short of memory; try again when it is less loaded.")));
 }
 
 /* The document of load_flow and the readers as a NUL-less buffer. */
@@ -739,7 +783,7 @@ open_text(text *doc)
 	FlowParser *p = flow_open_memory(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), flow_niss_ok);
 
 	if (p == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
+		reader_out_of_memory(psprintf("a document of %zu bytes", (size_t) VARSIZE_ANY_EXHDR(doc)));
 	return p;
 }
 
@@ -753,7 +797,7 @@ inami_load_flow(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		count = flow_load(p, "load_flow");
+		count = flow_load(p, "load_flow", NULL);
 	}
 	PG_FINALLY();
 	{
@@ -784,13 +828,16 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\" for reading: %m", path),
-				 errhint("Give a path the PostgreSQL server's operating-system user (postgres) can read; relative paths start in the data directory.")));
+				 is_absolute_path(path)
+				 ? errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: the path is the server's, not the client's.")
+				 : errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: a relative path starts in the server's data directory."),
+				 errhint("Give a path the PostgreSQL server's operating-system user can read, or pass a document of the client to inami.load_flow(text).")));
 	PG_TRY();
 	{
 		p = flow_open_io(flow_file_read, &f, flow_niss_ok);
 		if (p == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating the XML reader")));
-		count = flow_load(p, path);
+			reader_out_of_memory(psprintf("file \"%s\"", path));
+		count = flow_load(p, path, &f);
 	}
 	PG_FINALLY();
 	{
@@ -857,7 +904,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 
 		flow_set_tick(p, flow_tick, NULL);
 		if (flow_read_header(p) < 0)
-			flow_raise(p, "the document");
+			flow_raise(p, "the document", NULL);
 		h = flow_header(p);
 		if (h->kind != expected)
 			ereport(ERROR,
@@ -879,7 +926,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 			old = MemoryContextSwitchTo(record_cxt);
 			r = flow_next(p);
 			if (r < 0)
-				flow_raise(p, "the document");
+				flow_raise(p, "the document", NULL);
 			if (r == 0)
 			{
 				MemoryContextSwitchTo(old);

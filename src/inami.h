@@ -35,6 +35,13 @@ inami_packed(Datum d)
 
 /* ---- params.c: read a parameter table once per query ---- */
 
+/*
+ * Every SPI query of inami runs between these two: search_path "pg_catalog, pg_temp",
+ * whatever the caller's offers; pop takes the level push returned (an error unwinds it).
+ */
+extern int	inami_search_path_push(void);
+extern void inami_search_path_pop(int level);
+
 /* Called for each row a parameter query returns; arg is the caller's state. */
 typedef void (*inami_param_row_fn) (HeapTuple tuple, TupleDesc desc, void *arg);
 

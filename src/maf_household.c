@@ -19,7 +19,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -30,7 +29,6 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "inami.h"
@@ -414,7 +412,12 @@ maf_under_16(const MafPerson *p, int32 year, const char *why)
 	return p->birth > date2j(year - 16, 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-/* The row type of inami.maf_member and its array element type, cached in fn_extra. */
+/*
+ * The element type of the result (inami.maf_member) and its row descriptor, cached in
+ * fn_extra. Taken from the call, not found by name: the executor gives the final
+ * function of an aggregate (nodeAgg.c, nodeWindowAgg.c: build_aggregate_finalfn_expr)
+ * an expression whose result type is the aggregate's, inami.maf_member[].
+ */
 static MafResultType *
 maf_result_type(FunctionCallInfo fcinfo)
 {
@@ -422,14 +425,13 @@ maf_result_type(FunctionCallInfo fcinfo)
 
 	if (rt == NULL)
 	{
-		Oid			nsp = get_namespace_oid("inami", false);
-		Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-											CStringGetDatum("maf_member"),
-											ObjectIdGetDatum(nsp));
+		Oid			arraytype = get_fn_expr_rettype(fcinfo->flinfo);
+		Oid			typid = OidIsValid(arraytype) ? get_element_type(arraytype) : InvalidOid;
 		MemoryContext old;
 
-		if (!OidIsValid(typid))
-			elog(ERROR, "inami: type inami.maf_member not found");
+		if (!OidIsValid(typid) || get_typtype(typid) != TYPTYPE_COMPOSITE)
+			elog(ERROR, "inami: maf_household_final must return an array of a row type, not %s",
+				 OidIsValid(arraytype) ? format_type_be(arraytype) : "an unknown type");
 		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		rt = palloc(sizeof(MafResultType));
 		rt->elemtype = typid;

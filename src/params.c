@@ -2,7 +2,8 @@
  * params.c
  *		Reading the parameter tables. Callers keep what they read in fn_extra, so a
  *		table is read once per query (and per parallel worker), never once per row,
- *		and the next statement sees an edited row.
+ *		and the next statement sees an edited row. Also the search_path every SPI query
+ *		of inami runs under (inami_search_path_push).
  */
 #include "postgres.h"
 
@@ -75,6 +76,31 @@ inami_param_cache(FunctionCallInfo fcinfo, inami_param_load_fn load)
 }
 
 /*
+ * Set search_path to "pg_catalog, pg_temp" until inami_search_path_pop(level), so that
+ * the SPI queries run in between find pg_catalog's operators, functions, types and
+ * collations whatever the caller's search_path offers (a schema of the caller's, put
+ * before pg_catalog, could define an "=" for bigint that a query would run). Returns the
+ * GUC nest level to hand to inami_search_path_pop; an error unwinds it by itself, with
+ * the (sub)transaction it aborts, as a function's SET clause is.
+ */
+int
+inami_search_path_push(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Give the caller's search_path back (level: what inami_search_path_push returned). */
+void
+inami_search_path_pop(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+/*
  * Run a read-only parameter query and hand each row to row_fn. row_fn copies what
  * it keeps into its own long-lived context: SPI's memory is gone on return.
  */
@@ -87,12 +113,9 @@ inami_param_foreach(const char *query, int nargs, Oid *argtypes, Datum *values,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inami: SPI_connect failed");
-	/* pg_catalog's operators and functions, whatever the caller's search_path offers */
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	guc_level = inami_search_path_push();
 	ret = SPI_execute_with_args(query, nargs, argtypes, values, NULL, true, 0);
-	AtEOXact_GUC(true, guc_level);
+	inami_search_path_pop(guc_level);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inami: parameter query failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)

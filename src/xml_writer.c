@@ -237,6 +237,7 @@ write_document(const char *root, const char *const *root_attrs,
 	FlowWriter *fw = palloc0(sizeof(FlowWriter));
 	xmltype    *volatile result = NULL;
 	volatile bool done = false;
+	int			guc_level;
 
 	fw->root = root;
 	fw->xerr = pg_xml_init(PG_XML_STRICTNESS_ALL);
@@ -245,8 +246,10 @@ write_document(const char *root, const char *const *root_attrs,
 		fw_open(fw, root_attrs);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "inami: SPI_connect failed");
+		guc_level = inami_search_path_push();
 		fw_walk(fw, query, year, oa, row_fn, end_fn, state);
 		result = fw_finish(fw, callcxt);
+		inami_search_path_pop(guc_level);
 		SPI_finish();
 		done = true;
 	}
@@ -530,9 +533,11 @@ pro04_shipment(int32 year)
 	Datum		values[1] = {Int32GetDatum(year)};
 	bool		isnull;
 	int			shipment = 1;
+	int			guc_level;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inami: SPI_connect failed");
+	guc_level = inami_search_path_push();
 	if (SPI_execute_with_args("SELECT pg_catalog.max(shipment) FROM inami.pro03_person"
 							  " WHERE year OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
@@ -544,6 +549,7 @@ pro04_shipment(int32 year)
 		if (!isnull)
 			shipment = DatumGetInt32(max);
 	}
+	inami_search_path_pop(guc_level);
 	SPI_finish();
 	return shipment;
 }

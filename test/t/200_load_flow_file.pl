@@ -52,6 +52,14 @@ like($err, qr/DELETE FROM inami.flow_file WHERE file_id = \d+/, 'with the HINT t
 
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$dir/nope.xml')");
 like($err, qr/58P01: could not open file/, 'a missing file: 58P01');
+like($err, qr/DETAIL:  load_flow_file opens the file on the database server.*the path is the server's, not the client's\./,
+	'a missing file: the detail says whose path it is');
+like($err, qr/HINT:  .*inami\.load_flow\(text\)/, 'and the hint how to load a document of the client');
+# A directory opens, but reading it fails: the file error with its errno (EISDIR, which
+# errcode_for_file_access makes 42809), not the reader's generic one.
+($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('base')");
+like($err, qr/ERROR:  42809: could not read file "base": Is a directory/, 'a directory: the read error, errno and all (42809)');
+like($err, qr/DETAIL:  The read failed after 0 bytes, at line 1\./, 'a directory: the detail says where the read failed');
 
 # Privileges.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN; CREATE ROLE reader LOGIN; GRANT pg_read_server_files TO reader; GRANT USAGE ON SCHEMA inami TO plain, reader; GRANT ALL ON ALL TABLES IN SCHEMA inami TO plain, reader; GRANT USAGE ON ALL SEQUENCES IN SCHEMA inami TO plain, reader');
@@ -73,6 +81,8 @@ $node->safe_psql('postgres', 'GRANT INSERT ON inami.syst01_member TO reader; ALT
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('$s1')", extra_params => [ '-U', 'reader' ]);
 like($err, qr/0A000: cannot load into syst01_member: it has row-level security enabled/,
 	'a table with row-level security enabled is refused, as COPY FROM refuses it');
+like($err, qr/DETAIL:  Row-level security of table "inami.syst01_member" applies to role "reader"/,
+	'the refusal names the table and the role');
 $node->safe_psql('postgres', 'ALTER TABLE inami.syst01_member DISABLE ROW LEVEL SECURITY');
 is(count('SELECT count(*) FROM inami.flow_file') + count('SELECT count(*) FROM inami.syst01_household'), 0, 'neither loaded anything');
 is(count("SELECT count(*) FROM pg_proc WHERE proname = 'load_flow_file' AND prosecdef"), '0', 'no SECURITY DEFINER');
