@@ -1139,7 +1139,7 @@ CREATE TABLE inami.household_event (
     FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
 COMMENT ON TABLE inami.household_event IS
-'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (the child gets the right too, art. 35 A.R. 15.01.2014); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV (an advantage holding by 31 December X; one starting later opens a right of its own); new_dsh -> KEEPDSH (dated 1 October X - 31 March X+1); cadastral_income -> the part of the own home''s cadastral income the OA counts after the exemptions (E 4.4), added to the income. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
+'R4: what the OA knows of a Syst_01 household (E 5.3). composition_change -> STOPFAM (end of the quarter after the change); child_under16_arrival -> no end (a dependent child under 16 first registered in the national register, or who obtained temporary protection: the child gets the right too, art. 35 A.R. 15.01.2014, D); death -> STOPDEATH (the death that ends the household''s right; a death that only changes the composition is a composition_change); oa_change -> STOPOA; extra_fiscal_data -> STOPFISC; social_advantage -> KEEPADV (an advantage holding by 31 December X; one starting later opens a right of its own); new_dsh -> KEEPDSH (dated 1 October X - 31 March X+1); cadastral_income -> the part of the own home''s cadastral income the OA counts after the exemptions (E 4.4), added to the income. An unknown request number is refused; deleting the Syst_01 household (its file) deletes its events, like its decision.';
 COMMENT ON COLUMN inami.household_event.event_id IS 'Identifies the event; decisions list the events they used.';
 COMMENT ON COLUMN inami.household_event.control_year IS 'Control year of the Syst_01 household; filled from inami.syst01_household when omitted.';
 COMMENT ON COLUMN inami.household_event.request_number IS 'The household, as in Syst_01.';
@@ -1898,7 +1898,7 @@ BEGIN
                  || CASE WHEN e.event_id = ANY (coalesce(d.events, '{}')) OR live THEN '' ELSE ' (recorded after the decision)' END;
         rule := CASE e.event
             WHEN 'composition_change' THEN 'Circ. O.A. 2024/165, 5.3: STOPFAM, end at the latest on the last day of the quarter following the change'
-            WHEN 'child_under16_arrival' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014): arrival of a dependent child under 16 first registered: not a composition change that ends the right; the child gets the right too'
+            WHEN 'child_under16_arrival' THEN 'Circ. O.A. 2024/165, 5.3 (art. 35 A.R. 15.01.2014) and 2024/245 (D): arrival of a dependent child under 16 first registered, or with temporary protection: not a composition change that ends the right; the child gets the right too'
             WHEN 'death' THEN 'Circ. O.A. 2024/165, 5.3: STOPDEATH'
             WHEN 'oa_change' THEN 'Circ. O.A. 2024/165, 5.3: STOPOA, end of the examination'
             WHEN 'extra_fiscal_data' THEN 'Circ. O.A. 2024/165, 4.4 and 5.3: the OA adds what it knows (foreign income, alimony...): STOPFISC when the right ends on it'
