@@ -51,10 +51,24 @@ stage_tree() {
 	echo "$dir"
 }
 
-# A free TCP port on loopback, from 54320 up.
+# A port no cluster of this machine uses, from 54320 up. The clusters started here listen on
+# a Unix socket only (listen_addresses = ''), so a TCP probe alone does not see them: a port
+# is also taken when a socket lock file names it in a socket directory we know, /tmp/*/sock
+# (these tools' clusters, a developer's) or /var/run/postgresql (Debian's). Two clusters on
+# one port with different socket directories would still start; distinct ports keep them
+# apart for PGPORT, ps and the logs.
+port_in_use() {
+	local lock
+	(echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+	for lock in /tmp/*/sock/.s.PGSQL."$1".lock /var/run/postgresql/.s.PGSQL."$1".lock; do
+		[ -e "$lock" ] && return 0
+	done
+	return 1
+}
+
 free_port() {
 	local port=54320
-	while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+	while port_in_use "$port"; do
 		port=$((port + 1))
 	done
 	echo "$port"
