@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(174);
+SELECT plan(181);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -347,6 +347,23 @@ SELECT is((SELECT count(*) FROM pg_proc WHERE proname LIKE 'read\_%' AND proname
            AND provolatile = 'i' AND proparallel = 's' AND proisstrict), 6::bigint, 'the six readers are IMMUTABLE, PARALLEL SAFE, STRICT');
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'inami'::regnamespace AND prosecdef), 0::bigint, 'no SECURITY DEFINER');
 
+-- The progress setting, inami.flow_progress_every: an integer the library registers, 0 for
+-- no NOTICE; the prefix inami is reserved, so a misspelt setting is an error, not a placeholder.
+SELECT results_eq($$SELECT vartype, min_val, max_val, boot_val, context FROM pg_settings WHERE name = 'inami.flow_progress_every'$$,
+                  $$VALUES ('integer', '0', '2147483647', '100000', 'user')$$,
+                  'inami.flow_progress_every: an integer, 0 and up, 100,000 by default, for any user');
+SELECT is(current_setting('inami.flow_progress_every'), '100000', 'a NOTICE every 100,000 records unless set');
+SELECT throws_ok('SET inami.flow_progress_every = -5', '22023',
+                 '-5 is outside the valid range for parameter "inami.flow_progress_every" (0 .. 2147483647)',
+                 'a negative interval is refused');
+SELECT throws_ok($$SET inami.flow_progress_every = 'often'$$, '22023',
+                 'invalid value for parameter "inami.flow_progress_every": "often"', 'so is a word');
+SELECT throws_ok('SET inami.flow_progres_every = 5', '42602', 'invalid configuration parameter name "inami.flow_progres_every"',
+                 'a misspelt inami setting is refused');
+SELECT lives_ok('SET inami.flow_progress_every = 0', '0 (no NOTICE) is taken');
+SELECT is(current_setting('inami.flow_progress_every'), '0', 'and kept');
+RESET inami.flow_progress_every;
+
 SELECT * FROM finish();
 
 -- The errors as a user reads them (message, DETAIL, HINT).
@@ -359,3 +376,11 @@ SELECT inami.load_flow(replace(pg_temp.d('syst04_1'), '<Member niss="92020200538
 SELECT setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000000) IS NOT NULL AS ids_from_1000001;  -- file_id in the message below does not depend on earlier suites
 SELECT inami.load_flow(pg_temp.d('syst01'));
 SELECT inami.load_flow(pg_temp.d('syst01'));
+-- The progress of a load as a user reads it: a NOTICE every inami.flow_progress_every
+-- records (2 here: one NOTICE for three households), none with 0. Rolled back.
+BEGIN;
+SET LOCAL inami.flow_progress_every = 2;
+SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2026"'), '3002024', '3002026'));
+SET LOCAL inami.flow_progress_every = 0;
+SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2027"'), '3002024', '3002027'));
+ROLLBACK;

@@ -28,7 +28,6 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/formatting.h"
-#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -638,17 +637,6 @@ insert_flow_file(FlowLoad *l)
 	l->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* The progress interval: inami.flow_progress_every (records; 0 for none). */
-static int64
-progress_every(void)
-{
-	const char *v = GetConfigOption("inami.flow_progress_every", true, false);
-
-	if (v == NULL || *v == '\0')
-		return 100000;
-	return strtoll(v, NULL, 10);
-}
-
 /*
  * A Syst_04 may answer households that no Syst_01 here lists: the CIN filter sends the
  * answer to the requester's current OA, which may not be the one that sent the request
@@ -703,7 +691,7 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 	if (flow_read_header(p) < 0)
 		flow_raise(p, source, file);
 	l.h = *flow_header(p);
-	l.progress_every = progress_every();
+	l.progress_every = inami_flow_progress_every;	/* inami.c: 0 for none */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -1,13 +1,39 @@
 /*
  * inami.c
- *		Module entry point of the inami extension.
+ *		Module entry point of the inami extension: the version, and the settings
+ *		(inami.*) registered when the library is loaded.
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "inami.h"
 
 PG_MODULE_MAGIC;
+
+/* inami.flow_progress_every: records between two progress NOTICEs of a load; 0 for none */
+int			inami_flow_progress_every = 100000;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("inami.flow_progress_every",
+							"Records of an exchange file between two progress NOTICEs of a load (0: none).",
+							"inami.load_flow and inami.load_flow_file send a NOTICE each time this many "
+							"more records of the file are read.",
+							&inami_flow_progress_every,
+							100000, 0, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	/* any other inami.* name is a typo: refused, not kept as a placeholder */
+	MarkGUCPrefixReserved("inami");
+}
 
 PG_FUNCTION_INFO_V1(inami_version);
 Datum

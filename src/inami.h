@@ -158,6 +158,9 @@ extern char *inami_oa_check(text *oa);
 /* Reading: the streamed reader is declared in flow_parse.h (no backend headers there, so
  * that the fuzzer of test/fuzz/ builds it alone); flows_read.c holds the SQL functions. */
 
+/* inami.c: the setting inami.flow_progress_every (records between two load NOTICEs; 0 none) */
+extern int	inami_flow_progress_every;
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */
