@@ -83,13 +83,13 @@ JOIN (VALUES (1, 'composition_change', 5, 10, 'demo: the spouse left in May'),
 -- exempt amounts and records the part it counts (until then such a decision is
 -- provisional). The demo counts what exceeds a made-up exemption of 1,000.00: an
 -- operator's figure for the demo, not a published amount.
-INSERT INTO inami.household_event (control_year, request_number, event, event_date, amount, detail)
-SELECT :year, h.request_number, 'cadastral_income', make_date(:year, 9, 1), greatest(h.cadastral_income - 1000.00, 0),
-       'demo: cadastral income beyond a made-up exemption of 1,000.00'
+INSERT INTO inami.household_event (control_year, request_number, event, event_date, amount, basis, detail)
+SELECT :year, h.request_number, 'cadastral_income', make_date(:year, 11, 1), greatest(h.cadastral_income - 1000.00, 0),
+       h.cadastral_income, 'demo: cadastral income beyond a made-up exemption of 1,000.00'
 FROM inami.systematic_households(:year) h
 WHERE h.cadastral_income <> 0
-  AND NOT EXISTS (SELECT 1 FROM inami.household_event e
-                  WHERE e.control_year = :year AND e.request_number = h.request_number AND e.event = 'cadastral_income');
+ON CONFLICT (control_year, request_number) WHERE event = 'cadastral_income'
+DO UPDATE SET amount = excluded.amount, basis = excluded.basis, event_date = excluded.event_date;
 
 CALL inami.run_systematic_control(:year);
 

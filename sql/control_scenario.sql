@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(47);
+SELECT plan(54);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -110,17 +110,25 @@ SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="20
     <Member niss="90011300844" returnCode="00"><Ipcal code="1250" amount="3000.00"/></Member></Household>
 </Syst04>$$), 12::bigint, 'Syst04 shipment 1: twelve households, one of them listed by another OA (NOTICE)');
 
--- E 4.3: before the second shipment, H6's member answered 03 (not yet processed, asked
--- again in September) leaves its decision provisional: not written in a Syst_05.
+-- E 4.1, 4.3: before the second shipment, H6's member answered 03 (not yet processed,
+-- asked again in September) and H10, which no answer lists yet, are decided provisionally:
+-- not written in a Syst_05. H5 and H11 (an adult answered 01) are final.
 CALL inami.run_systematic_control(2024);
-SELECT results_eq($$SELECT request_number, reason, verdict FROM inami.control_decision WHERE provisional$$,
-                  $$VALUES ('300202475020200668', 'STOPSYST', 'ONHOLD')$$,
-                  'before shipment 2: the household with a 03 answer is decided provisionally, and only it');
-SELECT is((SELECT counts->'provisional' FROM inami.control_run ORDER BY run_id DESC LIMIT 1), '1'::jsonb,
+SELECT results_eq($$SELECT request_number, reason, verdict FROM inami.control_decision WHERE provisional ORDER BY 1$$,
+                  $$VALUES ('300202466010101092', 'STOPSYST', 'ONHOLD'), ('300202475020200668', 'STOPSYST', 'ONHOLD')$$,
+                  'before shipment 2: the household with a 03 answer and the one not answered yet are provisional, only they');
+SELECT is((SELECT counts->'provisional' FROM inami.control_run ORDER BY run_id DESC LIMIT 1), '2'::jsonb,
           'the run log counts the provisional decisions');
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
-                 '1 decision of control year 2024 for OA 300 is provisional',
+                 '2 decisions of control year 2024 for OA 300 are provisional',
                  'syst05_document refuses to write a provisional decision');
+-- A 03 beside an adult answered 01 (not asked again): the income stays unknown whatever
+-- shipment 2 says, so the decision is final.
+UPDATE inami.syst04_member SET return_code = '01', ipcal_code = '{}', ipcal_amount = '{}' WHERE niss = '77030300687';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
+          'STOPSYST ONHOLD false', 'a 03 beside an adult answered 01: unknown whatever comes, final');
+UPDATE inami.syst04_member SET return_code = '00', ipcal_code = '{1250}', ipcal_amount = '{4000.00}' WHERE niss = '77030300687';
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202475020200668', 2024) WHERE what = 'provisional'$$,
                   $$VALUES ('a member answered in shipment 1 with 03, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then')$$,
                   'explain_decision says why the decision is provisional');
@@ -163,12 +171,24 @@ SELECT results_eq(
              ('300202481090900534', 2, 1, NULL), ('300202485073000160', 3, 1, 27000.00),
              ('300202488080801401', 3, 1, NULL), ('400202488011300802', 2, 1, 8000.00)$$,
     'systematic_households: under 18 by year, 00 without items, October per member, new NISS, adopted household');
+-- CadastralIncome in both shipments: the members' latest answers count (H6: 111.00 of
+-- August superseded by October's answer without one, October's 700.00, August's 111.00 of
+-- the member October does not repeat: 811.00), also under a requester's new NISS (H7).
+UPDATE inami.syst04_member SET cadastral_income = 111.00 WHERE niss IN ('76020200689', '77030300687') AND shipment = 1;
+UPDATE inami.syst04_member SET cadastral_income = 700.00 WHERE niss = '75020200668' AND shipment = 2;
+UPDATE inami.syst04_member SET cadastral_income = 50.00 WHERE niss = '60030300720';
 SELECT results_eq(
-    $$SELECT * FROM inami.systematic_households(2024) ORDER BY request_number$$,
+    $$SELECT request_number, oa, household_size, income_year, shipment, sent_total, household_total, cadastral_income
+      FROM inami.systematic_households(2024) ORDER BY request_number$$,
     $$SELECT m.request_number, min(m.oa), count(*)::int, min(m.income_year), max(m.shipment), min(m.sent_total),
              inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year), sum(m.cadastral_income)
       FROM inami.systematic_members(2024) m GROUP BY m.request_number ORDER BY m.request_number$$,
     'the C pass equals systematic_members grouped by household');
+SELECT results_eq($$SELECT request_number, cadastral_income FROM inami.systematic_households(2024)
+                    WHERE cadastral_income IS NOT NULL ORDER BY 1$$,
+                  $$VALUES ('300202460230300763', 50.00), ('300202475020200668', 811.00)$$,
+                  'the cadastral income of the members'' latest answers, under a new NISS too');
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE cadastral_income IS NOT NULL;
 SELECT results_eq(
     $$SELECT niss, shipment, return_code, income, birth_date, rule_birth_date, under18
       FROM inami.systematic_members(2024) WHERE request_number IN ('300202480080800437', '300202481090900534',
@@ -235,12 +255,23 @@ SELECT results_eq($$SELECT reason, provisional, cadastral_income FROM inami.cont
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
                  '1 decision of control year 2024 for OA 300 is provisional',
                  'syst05_document refuses it until the OA assesses the cadastral income');
-SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01')$$,
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, basis) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', 1500.00)$$,
                  '23514', NULL, 'a cadastral_income event needs the amount counted');
-SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', -1.00)$$,
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount, basis) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', -1.00, 1500.00)$$,
                  '23514', NULL, 'the amount counted is not negative');
-INSERT INTO inami.household_event (request_number, event, event_date, amount, detail)
-VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', 4932.19, 'test: own home, part counted after the exemptions');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount) VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', 100.00)$$,
+                 '23514', NULL, 'a cadastral_income event says which amount sent it assessed (basis)');
+-- Over the ceiling already (H2, 30,000.00 alone): the part counted (0 or more) cannot bring
+-- it under, so a cadastral income not assessed leaves the decision final.
+UPDATE inami.syst04_member SET cadastral_income = 500.00 WHERE niss = '70011000211';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202470011000211') WHERE precedence = 1),
+          'STOPSYST NOK false', 'over the ceiling, a cadastral income not assessed changes nothing: final');
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '70011000211';
+INSERT INTO inami.household_event (request_number, event, event_date, amount, basis, detail)
+VALUES ('300202485073000160', 'cadastral_income', '2024-09-01', 4932.19, 1500.00, 'test: own home, part counted after the exemptions');
+SELECT throws_ok($$INSERT INTO inami.household_event (request_number, event, event_date, amount, basis) VALUES ('300202485073000160', 'cadastral_income', '2024-09-02', 1.00, 1500.00)$$,
+                 '23505', NULL, 'one assessment per household: a second is refused (update the first)');
 SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional || ' ' || cadastral_income
            FROM inami.systematic_candidates(2024, '300202485073000160') WHERE precedence = 1),
           'KEEPSYST OK false 4932.19', '27,000.00 + 4,932.19 = 31,932.19: one cent under the ceiling, OK');
@@ -255,6 +286,16 @@ SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160
 SELECT is((SELECT count(*) FROM inami.read_syst05(inami.syst05_document(2024, '300')::text) f
            WHERE f.request_number = '300202485073000160' AND f.reason = 'STOPSYST'), 1::bigint,
           'assessed, the decision is written');
+-- A later shipment sending another amount: the assessment no longer counts (provisional
+-- again) until the OA assesses the new amount.
+UPDATE inami.syst04_member SET cadastral_income = 9000.00 WHERE niss = '85073000160';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional || ' ' || coalesce(cadastral_income::text, 'none')
+           FROM inami.systematic_candidates(2024, '300202485073000160') WHERE precedence = 1),
+          'KEEPSYST OK true none', 'another amount sent: the assessment made on 1,500.00 no longer counts, provisional');
+UPDATE inami.household_event SET amount = 4000.00, basis = 9000.00 WHERE detail = 'test: own home, part counted after the exemptions';
+SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional || ' ' || cadastral_income
+           FROM inami.systematic_candidates(2024, '300202485073000160') WHERE precedence = 1),
+          'KEEPSYST OK false 4000.00', 'assessed again on 9,000.00: 27,000.00 + 4,000.00 = 31,000.00, OK, final');
 DELETE FROM inami.household_event WHERE detail = 'test: own home, part counted after the exemptions';
 UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
 CALL inami.run_systematic_control(2024);

@@ -1132,9 +1132,11 @@ CREATE TABLE inami.household_event (
     event_date date NOT NULL CHECK (event_date BETWEEN '1990-01-01' AND '2200-12-31'),
     detail text CHECK (btrim(detail) <> ''),
     amount numeric CHECK (amount = round(amount, 2)),
+    basis numeric CHECK (basis = round(basis, 2)),
     recorded_at timestamptz NOT NULL DEFAULT now(),
     CHECK (amount IS NULL OR event IN ('extra_fiscal_data', 'cadastral_income')),
-    CHECK (event <> 'cadastral_income' OR coalesce(amount >= 0, false)),
+    CHECK (basis IS NULL OR event = 'cadastral_income'),
+    CHECK (event <> 'cadastral_income' OR coalesce(amount >= 0 AND basis IS NOT NULL, false)),
     -- Also orders pg_dump: a household's events are restored after the household.
     FOREIGN KEY (control_year, request_number) REFERENCES inami.syst01_household ON DELETE CASCADE
 );
@@ -1147,11 +1149,15 @@ COMMENT ON COLUMN inami.household_event.event IS 'composition_change, child_unde
 COMMENT ON COLUMN inami.household_event.event_date IS 'When it happened: the change, the death, the first day at the other OA, the day the OA learned the fiscal data, the start of the advantage, the day the new DSH was complete.';
 COMMENT ON COLUMN inami.household_event.detail IS 'Free text: what happened, which member, the document.';
 COMMENT ON COLUMN inami.household_event.amount IS 'extra_fiscal_data: yearly amount in EUR the OA adds to the household income of the income year (E 4.4); NULL when the OA records that the data end the right without an amount. cadastral_income (required, 0 or more): the part of the own home''s cadastral income (Syst_04 CadastralIncome) the OA counts after deducting the exempt amounts (E 4.4); 0.00 when nothing is left. Other events: NULL.';
+COMMENT ON COLUMN inami.household_event.basis IS 'cadastral_income only (required): the CadastralIncome sent that the assessment was made on (the sum over the household''s latest answers, inami.systematic_households.cadastral_income; 0.00 when none was sent). When a later shipment sends another amount, the assessment no longer counts and the decision is provisional until the OA assesses again (UPDATE the event).';
 COMMENT ON COLUMN inami.household_event.recorded_at IS 'When the event was recorded.';
 -- A household's events: for the runs and explain_decision, and for ON DELETE CASCADE, which
 -- would otherwise scan every event once per deleted household (deleting a Syst_01 file of
 -- a million households).
 CREATE INDEX household_event_household ON inami.household_event (control_year, request_number);
+-- One assessment of the cadastral income per household: a new one replaces it (ON CONFLICT).
+CREATE UNIQUE INDEX household_event_cadastral ON inami.household_event (control_year, request_number)
+    WHERE event = 'cadastral_income';
 
 CREATE FUNCTION inami.household_event_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -1376,11 +1382,12 @@ COMMENT ON FUNCTION inami.systematic_members(int, text) IS
 -- gives, in one pass over the four tables read in request-number order (no join, no sort).
 CREATE FUNCTION inami.systematic_households(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
-               sent_total numeric, household_total numeric, cadastral_income numeric)
+               sent_total numeric, household_total numeric, cadastral_income numeric,
+               asked_again boolean)
 AS 'MODULE_PATHNAME', 'inami_systematic_households'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION inami.systematic_households(int, text) IS
-'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown), and the sum of the members'' CadastralIncome (NULL when no answer carries one). Reads the tables in primary-key order in one pass: what the control run decides from.';
+'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown), the sum of the members'' CadastralIncome (NULL when no answer carries one), and asked_again: the income is unknown only through members whose latest answer is a shipment-1 code the SCA asks again (inami.return_code_asked_again, E 4.3), every other member known. Reads the tables in primary-key order in one pass: what the control run decides from.';
 
 -- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
 CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
@@ -1433,21 +1440,20 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
 LANGUAGE sql STABLE BEGIN ATOMIC
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
-               h.household_total AS total, h.cadastral_income AS sent_cadastral
+               h.household_total AS total, coalesce(h.cadastral_income, 0) AS sent_cadastral,
+               -- E 4.1, 4.3: until a later shipment is loaded, a household no answer lists yet,
+               -- or one unknown only through members the SCA asks again, may still be answered
+               (h.shipment IS NULL OR h.asked_again)
+                 AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1)
+                 AS awaiting_answer
         FROM inami.systematic_households($1, $2) h
-    ), awaiting AS (
-        -- E 4.3: a member answered in shipment 1 with a code the SCA asks again in September
-        -- (not yet processed); until a later shipment is loaded, the income is not final.
-        SELECT DISTINCT m.request_number
-        FROM inami.syst04_member m
-        WHERE m.control_year = $1 AND ($2 IS NULL OR m.request_number = $2) AND m.shipment = 1
-          AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
-          AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1)
     ), ev AS (
         SELECT e.request_number, array_agg(e.event_id ORDER BY e.event_id) AS events,
                sum(e.amount) FILTER (WHERE e.event = 'extra_fiscal_data') AS extra_income,
-               -- E 4.4: the OA assesses the own home's cadastral income (after the exemptions)
-               sum(e.amount) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_income,
+               -- E 4.4: the OA's assessment of the own home's cadastral income (one per
+               -- household): the part counted, and the CadastralIncome sent it was made on
+               max(e.amount) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_amount,
+               max(e.basis) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_basis,
                bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
                bool_or(e.event = 'oa_change') AS moved,
                max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
@@ -1462,12 +1468,15 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
         GROUP BY e.request_number
     ), basis AS (
-        SELECT p.*, ev.extra_income, ev.cadastral_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
+        SELECT p.*, ev.extra_income, k.cadastral_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
                ev.moved,
-               -- The income can still change: an answer asked again (E 4.3), or a cadastral
-               -- income sent that the OA has not assessed yet (E 4.4).
-               EXISTS (SELECT 1 FROM awaiting a WHERE a.request_number = p.request_number)
-                 OR (p.total IS NOT NULL AND coalesce(p.sent_cadastral, 0) <> 0 AND ev.cadastral_income IS NULL) AS awaiting,
+               -- The income can still change: an answer still to come (E 4.1, 4.3), or a
+               -- cadastral income sent that the OA has not assessed (or assessed on another
+               -- amount sent) while the income is under the ceiling (E 4.4: the part counted
+               -- is 0 or more, so an income at or over the ceiling stays there).
+               p.awaiting_answer
+                 OR (p.sent_cadastral <> 0 AND k.cadastral_income IS NULL
+                     AND inami.im_verdict(p.total, p.household_size, p.income_year) = 'OK') AS awaiting,
                inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
                inami.im_verdict(t.income, p.household_size, p.income_year) AS verdict,
                -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
@@ -1479,8 +1488,11 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         FROM per_household p
         LEFT JOIN ev ON ev.request_number = p.request_number
         LEFT JOIN inami.im_ceiling c ON c.income_year = p.income_year
-        -- R3's total (the IPCAL items) and the cadastral part the OA counts (E 4.4)
-        CROSS JOIN LATERAL (SELECT p.total + coalesce(ev.cadastral_income, 0) AS income) t
+        -- The OA's assessment counts when made on the CadastralIncome sent now (E 4.4) ...
+        CROSS JOIN LATERAL (SELECT CASE WHEN ev.cadastral_basis = p.sent_cadastral THEN ev.cadastral_amount END
+                                   AS cadastral_income) k
+        -- ... added to R3's total (the IPCAL items)
+        CROSS JOIN LATERAL (SELECT p.total + coalesce(k.cadastral_income, 0) AS income) t
     ), income_candidate AS (
         -- A kept right replaces an end by the income: a social advantage, a new DSH in time.
         SELECT b.*,
@@ -1537,7 +1549,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     FROM with_events w;
 END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
-'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change, the income deciding and not final yet (a member answered in shipment 1 with a code of inami.return_code_asked_again and no later shipment, E 4.3; or a cadastral income sent and not assessed by a cadastral_income event, E 4.4). cadastral_income: the part the OA counts, added to household_total for the verdict.';
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change, the income deciding and not final yet: before any later shipment is loaded, a household no answer lists, or unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (E 4.1, 4.3); or, the income under the ceiling, a cadastral income sent that no cadastral_income event assessed (on that amount sent, E 4.4). cadastral_income: the part the OA counts (its assessment made on the CadastralIncome sent now), added to household_total for the verdict.';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
@@ -1784,6 +1796,8 @@ DECLARE
     ceil_row inami.im_ceiling;
     live boolean;
     sent_cadastral numeric;
+    cad_amount numeric;
+    cad_basis numeric;
     asked_again text;
 BEGIN
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
@@ -1865,10 +1879,15 @@ BEGIN
     RETURN NEXT;
 
     sent_cadastral := (SELECT sum(m2.cadastral_income) FROM inami.systematic_members(y, rn) m2);
-    IF sent_cadastral IS NOT NULL OR d.cadastral_income IS NOT NULL THEN
+    SELECT x.amount, x.basis INTO cad_amount, cad_basis FROM inami.household_event x
+    WHERE x.control_year = y AND x.request_number = rn AND x.event = 'cadastral_income';
+    IF sent_cadastral IS NOT NULL OR cad_basis IS NOT NULL THEN
         n := n + 1; step := n; what := 'cadastral income';
         value := format('sent: %s; counted by the OA: %s', coalesce(sent_cadastral::text, 'none'),
-                        coalesce(d.cadastral_income::text, 'not assessed yet (no cadastral_income event)'))
+                        CASE WHEN cad_basis IS NULL THEN 'not assessed yet (no cadastral_income event)'
+                             WHEN cad_basis <> coalesce(sent_cadastral, 0)
+                             THEN format('none: the assessment (%s) was made on %s sent, not on what is sent now', cad_amount, cad_basis)
+                             ELSE cad_amount::text END)
                  || CASE WHEN d.cadastral_income IS NOT NULL AND d.household_total IS NOT NULL
                          THEN format('; income for the verdict %s', d.household_total + d.cadastral_income) ELSE '' END;
         rule := 'Circ. O.A. 2024/165, 4.2 and 4.4: the own home''s cadastral income comes apart; the OA deducts the exempt amounts and counts the rest (a cadastral_income event)';
@@ -1932,6 +1951,12 @@ BEGIN
                     WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
                       AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
                       AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1));
+    IF d.provisional AND d.shipment IS NULL THEN
+        n := n + 1; step := n; what := 'provisional';
+        value := 'no shipment has answered the household yet: the second shipment (October) answers what the first left open, and inami.syst05_document does not write this decision before a later shipment is loaded';
+        rule := 'Circ. O.A. 2024/165, 4.1: the SCA sends its answers in two shipments, the second for the households it had no answer for the first time';
+        RETURN NEXT;
+    END IF;
     IF d.provisional AND asked_again IS NOT NULL THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a member answered in shipment 1 with %s, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then',
@@ -1941,7 +1966,7 @@ BEGIN
     END IF;
     IF d.provisional AND d.cadastral_income IS NULL AND sent_cadastral <> 0 THEN
         n := n + 1; step := n; what := 'provisional';
-        value := format('the Syst_04 sent a cadastral income of %s that the OA has not assessed: inami.syst05_document does not write this decision before a cadastral_income event gives the part counted',
+        value := format('the Syst_04 sent a cadastral income of %s that the OA has not assessed (on that amount): inami.syst05_document does not write this decision before a cadastral_income event gives the part counted',
                         sent_cadastral);
         rule := 'Circ. O.A. 2024/165, 4.4: the OA deducts the exempt amounts from the cadastral income and counts the rest';
         RETURN NEXT;

@@ -376,6 +376,43 @@ niss_born(text *niss, int32 tax_year, DateADT *born)
 		inami_niss_age_date(&parsed, 18, date2j(tax_year, 1, 1) - POSTGRES_EPOCH_JDATE, born);
 }
 
+/* The return codes the SCA asks again (inami.return_code_asked_again), read once per call. */
+typedef struct AskedAgain
+{
+	int			n;
+	int			max;
+	char	  (*code)[2];		/* two-digit codes */
+} AskedAgain;
+
+static void
+asked_again_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	AskedAgain *a = arg;
+	text	   *code = DatumGetTextPP(inami_param_get(tuple, desc, 1));
+
+	/* two digits by the table's CHECK */
+	if (VARSIZE_ANY_EXHDR(code) != 2)
+		elog(ERROR, "inami: return_code_asked_again row outside its CHECK constraint");
+	if (a->n == a->max)
+	{
+		a->max *= 2;
+		a->code = repalloc(a->code, a->max * sizeof(*a->code));
+	}
+	memcpy(a->code[a->n++], VARDATA_ANY(code), 2);
+}
+
+/* Is a return code one the SCA asks again in September (E 4.3)? */
+static bool
+is_asked_again(const AskedAgain *a, text *code)
+{
+	if (code == NULL || VARSIZE_ANY_EXHDR(code) != 2)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (memcmp(a->code[i], VARDATA_ANY(code), 2) == 0)
+			return true;
+	return false;
+}
+
 enum
 {
 	HH, MEMBER, ANSWER, ANSWER_MEMBER, NSCANS
@@ -386,7 +423,9 @@ PG_FUNCTION_INFO_V1(inami_systematic_households);
 /*
  * For each Syst_01 household of control_year (or only request_number) with members:
  * request_number, oa, household_size, income_year, shipment, sent_total, household_total,
- * cadastral_income (the sum of the CadastralIncome of the members' latest answers).
+ * cadastral_income (the sum of the CadastralIncome of the members' latest answers), and
+ * asked_again: the income is unknown only through members whose latest answer is a code
+ * of shipment 1 that the SCA asks again (E 4.3), every other member being known.
  */
 Datum
 inami_systematic_households(PG_FUNCTION_ARGS)
@@ -413,6 +452,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	int			max_pending = 16;
 	int			npending;
 	Answer	   *pending;
+	AskedAgain	asked = {0, 4, NULL};
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -420,6 +460,9 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	year = PG_GETARG_INT32(0);
 
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
+	asked.code = palloc(asked.max * sizeof(*asked.code));
+	inami_param_foreach("SELECT return_code FROM inami.return_code_asked_again", 0, NULL, NULL,
+						asked_again_row, &asked);
 	members = palloc(max_members * sizeof(Member));
 	pending = palloc(max_pending * sizeof(Answer));
 	for (int i = 0; i < NSCANS; i++)
@@ -445,8 +488,10 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		int64		total_cents;
 		int64		cadastral_cents = 0;
 		bool		has_cadastral = false;
-		Datum		out[8];
-		bool		out_null[8] = {false};
+		int			nunknown = 0;	/* members whose income is unknown */
+		int			nasked = 0;		/* of them, answered in shipment 1 with a code asked again */
+		Datum		out[9];
+		bool		out_null[9] = {false};
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(household_cxt);
@@ -546,12 +591,23 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			bool		is00 = inami_return_code_is_00(m->return_code);
 			int64		income = 0;
 			bool		has_income = true;
+			InamiHousehold alone;
 
 			/* only the items of the answer that counts are read: each needs a factor */
 			if (is00)
 				has_income = inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1,
 													 &income);
 			inami_household_add(&total, is00, has_income, income, has_born, born, true, income_year);
+
+			/* the member alone: is its income unknown, and only until shipment 2 answers? */
+			memset(&alone, 0, sizeof(alone));
+			inami_household_add(&alone, is00, has_income, income, has_born, born, true, income_year);
+			if (alone.unknown)
+			{
+				nunknown++;
+				if (m->shipment == 1 && is_asked_again(&asked, m->return_code))
+					nasked++;
+			}
 
 			/* E 4.2, 4.4: the own home's cadastral income, sent apart, for the OA to assess */
 			if (m->has_cadastral)
@@ -582,6 +638,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			out_null[6] = true;
 		out[7] = has_cadastral ? inami_cents_to_numeric(cadastral_cents) : (Datum) 0;
 		out_null[7] = !has_cadastral;
+		out[8] = BoolGetDatum(nasked > 0 && nasked == nunknown);
 		MemoryContextSwitchTo(oldcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, out_null);
 	}
