@@ -1,16 +1,18 @@
 -- R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): what the reimbursements of a year Y rest on is
--- kept until the end of Y+6. Year X's data rest the reimbursements of X+1 too (KEEPSYST runs
--- until 31 December X+1: here 2017's control prolongs the right until 31 December 2018), so
--- they are kept until the end of X+7. purge_expired(as_of) removes them from 1 January X+8
--- on, and logs what it removed.
+-- kept until the end of Y+6, and no longer (the permission limits keeping to six years).
+-- Year X's data rest the reimbursements of X+1 too when the control prolongs the right
+-- (KEEPSYST runs until 31 December X+1), so the year is kept until the end of X+7:
+-- purge_expired(as_of) removes it from 1 January X+8 on. A household whose right ended in
+-- X goes from 1 January X+7 on. Each purge logs what it removed.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
 DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
 
--- Years 2017 and 2018, one household each in every table (ceilings of income years 2015
--- and 2016 are operator rows here).
+-- Years 2017 and 2018, in every table: per year a household whose right ends in the year
+-- (a composition change in May: STOPFAM) and one whose right is prolonged (KEEPSYST);
+-- the ceilings of income years 2015 and 2016 are operator rows here.
 INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES
     (2015, 20000.00, 4000.00, 'test: hypothetical circular'), (2016, 20500.00, 4100.00, 'test: hypothetical circular');
 INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count)
@@ -18,16 +20,21 @@ SELECT k, y, CASE WHEN k IN ('Syst01', 'Pro01') THEN '300' END, CASE WHEN k IN (
        CASE WHEN k IN ('Syst04', 'Pro03') THEN 1 END, k || ' ' || y, 1
 FROM unnest(ARRAY['Syst01', 'Syst04', 'Pro01', 'Pro03']) AS k, unnest(ARRAY[2017, 2018]) AS y;
 INSERT INTO inami.syst01_household
-SELECT f.year, inami.request_number('300', f.year, '85073003328'), '300', '85073003328', f.file_id
-FROM inami.flow_file f WHERE f.kind = 'Syst01';
+SELECT f.year, inami.request_number('300', f.year, n), '300', n, f.file_id
+FROM inami.flow_file f, unnest(ARRAY['85073003328', '70011000211']) AS n WHERE f.kind = 'Syst01';
 INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household;
 INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
 SELECT h.control_year, h.request_number, 1, h.control_year - 2, h.requester_niss, f.file_id
 FROM inami.syst01_household h JOIN inami.flow_file f ON f.kind = 'Syst04' AND f.year = h.control_year;
-INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code)
-SELECT control_year, request_number, 1, requester_niss, '01' FROM inami.syst04_household;
+INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+SELECT control_year, request_number, 1, requester_niss,
+       CASE WHEN requester_niss = '70011000211' THEN '00' ELSE '01' END,
+       CASE WHEN requester_niss = '70011000211' THEN '{1250}'::text[] ELSE '{}' END,
+       CASE WHEN requester_niss = '70011000211' THEN '{1000.00}'::numeric[] ELSE '{}' END
+FROM inami.syst04_household;
 INSERT INTO inami.household_event (request_number, event, event_date)
-SELECT request_number, 'composition_change', make_date(control_year, 5, 1) FROM inami.syst01_household;
+SELECT request_number, 'composition_change', make_date(control_year, 5, 1) FROM inami.syst01_household
+WHERE requester_niss = '85073003328';
 INSERT INTO inami.pro01_household
 SELECT f.year, inami.request_number('300', f.year, '85073003328'), '300', '85073003328', f.file_id
 FROM inami.flow_file f WHERE f.kind = 'Pro01';
@@ -55,7 +62,7 @@ SELECT y, (SELECT count(*) FROM inami.flow_file WHERE year = y) AS files,
        (SELECT count(*) FROM inami.control_run WHERE year = y) AS runs
 FROM unnest(ARRAY[2017, 2018]) AS y;
 
-SELECT plan(12);
+SELECT plan(16);
 
 -- A function named like a built-in, in a schema the caller's search_path lists (one that
 -- another role could write to), never stands in for the built-in inside inami.
@@ -91,33 +98,56 @@ DELETE FROM inami.control_run WHERE kind = 'purge' OR status = 'failed';
 DELETE FROM inami.household_event WHERE event_date = '2018-06-06';
 DROP SCHEMA evil CASCADE;
 
+SELECT results_eq($$SELECT h.control_year, d.reason, d.right_end FROM inami.control_decision d
+                    JOIN inami.syst01_household h USING (control_year, request_number) ORDER BY 1, 2$$,
+    $$VALUES (2017, 'KEEPSYST', '2018-12-31'::date), (2017, 'STOPFAM', '2017-09-30'),
+             (2018, 'KEEPSYST', '2019-12-31'), (2018, 'STOPFAM', '2018-09-30')$$,
+    'each year: a right ended in the year, a right prolonged into the next');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
-    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
-             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    $$VALUES (2017, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
     'years 2017 and 2018 are held in every table');
 
--- 31 December 2024 = the end of 2017 + 7: 2017 is still kept (the reimbursements of 2018
--- rest on it until the end of 2018 + 6).
+-- 31 December 2023 = the end of 2017 + 6: nothing of 2017 is removed.
+CALL inami.purge_expired('2023-12-31');
+SELECT results_eq('SELECT * FROM held ORDER BY y',
+    $$VALUES (2017, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'on 31 December 2017 + 6 nothing of 2017 is removed');
+SELECT results_eq($$SELECT status, counts->>'years_up_to', (counts->>'flow_file')::int, (counts->>'syst01_household_ended')::int
+                    FROM inami.control_run WHERE kind = 'purge'$$,
+                  $$VALUES ('succeeded', '2015', 0, 0)$$, 'the purge is logged, having removed nothing');
+
+-- 1 January 2024: the 2017 household whose right ended in 2017 goes (its answer, event and
+-- decision); the one prolonged into 2018, the files and the proactive flow stay.
+CALL inami.purge_expired('2024-01-01');
+SELECT results_eq('SELECT * FROM held ORDER BY y',
+    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'on 1 January 2017 + 7 the household whose right ended in 2017 goes; the one prolonged into 2018 stays');
+SELECT results_eq($$SELECT (counts->>'ended_in_year')::int, (counts->>'syst01_household_ended')::int,
+                           (counts->>'syst04_household_ended')::int
+                    FROM inami.control_run WHERE kind = 'purge' ORDER BY run_id DESC LIMIT 1$$,
+                  $$VALUES (2017, 1, 1)$$, 'the log says which households of 2017 went');
 CALL inami.purge_expired('2024-12-31');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
-    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
-             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
-    'on 31 December 2017 + 7 nothing of 2017 is removed');
-SELECT results_eq($$SELECT status, counts->>'years_up_to', (counts->>'flow_file')::int FROM inami.control_run WHERE kind = 'purge'$$,
-                  $$VALUES ('succeeded', '2016', 0)$$, 'the purge is logged, having removed nothing');
+    $$VALUES (2017, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint),
+             (2018, 4::bigint, 2::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'until 31 December 2017 + 7 the rest of 2017 is kept');
 
--- 1 January 2025: 2017 goes, every table of it; 2018 stays.
+-- 1 January 2025: 2017 goes, every table of it; of 2018, the household whose right ended.
 CALL inami.purge_expired('2025-01-01');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
     $$VALUES (2017, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint),
-             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
-    'on 1 January 2017 + 8 everything of 2017 is removed, 2018 is kept');
+             (2018, 4::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
+    'on 1 January 2017 + 8 everything of 2017 is removed; of 2018, the household whose right ended in 2018');
 SELECT is((SELECT counts - 'as_of' FROM inami.control_run WHERE kind = 'purge' ORDER BY run_id DESC LIMIT 1),
-          '{"years_up_to": 2017, "flow_file": 4, "control_run": 2, "pro03_person": 1, "household_event": 1,
+          '{"years_up_to": 2017, "flow_file": 4, "control_run": 2, "pro03_person": 1, "household_event": 0,
             "pro01_household": 1, "syst01_household": 1, "syst04_household": 1, "control_decision": 1,
-            "proactive_outcome": 1, "proactive_decision": 1}'::jsonb,
+            "proactive_outcome": 1, "proactive_decision": 1, "ended_in_year": 2018,
+            "syst01_household_ended": 1, "syst04_household_ended": 1}'::jsonb,
           'the log says what was removed, table by table');
-SELECT is(count(*), 2::bigint, 'the purges stay in the log') FROM inami.control_run WHERE kind = 'purge' AND status = 'succeeded';
+SELECT is(count(*), 4::bigint, 'the purges stay in the log') FROM inami.control_run WHERE kind = 'purge' AND status = 'succeeded';
 CALL inami.purge_expired('2025-12-31');
 SELECT is((SELECT count(*) FROM inami.flow_file), 4::bigint, 'until 31 December 2025 2018 is kept');
 CALL inami.purge_expired('2026-01-01');

@@ -2000,7 +2000,8 @@ BEGIN
     -- A control year X's data rest the reimbursements of X+1 too (KEEP* rights run until
     -- 31 December X+1; the proactive flow's phase 4 runs until a year after its second
     -- shipment), so year X is kept until 31 December X+7: on as_of, every year up to
-    -- year(as_of) - 8 expired.
+    -- year(as_of) - 8 expired. The households of X whose right ended in X go a year
+    -- earlier (below).
     last_year := extract(year FROM as_of)::int - 8;
     INSERT INTO inami.control_run (kind, year) VALUES ('purge', NULL) RETURNING run_id INTO run;
     COMMIT;
@@ -2025,9 +2026,27 @@ BEGIN
         -- The run log of those years: counts per reason are about them too.
         DELETE FROM inami.control_run t WHERE t.year <= last_year AND t.kind <> 'purge';
         GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('control_run', k);
+        -- The next year, X = year(as_of) - 7, is past its X+6: what rests only on the
+        -- reimbursements of X goes now, since the permission limits keeping to six years
+        -- (E 6): the Syst_01 households whose right ended in X (or that have no decision),
+        -- with their Syst_04 answers, events and decision. Those whose right runs into X+1
+        -- stay a year more, with the files.
+        DELETE FROM inami.syst04_household s
+        WHERE s.control_year = last_year + 1
+          AND NOT EXISTS (SELECT 1 FROM inami.control_decision d
+                          WHERE d.control_year = s.control_year AND d.request_number = s.request_number
+                            AND d.right_end > pg_catalog.make_date(last_year + 1, 12, 31));
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst04_household_ended', k);
+        DELETE FROM inami.syst01_household h
+        WHERE h.control_year = last_year + 1
+          AND NOT EXISTS (SELECT 1 FROM inami.control_decision d
+                          WHERE d.control_year = h.control_year AND d.request_number = h.request_number
+                            AND d.right_end > pg_catalog.make_date(last_year + 1, 12, 31));
+        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst01_household_ended', k);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = pg_catalog.jsonb_build_object('as_of', as_of, 'years_up_to', last_year) || removed
+            counts = pg_catalog.jsonb_build_object('as_of', as_of, 'years_up_to', last_year, 'ended_in_year', last_year + 1)
+                     || removed
         WHERE r.run_id = run;
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
@@ -2044,7 +2063,7 @@ BEGIN
 END;
 $$;
 COMMENT ON PROCEDURE inami.purge_expired(date) IS
-'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6, so X goes when X+7 < year of as_of: loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X whose right ended in X (or without a decision) go with their Syst_04 answers, events and decision: loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
 
 -- G (circ. 2024/250): tables 1, 2 and 3 of the statistics of the proactive flow.
 CREATE FUNCTION inami.proactive_statistics(year int)
