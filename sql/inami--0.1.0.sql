@@ -1950,7 +1950,8 @@ BEGIN
     asked_again := (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code) FROM inami.syst04_member m
                     WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
                       AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
-                      AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1));
+                      AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1)
+                      AND (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh));
     IF d.provisional AND d.shipment IS NULL THEN
         n := n + 1; step := n; what := 'provisional';
         value := 'no shipment has answered the household yet: the second shipment (October) answers what the first left open, and inami.syst05_document does not write this decision before a later shipment is loaded';
