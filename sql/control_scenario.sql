@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(54);
+SELECT plan(58);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -129,6 +129,27 @@ SELECT is((SELECT reason || ' ' || verdict || ' ' || provisional
            FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
           'STOPSYST ONHOLD false', 'a 03 beside an adult answered 01: unknown whatever comes, final');
 UPDATE inami.syst04_member SET return_code = '00', ipcal_code = '{1250}', ipcal_amount = '{4000.00}' WHERE niss = '77030300687';
+-- A child under 18 answered 03 counts 0.00 anyway (R3): H1 stays known, final; with a
+-- cadastral income not assessed it is provisional for that only (explain says so, and
+-- not that an answer is awaited).
+UPDATE inami.syst04_member SET return_code = '03' WHERE niss = '10050500126';
+UPDATE inami.syst04_member SET cadastral_income = 1500.00 WHERE niss = '85073000160';
+SELECT is((SELECT asked_again FROM inami.systematic_households(2024, '300202485073000160')), false,
+          'a child under 18 answered 03: the income is known, nothing is asked again');
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'provisional'$$,
+                  $$VALUES ('the Syst_04 sent a cadastral income of 1500.00 that the OA has not assessed (on that amount): inami.syst05_document does not write this decision before a cadastral_income event gives the part counted')$$,
+                  'explain_decision: provisional for the cadastral income only, not for the child''s 03');
+UPDATE inami.syst04_member SET return_code = '01' WHERE niss = '10050500126';
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
+-- The SCA may send no October answer for this OA: an October file without households says
+-- so, and what no answer lists is then final (unknown).
+SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2"></Syst04>$$),
+          0::bigint, 'an empty October file loads');
+SELECT is((SELECT reason || ' ' || provisional FROM inami.systematic_candidates(2024, '300202466010101092') WHERE precedence = 1),
+          'STOPSYST false', 'after it, a household no answer lists is final');
+DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 2;
+CALL inami.run_systematic_control(2024);
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202475020200668', 2024) WHERE what = 'provisional'$$,
                   $$VALUES ('a member answered in shipment 1 with 03, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then')$$,
                   'explain_decision says why the decision is provisional');

@@ -1106,8 +1106,8 @@ COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
 COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (STOPOA) before any Syst_04 answered it here: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
-COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the income that decides can still change: a member answered with a code of inami.return_code_asked_again in shipment 1 and no later shipment is loaded (Circ. O.A. 2024/165, 4.3), or the Syst_04 sent a cadastral income the OA has not assessed yet (no cadastral_income event, 4.4). inami.syst05_document refuses to write a provisional decision.';
-COMMENT ON COLUMN inami.control_decision.cadastral_income IS 'The part of the own home''s cadastral income the OA counts (sum of the cadastral_income events, E 4.4), added to household_total for the verdict; NULL without such an event.';
+COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the income that decides can still change: before a later Syst_04 shipment is loaded, the household has no answer yet or is unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (Circ. O.A. 2024/165, 4.1, 4.3); or, the income under the ceiling, the Syst_04 sent a cadastral income that no cadastral_income event assessed (on that amount sent, 4.4). inami.syst05_document refuses to write a provisional decision.';
+COMMENT ON COLUMN inami.control_decision.cadastral_income IS 'The part of the own home''s cadastral income the OA counts (the amount of its cadastral_income event, while made on the CadastralIncome sent now, E 4.4), added to household_total for the verdict; NULL without a valid assessment.';
 COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
 
 ALTER TABLE inami.proactive_decision
@@ -1443,7 +1443,9 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                h.household_total AS total, coalesce(h.cadastral_income, 0) AS sent_cadastral,
                -- E 4.1, 4.3: until a later shipment is loaded, a household no answer lists yet,
                -- or one unknown only through members the SCA asks again, may still be answered
+               -- (a later shipment: a file of the year loaded, if empty for this OA, or rows)
                (h.shipment IS NULL OR h.asked_again)
+                 AND NOT EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = $1 AND f.shipment > 1)
                  AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1)
                  AS awaiting_answer
         FROM inami.systematic_households($1, $2) h
@@ -1947,10 +1949,11 @@ BEGIN
     rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
     RETURN NEXT;
 
-    asked_again := (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code) FROM inami.syst04_member m
-                    WHERE m.control_year = y AND m.request_number = rn AND m.shipment = 1
+    -- the codes asked again of the members whose income they leave unknown (not under 18)
+    asked_again := (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code)
+                    FROM inami.systematic_members(y, rn) m
+                    WHERE m.shipment = 1 AND NOT coalesce(m.under18, false)
                       AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
-                      AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1)
                       AND (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh));
     IF d.provisional AND d.shipment IS NULL THEN
         n := n + 1; step := n; what := 'provisional';
@@ -1965,7 +1968,8 @@ BEGIN
         rule := 'Circ. O.A. 2024/165, 4.3 and footnote 11: income available but not yet processed (inami.return_code_asked_again) is asked again in September; only if the answer is still not 00 is the income unknown';
         RETURN NEXT;
     END IF;
-    IF d.provisional AND d.cadastral_income IS NULL AND sent_cadastral <> 0 THEN
+    IF d.provisional AND d.cadastral_income IS NULL AND sent_cadastral <> 0
+       AND inami.im_verdict(d.household_total, d.household_size, d.income_year) = 'OK' THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('the Syst_04 sent a cadastral income of %s that the OA has not assessed (on that amount): inami.syst05_document does not write this decision before a cadastral_income event gives the part counted',
                         sent_cadastral);
@@ -2029,21 +2033,33 @@ BEGIN
         GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('control_run', k);
         -- The next year, X = year(as_of) - 7, is past its X+6: what rests only on the
         -- reimbursements of X goes now, since the permission limits keeping to six years
-        -- (E 6): the Syst_01 households whose right ended in X (or that have no decision),
-        -- with their Syst_04 answers, events and decision. Those whose right runs into X+1
-        -- stay a year more, with the files.
+        -- (E 6): the Syst_01 households whose right ended in X, with their Syst_04 answers,
+        -- events and decision. A household stays a year more, with the files, when its
+        -- right runs into X+1 (its decision, or the Syst_05 received for it, says so) or
+        -- when it was decided after X (what was paid in X+1 until then may be recovered).
+        CREATE TEMP TABLE inami_purge_kept ON COMMIT DROP AS
+        SELECT d.request_number FROM inami.control_decision d
+        LEFT JOIN inami.control_run r ON r.run_id = d.run_id
+        WHERE d.control_year = last_year + 1
+          AND (d.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
+               OR r.started_at IS NULL OR r.started_at >= pg_catalog.make_date(last_year + 2, 1, 1))
+        UNION
+        SELECT f.request_number FROM inami.syst05_feedback_received f
+        WHERE f.control_year = last_year + 1 AND f.right_end > pg_catalog.make_date(last_year + 1, 12, 31);
         DELETE FROM inami.syst04_household s
         WHERE s.control_year = last_year + 1
-          AND NOT EXISTS (SELECT 1 FROM inami.control_decision d
-                          WHERE d.control_year = s.control_year AND d.request_number = s.request_number
-                            AND d.right_end > pg_catalog.make_date(last_year + 1, 12, 31));
+          AND s.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2);
         GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst04_household_ended', k);
+        removed := removed || pg_catalog.jsonb_build_object(
+            'control_decision_ended', (SELECT count(*) FROM inami.control_decision d WHERE d.control_year = last_year + 1
+                                       AND d.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2)),
+            'household_event_ended', (SELECT count(*) FROM inami.household_event e WHERE e.control_year = last_year + 1
+                                      AND e.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2)));
         DELETE FROM inami.syst01_household h
         WHERE h.control_year = last_year + 1
-          AND NOT EXISTS (SELECT 1 FROM inami.control_decision d
-                          WHERE d.control_year = h.control_year AND d.request_number = h.request_number
-                            AND d.right_end > pg_catalog.make_date(last_year + 1, 12, 31));
+          AND h.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2);
         GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst01_household_ended', k);
+        DROP TABLE pg_temp.inami_purge_kept;
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = pg_catalog.jsonb_build_object('as_of', as_of, 'years_up_to', last_year, 'ended_in_year', last_year + 1)

@@ -463,9 +463,9 @@ provisional_row(HeapTuple tuple, TupleDesc desc, void *arg)
 }
 
 /*
- * A provisional decision (control_decision.provisional: an answer the SCA asks again,
- * E 4.3, or a cadastral income not assessed yet, E 4.4) may still change: it is not sent
- * as a feedback.
+ * A provisional decision (control_decision.provisional: before the second shipment, a
+ * household not answered yet or an answer the SCA asks again, E 4.1, 4.3; or a cadastral
+ * income not assessed, E 4.4) may still change: it is not sent as a feedback.
  */
 static void
 check_no_provisional(int32 year, const char *oa)
@@ -483,9 +483,9 @@ check_no_provisional(int32 year, const char *oa)
 				 errmsg_plural("%lld decision of control year %d for OA %s is provisional",
 							   "%lld decisions of control year %d for OA %s are provisional",
 							   p.count, (long long) p.count, year, oa),
-				 errdetail("Household %s (the first) waits for the second Syst_04 shipment (a member answered with a code the SCA asks again in September) or for the OA's assessment of its cadastral income; inami.explain_decision('%s', %d) says which.",
+				 errdetail("Household %s (the first) waits for the second Syst_04 shipment (no answer lists it yet, or a member answered with a code the SCA asks again in September) or for the OA's assessment of its cadastral income; inami.explain_decision('%s', %d) says which.",
 						   p.first, p.first, year),
-				 errhint("Load the Syst_04 shipment 2 of control year %d, or record the cadastral_income events in inami.household_event, then CALL inami.run_systematic_control(%d).",
+				 errhint("Load the Syst_04 shipment 2 of control year %d (a file without households if the SCA sent none for this OA), or record the cadastral_income events in inami.household_event, then CALL inami.run_systematic_control(%d).",
 						 year, year)));
 }
 
