@@ -89,7 +89,8 @@ SELECT :year, h.request_number, 'cadastral_income', make_date(:year, 11, 1), gre
 FROM inami.systematic_households(:year) h
 WHERE h.cadastral_income <> 0
 ON CONFLICT (control_year, request_number) WHERE event = 'cadastral_income'
-DO UPDATE SET amount = excluded.amount, basis = excluded.basis, event_date = excluded.event_date;
+DO UPDATE SET amount = excluded.amount, basis = excluded.basis, event_date = excluded.event_date,
+              recorded_at = now();
 
 CALL inami.run_systematic_control(:year);
 

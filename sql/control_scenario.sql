@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(58);
+SELECT plan(59);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -122,6 +122,19 @@ SELECT is((SELECT counts->'provisional' FROM inami.control_run ORDER BY run_id D
 SELECT throws_ok($$SELECT inami.syst05_document(2024, '300')$$, '55000',
                  '2 decisions of control year 2024 for OA 300 are provisional',
                  'syst05_document refuses to write a provisional decision');
+-- asked_again (the C pass) against the members (the SQL form): unknown only through
+-- members answered in shipment 1 with a code asked again, every other member known.
+SELECT results_eq(
+    $$SELECT request_number, asked_again FROM inami.systematic_households(2024) ORDER BY 1$$,
+    $$SELECT m.request_number,
+             count(*) FILTER (WHERE u.unknown AND m.shipment = 1 AND m.return_code IN (SELECT return_code FROM inami.return_code_asked_again)) > 0
+             AND count(*) FILTER (WHERE u.unknown AND m.shipment = 1 AND m.return_code IN (SELECT return_code FROM inami.return_code_asked_again))
+                 = count(*) FILTER (WHERE u.unknown)
+      FROM inami.systematic_members(2024) m
+      CROSS JOIN LATERAL (SELECT NOT coalesce(CASE WHEN m.return_code = '00' THEN m.income IS NOT NULL ELSE m.under18 END, false)
+                                 AS unknown) u
+      GROUP BY m.request_number ORDER BY 1$$,
+    'asked_again: the C pass equals the members grouped by household');
 -- A 03 beside an adult answered 01 (not asked again): the income stays unknown whatever
 -- shipment 2 says, so the decision is final.
 UPDATE inami.syst04_member SET return_code = '01', ipcal_code = '{}', ipcal_amount = '{}' WHERE niss = '77030300687';
