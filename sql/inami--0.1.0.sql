@@ -1989,6 +1989,7 @@ DECLARE
     last_year int;
     run bigint;
     removed jsonb := '{}';
+    ended jsonb;
     k bigint;
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
@@ -2037,29 +2038,36 @@ BEGIN
         -- events and decision. A household stays a year more, with the files, when its
         -- right runs into X+1 (its decision, or the Syst_05 received for it, says so) or
         -- when it was decided after X (what was paid in X+1 until then may be recovered).
-        CREATE TEMP TABLE inami_purge_kept ON COMMIT DROP AS
-        SELECT d.request_number FROM inami.control_decision d
-        LEFT JOIN inami.control_run r ON r.run_id = d.run_id
-        WHERE d.control_year = last_year + 1
-          AND (d.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
-               OR r.started_at IS NULL OR r.started_at >= pg_catalog.make_date(last_year + 2, 1, 1))
-        UNION
-        SELECT f.request_number FROM inami.syst05_feedback_received f
-        WHERE f.control_year = last_year + 1 AND f.right_end > pg_catalog.make_date(last_year + 1, 12, 31);
-        DELETE FROM inami.syst04_household s
-        WHERE s.control_year = last_year + 1
-          AND s.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2);
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst04_household_ended', k);
-        removed := removed || pg_catalog.jsonb_build_object(
-            'control_decision_ended', (SELECT count(*) FROM inami.control_decision d WHERE d.control_year = last_year + 1
-                                       AND d.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2)),
-            'household_event_ended', (SELECT count(*) FROM inami.household_event e WHERE e.control_year = last_year + 1
-                                      AND e.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2)));
-        DELETE FROM inami.syst01_household h
-        WHERE h.control_year = last_year + 1
-          AND h.request_number NOT IN (SELECT k2.request_number FROM pg_temp.inami_purge_kept k2);
-        GET DIAGNOSTICS k = ROW_COUNT; removed := removed || pg_catalog.jsonb_build_object('syst01_household_ended', k);
-        DROP TABLE pg_temp.inami_purge_kept;
+        WITH kept AS (
+            SELECT d.request_number FROM inami.control_decision d
+            LEFT JOIN inami.control_run r ON r.run_id = d.run_id
+            WHERE d.control_year = last_year + 1
+              AND (d.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
+                   OR r.started_at IS NULL OR r.started_at >= pg_catalog.make_date(last_year + 2, 1, 1))
+            UNION
+            SELECT f.request_number FROM inami.syst05_feedback_received f
+            WHERE f.control_year = last_year + 1 AND f.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
+        ), answers AS (
+            DELETE FROM inami.syst04_household s
+            WHERE s.control_year = last_year + 1 AND s.request_number NOT IN (SELECT kept.request_number FROM kept)
+            RETURNING 1
+        ), households AS (
+            -- their members, events and decisions go with them (ON DELETE CASCADE)
+            DELETE FROM inami.syst01_household h
+            WHERE h.control_year = last_year + 1 AND h.request_number NOT IN (SELECT kept.request_number FROM kept)
+            RETURNING 1
+        )
+        SELECT pg_catalog.jsonb_build_object(
+                   'syst04_household_ended', (SELECT count(*) FROM answers),
+                   'syst01_household_ended', (SELECT count(*) FROM households),
+                   'control_decision_ended', (SELECT count(*) FROM inami.control_decision d
+                                              WHERE d.control_year = last_year + 1
+                                                AND d.request_number NOT IN (SELECT kept.request_number FROM kept)),
+                   'household_event_ended', (SELECT count(*) FROM inami.household_event e
+                                             WHERE e.control_year = last_year + 1
+                                               AND e.request_number NOT IN (SELECT kept.request_number FROM kept)))
+        INTO ended;
+        removed := removed || ended;
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = pg_catalog.jsonb_build_object('as_of', as_of, 'years_up_to', last_year, 'ended_in_year', last_year + 1)
