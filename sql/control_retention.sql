@@ -53,8 +53,11 @@ INSERT INTO inami.syst01_household
 SELECT f.year, inami.request_number('300', f.year, n), '300', n, f.file_id
 FROM inami.flow_file f, unnest(ARRAY['71010101102', '88080801401']) AS n WHERE f.kind = 'Syst01';
 INSERT INTO inami.syst05_feedback_received (control_year, request_number, oa, reason, right_end, file_id)
-SELECT f.year, inami.request_number('300', f.year, '71010101102'), '300', 'KEEPSYST', make_date(f.year + 1, 12, 31), f.file_id
-FROM inami.flow_file f WHERE f.kind = 'Syst05';
+SELECT f.year, inami.request_number('300', f.year, n), '300', r, e, f.file_id
+FROM inami.flow_file f,
+     LATERAL (VALUES ('71010101102', 'KEEPSYST', make_date(f.year + 1, 12, 31)),
+                     ('66010101092', 'STOPSYST', make_date(f.year, 12, 31))) AS x(n, r, e)
+WHERE f.kind = 'Syst05';
 CALL inami.run_proactive_flow(2017);
 CALL inami.run_proactive_flow(2018);
 INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
@@ -146,7 +149,7 @@ SELECT is((SELECT counts - 'as_of' FROM inami.control_run WHERE kind = 'purge' O
             "pro01_household": 0, "syst01_household": 0, "syst04_household": 0, "control_decision": 0,
             "proactive_outcome": 0, "proactive_decision": 0, "ended_in_year": 2017,
             "syst01_household_ended": 3, "syst04_household_ended": 2, "control_decision_ended": 2,
-            "household_event_ended": 1}'::jsonb,
+            "household_event_ended": 1, "syst05_feedback_received_ended": 1}'::jsonb,
           'the log says which households of 2017 went');
 CALL inami.purge_expired('2024-12-31');
 SELECT results_eq('SELECT * FROM held ORDER BY y',
@@ -166,7 +169,7 @@ SELECT is((SELECT counts - 'as_of' FROM inami.control_run WHERE kind = 'purge' O
             "pro01_household": 1, "syst01_household": 2, "syst04_household": 1, "control_decision": 1,
             "proactive_outcome": 1, "proactive_decision": 1, "ended_in_year": 2018,
             "syst01_household_ended": 1, "syst04_household_ended": 0, "control_decision_ended": 0,
-            "household_event_ended": 0}'::jsonb,
+            "household_event_ended": 0, "syst05_feedback_received_ended": 0}'::jsonb,
           'the log says what was removed, table by table');
 SELECT is(count(*), 4::bigint, 'the purges stay in the log') FROM inami.control_run WHERE kind = 'purge' AND status = 'succeeded';
 CALL inami.purge_expired('2025-12-31');

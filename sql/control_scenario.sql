@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(59);
+SELECT plan(61);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -153,6 +153,16 @@ CALL inami.run_systematic_control(2024);
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'provisional'$$,
                   $$VALUES ('the Syst_04 sent a cadastral income of 1500.00 that the OA has not assessed (on that amount): inami.syst05_document does not write this decision before a cadastral_income event gives the part counted')$$,
                   'explain_decision: provisional for the cadastral income only, not for the child''s 03');
+-- An adult answered 03 beside a child answered 04 (under 18: known) and a cadastral income:
+-- the income is unknown, so explain gives the 03 as the reason to wait, not the child's
+-- 04, and not the cadastral income (it decides only under the ceiling).
+UPDATE inami.syst04_member SET return_code = '03', ipcal_code = '{}', ipcal_amount = '{}' WHERE niss = '85073000160';
+UPDATE inami.syst04_member SET return_code = '04' WHERE niss = '10050500126';
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'provisional'$$,
+                  $$VALUES ('a member answered in shipment 1 with 03, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then')$$,
+                  'explain_decision: the adult''s 03 only, not the child''s 04 nor the cadastral income of an unknown total');
+UPDATE inami.syst04_member SET return_code = '00', ipcal_code = '{1250}', ipcal_amount = '{15000.00}' WHERE niss = '85073000160';
 UPDATE inami.syst04_member SET return_code = '01' WHERE niss = '10050500126';
 UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
 -- The SCA may send no October answer for this OA: an October file without households says
@@ -161,6 +171,9 @@ SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="20
           0::bigint, 'an empty October file loads');
 SELECT is((SELECT reason || ' ' || provisional FROM inami.systematic_candidates(2024, '300202466010101092') WHERE precedence = 1),
           'STOPSYST false', 'after it, a household no answer lists is final');
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202466010101092', 2024) WHERE what = 'provisional'$$,
+                  $$VALUES ('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(2024) decides the household again')$$,
+                  'explain_decision: a provisional decision made before the later shipment says to run the control again');
 DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 2;
 CALL inami.run_systematic_control(2024);
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202475020200668', 2024) WHERE what = 'provisional'$$,

@@ -1801,6 +1801,7 @@ DECLARE
     cad_amount numeric;
     cad_basis numeric;
     asked_again text;
+    later_loaded boolean;
 BEGIN
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
     IF NOT FOUND THEN
@@ -1955,13 +1956,21 @@ BEGIN
                     WHERE m.shipment = 1 AND NOT coalesce(m.under18, false)
                       AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
                       AND (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh));
-    IF d.provisional AND d.shipment IS NULL THEN
+    later_loaded := EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = y AND f.shipment > 1)
+                    OR EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1);
+    IF d.provisional AND NOT live AND later_loaded THEN
+        n := n + 1; step := n; what := 'provisional';
+        value := format('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(%s) decides the household again', y);
+        rule := 'Circ. O.A. 2024/165, 4.1 and 4.3: the second shipment answers what the first left open';
+        RETURN NEXT;
+    END IF;
+    IF d.provisional AND d.shipment IS NULL AND NOT later_loaded THEN
         n := n + 1; step := n; what := 'provisional';
         value := 'no shipment has answered the household yet: the second shipment (October) answers what the first left open, and inami.syst05_document does not write this decision before a later shipment is loaded';
         rule := 'Circ. O.A. 2024/165, 4.1: the SCA sends its answers in two shipments, the second for the households it had no answer for the first time';
         RETURN NEXT;
     END IF;
-    IF d.provisional AND asked_again IS NOT NULL THEN
+    IF d.provisional AND asked_again IS NOT NULL AND NOT later_loaded THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a member answered in shipment 1 with %s, which the SCA asks again: the second shipment may change this decision, and inami.syst05_document does not write it before then',
                         asked_again);
@@ -2038,23 +2047,26 @@ BEGIN
         -- events and decision. A household stays a year more, with the files, when its
         -- right runs into X+1 (its decision, or the Syst_05 received for it, says so) or
         -- when it was decided after X (what was paid in X+1 until then may be recovered).
+        -- (decided: the day the run started, in Belgium, whatever the server's TimeZone)
         WITH kept AS (
             SELECT d.request_number FROM inami.control_decision d
-            LEFT JOIN inami.control_run r ON r.run_id = d.run_id
+            JOIN inami.control_run r ON r.run_id = d.run_id
             WHERE d.control_year = last_year + 1
               AND (d.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
-                   OR r.started_at IS NULL OR r.started_at >= pg_catalog.make_date(last_year + 2, 1, 1))
+                   OR (r.started_at AT TIME ZONE 'Europe/Brussels')::date >= pg_catalog.make_date(last_year + 2, 1, 1))
             UNION
             SELECT f.request_number FROM inami.syst05_feedback_received f
             WHERE f.control_year = last_year + 1 AND f.right_end > pg_catalog.make_date(last_year + 1, 12, 31)
         ), answers AS (
             DELETE FROM inami.syst04_household s
-            WHERE s.control_year = last_year + 1 AND s.request_number NOT IN (SELECT kept.request_number FROM kept)
+            WHERE s.control_year = last_year + 1
+              AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.request_number = s.request_number)
             RETURNING 1
         ), households AS (
             -- their members, events and decisions go with them (ON DELETE CASCADE)
             DELETE FROM inami.syst01_household h
-            WHERE h.control_year = last_year + 1 AND h.request_number NOT IN (SELECT kept.request_number FROM kept)
+            WHERE h.control_year = last_year + 1
+              AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.request_number = h.request_number)
             RETURNING 1
         )
         SELECT pg_catalog.jsonb_build_object(
@@ -2062,10 +2074,13 @@ BEGIN
                    'syst01_household_ended', (SELECT count(*) FROM households),
                    'control_decision_ended', (SELECT count(*) FROM inami.control_decision d
                                               WHERE d.control_year = last_year + 1
-                                                AND d.request_number NOT IN (SELECT kept.request_number FROM kept)),
+                                                AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.request_number = d.request_number)),
                    'household_event_ended', (SELECT count(*) FROM inami.household_event e
                                              WHERE e.control_year = last_year + 1
-                                               AND e.request_number NOT IN (SELECT kept.request_number FROM kept)))
+                                               AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.request_number = e.request_number)),
+                   'syst05_feedback_received_ended', (SELECT count(*) FROM inami.syst05_feedback_received f
+                                                      WHERE f.control_year = last_year + 1
+                                                        AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.request_number = f.request_number)))
         INTO ended;
         removed := removed || ended;
         UPDATE inami.control_run r
@@ -2088,7 +2103,7 @@ BEGIN
 END;
 $$;
 COMMENT ON PROCEDURE inami.purge_expired(date) IS
-'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X whose right ended in X (or without a decision) go with their Syst_04 answers, events and decision: loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X go with their Syst_04 answers, events and decision unless their decision or received Syst_05 runs the right into X+1 or they were decided after X (households without a decision go too): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
 
 -- G (circ. 2024/250): tables 1, 2 and 3 of the statistics of the proactive flow.
 CREATE FUNCTION inami.proactive_statistics(year int)
