@@ -1389,6 +1389,15 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION inami.systematic_households(int, text) IS
 'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown), the sum of the members'' CadastralIncome (NULL when no answer carries one), and asked_again: the income is unknown only through members whose latest answer is a shipment-1 code the SCA asks again (inami.return_code_asked_again, E 4.3), every other member known. Reads the tables in primary-key order in one pass: what the control run decides from.';
 
+-- E 4.1: has a Syst_04 shipment after the first been loaded for the control year? A file
+-- without households counts (the SCA sent no October answer for this OA).
+CREATE FUNCTION inami.syst04_later_shipment_loaded(control_year int) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = $1 AND f.shipment > 1)
+    OR EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1);
+COMMENT ON FUNCTION inami.syst04_later_shipment_loaded(int) IS
+'E 4.1: whether a Syst_04 shipment after the first (a file, even without households, or its rows) is loaded for the control year: until then, what no answer lists, or an answer the SCA asks again, is not final.';
+
 -- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
 CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1443,10 +1452,8 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                h.household_total AS total, coalesce(h.cadastral_income, 0) AS sent_cadastral,
                -- E 4.1, 4.3: until a later shipment is loaded, a household no answer lists yet,
                -- or one unknown only through members the SCA asks again, may still be answered
-               -- (a later shipment: a file of the year loaded, if empty for this OA, or rows)
-               (h.shipment IS NULL OR h.asked_again)
-                 AND NOT EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = $1 AND f.shipment > 1)
-                 AND NOT EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1)
+               -- (a subquery: evaluated once, not per household)
+               (h.shipment IS NULL OR h.asked_again) AND NOT (SELECT inami.syst04_later_shipment_loaded($1))
                  AS awaiting_answer
         FROM inami.systematic_households($1, $2) h
     ), ev AS (
@@ -1801,6 +1808,7 @@ DECLARE
     cad_amount numeric;
     cad_basis numeric;
     asked_again text;
+    asked_codes text[] := '{}';
     later_loaded boolean;
 BEGIN
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
@@ -1866,6 +1874,15 @@ BEGIN
                      THEN 'Circ. O.A. 2024/165, 4.3 and 5.1 (art. 38, par. 3 A.R. 15.01.2014): return code other than 00 = income not known'
                      ELSE 'Circ. O.A. 2024/165, 4.2-4.4: return code 00, income = sum of the IPCAL items x their factor (inami.ipcal_rule)' END;
         RETURN NEXT;
+        -- for the steps below: the CadastralIncome sent, and the codes asked again that
+        -- leave a member unknown (not under 18)
+        IF m.cadastral_income IS NOT NULL THEN
+            sent_cadastral := coalesce(sent_cadastral, 0) + m.cadastral_income;
+        END IF;
+        IF m.shipment = 1 AND NOT coalesce(m.under18, false)
+           AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r) THEN
+            asked_codes := asked_codes || m.return_code;
+        END IF;
     END LOOP;
     n := 3 + n;
 
@@ -1881,7 +1898,6 @@ BEGIN
     rule := 'Circ. O.A. 2024/165, 4.4: total of the members, only when every member is known; a negative total becomes 0.00';
     RETURN NEXT;
 
-    sent_cadastral := (SELECT sum(m2.cadastral_income) FROM inami.systematic_members(y, rn) m2);
     SELECT x.amount, x.basis INTO cad_amount, cad_basis FROM inami.household_event x
     WHERE x.control_year = y AND x.request_number = rn AND x.event = 'cadastral_income';
     IF sent_cadastral IS NOT NULL OR cad_basis IS NOT NULL THEN
@@ -1950,14 +1966,11 @@ BEGIN
     rule := 'Circ. O.A. 2024/165, 5.3: the OA reports the reason that ended the right first (examples 1-3); on the same day an event comes before the income (example 2)';
     RETURN NEXT;
 
-    -- the codes asked again of the members whose income they leave unknown (not under 18)
-    asked_again := (SELECT string_agg(DISTINCT m.return_code, ', ' ORDER BY m.return_code)
-                    FROM inami.systematic_members(y, rn) m
-                    WHERE m.shipment = 1 AND NOT coalesce(m.under18, false)
-                      AND m.return_code IN (SELECT r.return_code FROM inami.return_code_asked_again r)
-                      AND (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh));
-    later_loaded := EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = y AND f.shipment > 1)
-                    OR EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = y AND s.shipment > 1);
+    -- the codes asked again, when the household's income is unknown only through them
+    IF (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh) THEN
+        asked_again := (SELECT string_agg(DISTINCT c, ', ' ORDER BY c) FROM unnest(asked_codes) AS c);
+    END IF;
+    later_loaded := inami.syst04_later_shipment_loaded(y);
     IF d.provisional AND NOT live AND later_loaded THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(%s) decides the household again', y);

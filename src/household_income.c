@@ -84,19 +84,22 @@ inami_return_code_is_00(text *code)
 
 /*
  * Add one member: is00 (inami_return_code_is_00), the income in cents when known, the
- * birth date when known, the income year when known.
+ * birth date when known, the income year when known. Returns whether the member's income
+ * is known (after the under-18 rule); an unknown one makes the household's unknown.
  */
-void
+bool
 inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 income_cents,
 					bool has_born, DateADT born, bool has_year, int32 year)
 {
+	bool		known = true;
+
 	state->has_rows = true;
 
 	/* no income year: the member's answer cannot be placed, so it is unknown */
 	if (!has_year)
 	{
 		state->unknown = true;
-		return;
+		return false;
 	}
 	if (!state->has_year)
 	{
@@ -110,7 +113,7 @@ inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 inc
 	{
 		/* "00": the income counts; a "00" without an amount is not an answer */
 		if (!has_income)
-			state->unknown = true;
+			known = false;
 		else if (__builtin_add_overflow(state->sum, (int128) income_cents, &state->sum))
 			household_overflow();
 	}
@@ -118,7 +121,7 @@ inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 inc
 	{
 		/* any other code, or none: 0.00 under 18 on 1 January of the tax year */
 		if (!has_born)
-			state->unknown = true;
+			known = false;
 		else
 		{
 			if (DATE_NOT_FINITE(born))
@@ -130,9 +133,12 @@ inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 inc
 																	   DateADTGetDatum(born)))),
 						 errhint("Pass NULL when the birth date is unknown.")));
 			if (born <= adult_born_by(year))
-				state->unknown = true;
+				known = false;
 		}
 	}
+	if (!known)
+		state->unknown = true;
+	return known;
 }
 
 /* The household's total in cents (0 when negative); false when unknown or no member. */

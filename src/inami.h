@@ -142,7 +142,7 @@ typedef struct InamiHousehold
 } InamiHousehold;
 
 extern bool inami_return_code_is_00(text *code);
-extern void inami_household_add(InamiHousehold *state, bool is00, bool has_income,
+extern bool inami_household_add(InamiHousehold *state, bool is00, bool has_income,
 								int64 income_cents, bool has_born, DateADT born,
 								bool has_year, int32 year);
 extern bool inami_household_total(const InamiHousehold *state, int64 *cents);

@@ -376,41 +376,28 @@ niss_born(text *niss, int32 tax_year, DateADT *born)
 		inami_niss_age_date(&parsed, 18, date2j(tax_year, 1, 1) - POSTGRES_EPOCH_JDATE, born);
 }
 
-/* The return codes the SCA asks again (inami.return_code_asked_again), read once per call. */
-typedef struct AskedAgain
-{
-	int			n;
-	int			max;
-	char	  (*code)[2];		/* two-digit codes */
-} AskedAgain;
-
+/*
+ * The return codes the SCA asks again (inami.return_code_asked_again), read once per
+ * call: a flag per two-digit code.
+ */
 static void
 asked_again_row(HeapTuple tuple, TupleDesc desc, void *arg)
 {
-	AskedAgain *a = arg;
+	bool	   *asked = arg;
 	text	   *code = DatumGetTextPP(inami_param_get(tuple, desc, 1));
 
 	/* two digits by the table's CHECK */
-	if (VARSIZE_ANY_EXHDR(code) != 2)
+	if (!inami_all_digits(VARDATA_ANY(code), VARSIZE_ANY_EXHDR(code), 2))
 		elog(ERROR, "inami: return_code_asked_again row outside its CHECK constraint");
-	if (a->n == a->max)
-	{
-		a->max *= 2;
-		a->code = repalloc(a->code, a->max * sizeof(*a->code));
-	}
-	memcpy(a->code[a->n++], VARDATA_ANY(code), 2);
+	asked[(VARDATA_ANY(code)[0] - '0') * 10 + VARDATA_ANY(code)[1] - '0'] = true;
 }
 
 /* Is a return code one the SCA asks again in September (E 4.3)? */
 static bool
-is_asked_again(const AskedAgain *a, text *code)
+is_asked_again(const bool *asked, text *code)
 {
-	if (code == NULL || VARSIZE_ANY_EXHDR(code) != 2)
-		return false;
-	for (int i = 0; i < a->n; i++)
-		if (memcmp(a->code[i], VARDATA_ANY(code), 2) == 0)
-			return true;
-	return false;
+	return code != NULL && inami_all_digits(VARDATA_ANY(code), VARSIZE_ANY_EXHDR(code), 2) &&
+		asked[(VARDATA_ANY(code)[0] - '0') * 10 + VARDATA_ANY(code)[1] - '0'];
 }
 
 enum
@@ -452,7 +439,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	int			max_pending = 16;
 	int			npending;
 	Answer	   *pending;
-	AskedAgain	asked = {0, 4, NULL};
+	bool		asked[100] = {false};
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -460,9 +447,8 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	year = PG_GETARG_INT32(0);
 
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
-	asked.code = palloc(asked.max * sizeof(*asked.code));
 	inami_param_foreach("SELECT return_code FROM inami.return_code_asked_again", 0, NULL, NULL,
-						asked_again_row, &asked);
+						asked_again_row, asked);
 	members = palloc(max_members * sizeof(Member));
 	pending = palloc(max_pending * sizeof(Answer));
 	for (int i = 0; i < NSCANS; i++)
@@ -591,21 +577,17 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 			bool		is00 = inami_return_code_is_00(m->return_code);
 			int64		income = 0;
 			bool		has_income = true;
-			InamiHousehold alone;
 
 			/* only the items of the answer that counts are read: each needs a factor */
 			if (is00)
 				has_income = inami_ipcal_items_cents(ipcal, m->codes, m->amounts, income_year + 1,
 													 &income);
-			inami_household_add(&total, is00, has_income, income, has_born, born, true, income_year);
-
-			/* the member alone: is its income unknown, and only until shipment 2 answers? */
-			memset(&alone, 0, sizeof(alone));
-			inami_household_add(&alone, is00, has_income, income, has_born, born, true, income_year);
-			if (alone.unknown)
+			/* a member unknown: only until shipment 2 answers, if asked again? */
+			if (!inami_household_add(&total, is00, has_income, income, has_born, born, true,
+									 income_year))
 			{
 				nunknown++;
-				if (m->shipment == 1 && is_asked_again(&asked, m->return_code))
+				if (m->shipment == 1 && is_asked_again(asked, m->return_code))
 					nasked++;
 			}
 
