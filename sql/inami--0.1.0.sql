@@ -1908,7 +1908,12 @@ BEGIN
                              THEN format('none: the assessment (%s) was made on %s sent, not on what is sent now', cad_amount, cad_basis)
                              ELSE cad_amount::text END)
                  || CASE WHEN d.cadastral_income IS NOT NULL AND d.household_total IS NOT NULL
-                         THEN format('; income for the verdict %s', d.household_total + d.cadastral_income) ELSE '' END;
+                         THEN format('; income for the verdict %s', d.household_total + d.cadastral_income) ELSE '' END
+                 -- an assessment made, changed or made stale (another amount sent) since the run
+                 || CASE WHEN NOT live AND d.cadastral_income IS DISTINCT FROM
+                              (CASE WHEN cad_basis = coalesce(sent_cadastral, 0) THEN cad_amount END)
+                         THEN format('; the decision counted %s: the assessment changed since, CALL inami.run_systematic_control(%s) decides again',
+                                     coalesce(d.cadastral_income::text, 'none'), y) ELSE '' END;
         rule := 'Circ. O.A. 2024/165, 4.2 and 4.4: the own home''s cadastral income comes apart; the OA deducts the exempt amounts and counts the rest (a cadastral_income event)';
         RETURN NEXT;
     END IF;
