@@ -1,6 +1,6 @@
 -- R3: the income of an IM household and its verdict (Circ. O.A. 2024/165 4.2-4.4).
 \set VERBOSITY default
-SELECT plan(83);
+SELECT plan(90);
 
 -- The members of the tests: (household, return code, income, birth date, income year).
 -- Plain tables, not temporary ones: parallel workers cannot read temporary tables.
@@ -168,6 +168,17 @@ SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1.00, NULL::date, 2022), (
                  '22023', 'household members have different income years', 'two income years in one group');
 SELECT is(pg_temp.hi($$VALUES ('00', 1.00, NULL::date, 2022), ('00', 2.00, NULL, NULL)$$), NULL,
           'a NULL income year beside 2022 is an unknown member, not a second year');
+-- Income years: 1990-2200, like the parameter tables, whatever the return code.
+SELECT is(pg_temp.hi($$VALUES ('00', 1.00, NULL::date, 1990), ('01', NULL, '1973-01-01', 1990)$$), NULL,
+          'income year 1990, the first taken: "01" born 1 January 1973 is 18 on 1 January 1991, unknown');
+SELECT is(pg_temp.hi($$VALUES ('00', 1.00, NULL::date, 2200), ('01', NULL, '2183-01-02', 2200)$$), 1.00,
+          'income year 2200, the last taken: "01" born 2 January 2183 is under 18 on 1 January 2201, 0.00');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1.00, NULL::date, 1989)')$$,
+                 '22023', 'income year 1989 is out of range', 'income year 1989, even for a "00" member');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''01'', NULL::numeric, ''2190-01-01''::date, 2201)')$$,
+                 '22023', 'income year 2201 is out of range', 'income year 2201');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1.00, NULL::date, 2022), (''00'', 1.00, NULL, 100000)')$$,
+                 '22023', 'household members have different income years', 'an out-of-range year beside 2022: two years');
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''01'', NULL::numeric, ''infinity''::date, 2022)')$$,
                  '22023', NULL, 'an infinite birth date');
 SELECT throws_ok('SELECT inami.im_verdict(1.00, 0, 2022)', '22023', NULL, 'im_verdict: household size 0');

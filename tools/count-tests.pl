@@ -27,6 +27,8 @@ for (@log) {
 			while (<$fh>) {
 				$ok++ if /^\s*ok \d+/;
 				$notok++ if /^\s*not ok \d+/;
+				# pgTAP's finish(): a plan that does not match what ran is a failure
+				$notok++ if /^\s*# Looks like you planned \d+ tests? but ran \d+/;
 			}
 			close $fh;
 			if ($ok + $notok > 0) {
