@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(59);
+SELECT plan(67);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -297,6 +297,45 @@ FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1;
 INSERT INTO inami.syst01_member SELECT * FROM fx_gone;
 CALL inami.run_systematic_control(2024);
 SELECT is(count(*), 24::bigint, 'its members back, it has one again') FROM inami.control_decision;
+
+-- 4b. Moves (E 2.3, 5.2, 5.3): one the feedback reports (before 1 May X+1, when it is due)
+-- ends the examination here whatever the dates; a later one competes like any event.
+CREATE FUNCTION pg_temp.first(hh int) RETURNS text LANGUAGE sql AS $$
+    SELECT c.reason || ' ' || to_char(c.right_end, 'YYYY-MM-DD') || ' ' || c.moved
+    FROM fx_hh h, inami.systematic_candidates(2024, h.request_number) c WHERE h.hh = $1 AND c.precedence = 1 $$;
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, 'oa_change', '2025-04-30', 'test: a move' FROM fx_hh WHERE hh = 2;
+SELECT is(pg_temp.first(2), 'STOPOA 2025-04-29 true', 'over the ceiling, a move on 30 April X+1: STOPOA, not STOPSYST');
+UPDATE inami.household_event SET event_date = '2025-05-01' WHERE detail = 'test: a move';
+SELECT is(pg_temp.first(2), 'STOPSYST 2024-12-31 false', 'a move on 1 May X+1, after the feedback is due: STOPSYST ended the right first');
+UPDATE inami.household_event SET request_number = (SELECT request_number FROM fx_hh WHERE hh = 1), event_date = '2026-01-02'
+WHERE detail = 'test: a move';
+SELECT is(pg_temp.first(1), 'KEEPSYST 2025-12-31 false', 'a move in January X+2 leaves the prolongation to 31 December X+1');
+UPDATE inami.household_event SET event_date = '2025-06-01' WHERE detail = 'test: a move';
+SELECT is(pg_temp.first(1), 'STOPOA 2025-05-31 false', 'a move in June X+1 ends the right here before 31 December X+1');
+DELETE FROM inami.household_event WHERE detail = 'test: a move';
+-- Two kept rights: an advantage and a new DSH (both to 31 December X+1): KEEPADV.
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, 'social_advantage', '2024-12-31', 'test: an advantage too' FROM fx_hh WHERE hh = 11;
+SELECT is(pg_temp.first(11), 'KEEPADV 2025-12-31 false', 'a new DSH and an advantage by 31 December X: KEEPADV');
+DELETE FROM inami.household_event WHERE detail = 'test: an advantage too';
+-- A household no answer lists here that moved: its new OA sends the feedback, whatever
+-- the reason reported (here a change in Q1 ends the right the day before the move).
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+SELECT request_number, e.event, e.d::date, 'test: moved unanswered'
+FROM fx_hh, (VALUES ('composition_change', '2024-02-10'), ('oa_change', '2024-07-01')) AS e(event, d) WHERE hh = 3;
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT d.reason, d.right_end, d.shipment, d.sends_feedback FROM inami.control_decision d JOIN fx_hh h USING (request_number) WHERE h.hh = 3$$,
+                  $$VALUES ('STOPFAM', '2024-06-30'::date, NULL::int, false)$$,
+                  'moved before any answer here: STOPFAM reported, and the new OA sends it');
+DELETE FROM inami.household_event WHERE detail = 'test: moved unanswered';
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT d.reason, d.sends_feedback FROM inami.control_decision d JOIN fx_hh h USING (request_number) WHERE h.hh = 3$$,
+                  $$VALUES ('STOPSYST', true)$$, 'without the move, this OA sends it');
+SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, household_size, income_year, shipment, sent_total,
+                       household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates
+                FROM inami.control_decision$$,
+              'SELECT * FROM first_run', 'the test events removed, the decisions of the first run again');
 
 -- 5. A failed run: control 2025 needs the ceiling of income year 2023.
 INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'test Syst01 2025', 1);

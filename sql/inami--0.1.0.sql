@@ -1105,7 +1105,7 @@ COMMENT ON COLUMN inami.control_decision.ceiling IS 'IM ceiling (inami.im_plafon
 COMMENT ON COLUMN inami.control_decision.ceiling_source IS 'Source of the inami.im_ceiling row of income_year.';
 COMMENT ON COLUMN inami.control_decision.verdict IS 'R3 verdict of the Syst_04 incomes: OK, NOK or ONHOLD (unknown or no answer).';
 COMMENT ON COLUMN inami.control_decision.events IS 'event_id of every inami.household_event row the decision considered.';
-COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (STOPOA) before any Syst_04 answered it here: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
+COMMENT ON COLUMN inami.control_decision.sends_feedback IS 'Whether this OA reports the decision in its Syst_05 (inami.syst05_document): false for a household that moved to another OA (an oa_change before 1 May X+1) and that no Syst_04 answered here, whatever the reason reported: the CIN filter sent its fiscal data to the new OA, which sends the feedback (Circ. O.A. 2024/165, 2.3, 5.2).';
 COMMENT ON COLUMN inami.control_decision.provisional IS 'True while the income that decides can still change: before a later Syst_04 shipment is loaded, the household has no answer yet or is unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (Circ. O.A. 2024/165, 4.1, 4.3); or, the income under the ceiling, the Syst_04 sent a cadastral income that no cadastral_income event assessed (on that amount sent, 4.4). inami.syst05_document refuses to write a provisional decision.';
 COMMENT ON COLUMN inami.control_decision.cadastral_income IS 'The part of the own home''s cadastral income the OA counts (the amount of its cadastral_income event, while made on the CadastralIncome sent now, E 4.4), added to household_total for the verdict; NULL without a valid assessment.';
 COMMENT ON COLUMN inami.control_decision.candidates IS 'Every candidate reason with its end of right (JSON array of {reason, right_end, from: "income" or "event N"}), in the order of precedence: the first is the one reported. inami.explain_decision gives the rule behind each.';
@@ -1445,7 +1445,7 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[],
                precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text,
-               provisional boolean, cadastral_income numeric)
+               provisional boolean, cadastral_income numeric, moved boolean)
 LANGUAGE sql STABLE BEGIN ATOMIC
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
@@ -1464,7 +1464,9 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                max(e.amount) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_amount,
                max(e.basis) FILTER (WHERE e.event = 'cadastral_income') AS cadastral_basis,
                bool_or(e.event = 'extra_fiscal_data' AND e.amount IS NULL) AS fisc_without_amount,
-               bool_or(e.event = 'oa_change') AS moved,
+               -- E 2.3, 5.2: a move the feedback (due before 1 May X+1) reports; a later one
+               -- is no part of this control and competes like any event, by its end
+               bool_or(e.event = 'oa_change' AND e.event_date < make_date($1 + 1, 5, 1)) AS moved,
                max(e.event_date) FILTER (WHERE e.event = 'extra_fiscal_data') AS fisc_date,
                -- E 5.3: an advantage maintains the right when it holds by the day the right would
                -- otherwise end (31 December X): one starting later opens a right of its own.
@@ -1543,7 +1545,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
            o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
            inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income
+           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income, false
     FROM income_candidate o WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
@@ -1554,11 +1556,11 @@ LANGUAGE sql STABLE BEGIN ATOMIC
            -- end would come first if the income ends the right (not after a move: then the
            -- events come first whatever the income).
            w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))),
-           w.cadastral_income
+           w.cadastral_income, coalesce(w.moved, false)
     FROM with_events w;
 END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
-'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA (oa_change) has its events before the income whatever their dates (E 5.3, end of the examination). provisional: reported, the candidate could still change, the income deciding and not final yet: before any later shipment is loaded, a household no answer lists, or unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (E 4.1, 4.3); or, the income under the ceiling, a cadastral income sent that no cadastral_income event assessed (on that amount sent, E 4.4). cadastral_income: the part the OA counts (its assessment made on the CadastralIncome sent now), added to household_total for the verdict.';
+'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA before the feedback (an oa_change dated before 1 May X+1) has its events before the income whatever their dates (E 2.3, 5.3, end of the examination; moved says so), a later move competes like any event, by its end; when both a social advantage and a new DSH keep the right, KEEPADV (the income''s candidate, like STOPFISC and KEEPDSH). provisional: reported, the candidate could still change, the income deciding and not final yet: before any later shipment is loaded, a household no answer lists, or unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (E 4.1, 4.3); or, the income under the ceiling, a cadastral income sent that no cadastral_income event assessed (on that amount sent, E 4.4). cadastral_income: the part the OA counts (its assessment made on the CadastralIncome sent now), added to household_total for the verdict.';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
@@ -1660,15 +1662,16 @@ BEGIN
         WITH c AS MATERIALIZED (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
-                   c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income
+                   c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income, c.moved
             FROM inami.systematic_candidates(y) c),
         n AS (
             SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
                    c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
                    coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                        'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
-                   -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback
-                   NOT (c.reason = 'STOPOA' AND c.shipment IS NULL) AS sends_feedback, c.provisional, c.cadastral_income
+                   -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback; those
+                   -- of a household that moved before any answer here went to its new OA
+                   NOT (c.moved AND c.shipment IS NULL) AS sends_feedback, c.provisional, c.cadastral_income
             FROM c
             LEFT JOIN (SELECT c2.request_number,
                               pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
