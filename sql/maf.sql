@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(96);
+SELECT plan(98);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -139,7 +139,18 @@ INSERT INTO person (example, who, birth, has_im, im_basis, tp, host, spouse, dep
 ('married_in_with_children', 'child_no_tp', '2019-04-04', true, 'temporary_protection', false, false, NULL, 'tp_mother'),
 -- Host family whose only guest is a TP person married into it.
 ('host_only_married', 'host', '1960-01-01', false, NULL, false, true, NULL, NULL),
-('host_only_married', 'tp_wife', '1965-02-02', false, NULL, true, NULL, 'host', NULL);
+('host_only_married', 'tp_wife', '1965-02-02', false, NULL, true, NULL, 'host', NULL),
+-- A child without TP, dependent of another who is a dependent of the host (its NISS comes
+-- first), and no hosted TP person: the chain leads to the host family.
+('chain_to_host', 'host', '1960-01-01', false, NULL, false, true, NULL, NULL),
+('chain_to_host', 'tp_wife', '1965-02-02', false, NULL, true, NULL, 'host', NULL),
+('chain_to_host', 'child_a', '2012-01-01', false, NULL, false, false, NULL, 'child_b'),
+('chain_to_host', 'child_b', '2013-01-01', false, NULL, false, false, NULL, 'host'),
+-- A child without TP, dependent of another child without TP who is a TP mother's.
+('chain_to_hosted', 'host', '1960-01-01', false, NULL, false, true, NULL, NULL),
+('chain_to_hosted', 'tp_mother', '1985-02-02', true, 'temporary_protection', true, NULL, NULL, NULL),
+('chain_to_hosted', 'child_b', '2012-01-01', true, 'temporary_protection', false, false, NULL, 'tp_mother'),
+('chain_to_hosted', 'child_a', '2013-01-01', true, 'temporary_protection', false, false, NULL, 'child_b');
 
 -- C example 1
 SELECT results_eq($$SELECT who, hh, social FROM maf WHERE example = 'C1' ORDER BY who$$,
@@ -288,6 +299,18 @@ SELECT results_eq($$SELECT who, hh, reason FROM maf WHERE example = 'married_in_
              ('tp_mother', 1, 'TP, married to a host-family member'),
              ('tp_child', 2, 'TP, hosted')$$,
     'silent sources: a child without TP follows the TP parent it is a dependent of; a TP child of a TP person married in stays in the second household');
+SELECT results_eq($$SELECT who, hh, reason FROM maf WHERE example = 'chain_to_host' ORDER BY hh, who$$,
+    $$VALUES ('child_a', 1, 'child under 16 without TP, dependent of a host-family member'),
+             ('child_b', 1, 'child under 16 without TP, dependent of a host-family member'),
+             ('host', 1, 'host family'),
+             ('tp_wife', 1, 'TP, married to a host-family member')$$,
+    'a child dependent of a child dependent of the host: the host family, whatever the order of their NISS');
+SELECT results_eq($$SELECT who, hh, reason FROM maf WHERE example = 'chain_to_hosted' ORDER BY hh, who$$,
+    $$VALUES ('host', 1, 'host family'),
+             ('child_a', 2, 'child under 16 without TP of the hosted TP persons'),
+             ('child_b', 2, 'child under 16 without TP, dependent of a TP person'),
+             ('tp_mother', 2, 'TP, hosted')$$,
+    'a child dependent of a TP mother''s child without TP: the second household, not "dependent of a TP person"');
 SELECT results_eq($$SELECT who, hh FROM maf WHERE example = 'host_only_married' ORDER BY who$$,
     $$VALUES ('host', 1), ('tp_wife', 1)$$,
     'a host family whose only TP guest is married into it: one MAF household (no empty second one)');

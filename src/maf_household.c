@@ -569,37 +569,55 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 	/* the children under 16 without TP who are not of the host family */
 	for (int i = 0; i < n; i++)
 	{
-		const MafPerson *p = &ps[i];
-		int			d;
-
-		if (household[i] != 0)
-			continue;
-		if (!maf_under_16(p, year, "at a host-family address, a person without TP outside the host family must be a child under 16."))
+		if (household[i] == 0 &&
+			!maf_under_16(&ps[i], year, "at a host-family address, a person without TP outside the host family must be a child under 16."))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a person of 16 or more without temporary protection is outside the host family"),
 					 errdetail("The person with NISS %.11s has temporary_protection false, host_family false and is 16 or more on 1 January %d; Circ. O.A. 2024/245 places only children under 16 without TP beside the TP persons.",
-							   p->niss, year),
+							   ps[i].niss, year),
 					 errhint("Set host_family true if the person belongs to the host family.")));
-		d = p->has_dependent_of ? maf_find(ps, n, p->dependent_of) : -1;
-		if (d >= 0 && household[d] != 0)
+	}
+
+	/*
+	 * Each goes with the person it is a dependent of, once that person's household is
+	 * known: a chain of dependents resolves in as many passes as it is long, whatever
+	 * the order of the persons.
+	 */
+	for (bool progress = true; progress;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		progress = false;
+		for (int i = 0; i < n; i++)
 		{
-			/* a dependent of a host-family member, or of a TP person: with them */
+			int			d;
+
+			if (household[i] != 0 || !ps[i].has_dependent_of)
+				continue;
+			d = maf_find(ps, n, ps[i].dependent_of);
+			if (d < 0 || household[d] == 0)
+				continue;
 			household[i] = household[d];
-			reason[i] = (household[d] == 1 && !ps[d].tp) ? MAF_R_CHILD_OF_HOST : MAF_R_CHILD_FOLLOWS;
+			reason[i] = ps[d].tp ? MAF_R_CHILD_FOLLOWS :
+				(household[d] == 1 ? MAF_R_CHILD_OF_HOST : MAF_R_CHILD_HOSTED);
+			progress = true;
 		}
-		else
-		{
-			if (!any_hosted_tp)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("a child under 16 without temporary protection has no MAF household"),
-						 errdetail("The person with NISS %.11s is neither of the host family nor a dependent of a person at the address, and no hosted TP person is left to form the second MAF household.",
-								   p->niss),
-						 errhint("Give dependent_of (the NISS of the person the child is a dependent of), or host_family true.")));
-			household[i] = 2;
-			reason[i] = MAF_R_CHILD_HOSTED;
-		}
+	}
+
+	/* the others, and the dependents of one another: beside the hosted TP persons */
+	for (int i = 0; i < n; i++)
+	{
+		if (household[i] != 0)
+			continue;
+		if (!any_hosted_tp)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a child under 16 without temporary protection has no MAF household"),
+					 errdetail("The person with NISS %.11s is neither of the host family nor a dependent of a person at the address, and no hosted TP person is left to form the second MAF household.",
+							   ps[i].niss),
+					 errhint("Give dependent_of (the NISS of the person the child is a dependent of), or host_family true.")));
+		household[i] = 2;
+		reason[i] = MAF_R_CHILD_HOSTED;
 	}
 	tp_only[2] = true;
 }
