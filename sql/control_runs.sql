@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(67);
+SELECT plan(72);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -470,6 +470,41 @@ SELECT results_eq($$SELECT d.code, d.eldest_niss, p.requester_niss FROM inami.pr
     'Pro_01 requester born 1962, a member born 1960: eldest_niss names the one born 1960; the code stays OK');
 UPDATE inami.pro01_household SET requester_niss = pg_temp.niss('1960-01-01', 101)
 WHERE request_number = (SELECT request_number FROM fx_pro_hh WHERE hh = 1);
+CALL inami.run_proactive_flow(2024);
+-- A NISS with month or day 00 allows a year or a month (R9): eldest_niss names a member
+-- only when it was born first whatever the unknown days; none when that cannot be told.
+CREATE FUNCTION pg_temp.niss9(nine text) RETURNS text LANGUAGE sql IMMUTABLE
+RETURN nine || lpad((97 - nine::bigint % 97)::text, 2, '0');
+-- Household 3 (one member, born 1 March 1950) gets a second member, born as the NISS says.
+CREATE TEMP TABLE fx_born (nine text, name text);
+CREATE TEMP VIEW fx_eldest AS
+SELECT coalesce(b.name, CASE d.eldest_niss WHEN pg_temp.niss('1950-03-01', 103) THEN 'born 1 March 1950' END, 'none') AS eldest
+FROM inami.proactive_decision d JOIN fx_pro_hh h USING (request_number)
+LEFT JOIN fx_born b ON pg_temp.niss9(b.nine) = d.eldest_niss
+WHERE h.hh = 3;
+INSERT INTO fx_born VALUES ('500000501', 'born "in 1950"'), ('500200501', 'born "in February 1950"'),
+    ('500300501', 'born "in March 1950"'), ('490000501', 'born "in 1949"'), ('502300501', 'born "in March 1950" (bis)');
+CREATE FUNCTION pg_temp.second_member(nine text) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM inami.pro01_member m USING fx_pro_hh h
+    WHERE h.hh = 3 AND m.request_number = h.request_number AND m.niss <> h.requester;
+    INSERT INTO inami.pro01_member SELECT 2024, h.request_number, pg_temp.niss9(nine) FROM fx_pro_hh h WHERE h.hh = 3 AND nine IS NOT NULL;
+$$;
+SELECT pg_temp.second_member('500000501');
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'none', 'born 1 March 1950 and born "in 1950": who is eldest cannot be told') FROM fx_eldest;
+SELECT pg_temp.second_member('500200501');
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'born "in February 1950"', 'born "in February 1950" is elder than born 1 March 1950') FROM fx_eldest;
+SELECT pg_temp.second_member('500300501');
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'born 1 March 1950', 'born 1 March 1950 is not younger than one born "in March 1950"') FROM fx_eldest;
+SELECT pg_temp.second_member('490000501');
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'born "in 1949"', 'born "in 1949" is elder than born 1 March 1950') FROM fx_eldest;
+SELECT pg_temp.second_member('502300501');
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'born 1 March 1950', 'a bis number of "March 1950" (month + 20): the same') FROM fx_eldest;
+SELECT pg_temp.second_member(NULL);
 CALL inami.run_proactive_flow(2024);
 
 -- KEEPADV: the advantage must hold by 31 December X, when the right would end; one that

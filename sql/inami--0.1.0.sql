@@ -374,6 +374,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.niss_birth_date_for_age(text, int, date) IS
 'R3, R9: a birth date that says right whether the person of a valid NISS is under age on on_day: the NISS''s own; when its month or day is 00 (unknown), the first possible day if every possible day gives the same answer (born "in 2010" is under 18 on 1 January 2023), NULL when they differ. An invalid NISS is an error.';
 
+CREATE FUNCTION inami.niss_birth_range(niss text) RETURNS daterange
+AS 'MODULE_PATHNAME', 'inami_niss_birth_range'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.niss_birth_range(text) IS
+'R9: the days a valid NISS allows as birth date: [the day, the next day) when it gives the date, the month or the year when its day or month is 00 (bis numbers too). An invalid NISS is an error.';
+
 CREATE FUNCTION inami.request_number(oa text, year int, niss text) RETURNS text
 AS 'MODULE_PATHNAME', 'inami_request_number'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -1120,7 +1126,7 @@ COMMENT ON COLUMN inami.proactive_decision.household_size IS 'Number of Pro_01 m
 COMMENT ON COLUMN inami.proactive_decision.income_year IS 'Income year (year - 2, or that of the Pro_03 answers).';
 COMMENT ON COLUMN inami.proactive_decision.household_total IS 'Household income by R3 from the latest Pro_03 answers; NULL when unknown.';
 COMMENT ON COLUMN inami.proactive_decision.ceiling IS 'IM ceiling for household_size and income_year.';
-COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by NISS birth date (F 2.2: the requester is the eldest); compare with the Pro_01 requester.';
+COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by NISS birth date (F 2.2: the requester is the eldest); compare with the Pro_01 requester. NULL when the NISS cannot tell (a month or day 00 that allows a day on or after another member''s, or an invalid NISS); on the same day, the smaller NISS.';
 
 -- R4: what the OA knows of a household besides the flows.
 CREATE TABLE inami.household_event (
@@ -1565,7 +1571,7 @@ COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
 CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
-               income numeric, birth_date date, under18 boolean, rule_birth_date date)
+               income numeric, birth_date date, under18 boolean, rule_birth_date date, birth_dates daterange)
 LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     WITH members AS (
         SELECT m.request_number, m.niss, a.shipment, coalesce(a.income_year, $1 - 2) AS income_year, a.return_code,
@@ -1577,7 +1583,8 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
     SELECT m.request_number, m.niss, m.shipment, m.income_year, m.return_code,
            -- as in Syst_04 (E 4.3): "00" without IPCAL items is 0 EUR
            CASE WHEN m.return_code = '00' THEN inami.ipcal_items_income(m.ipcal_code, m.ipcal_amount, m.income_year + 1) END,
-           b.birth_date, b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date
+           b.birth_date, b.rule_birth_date > make_date(m.income_year + 1 - 18, 1, 1), b.rule_birth_date,
+           CASE WHEN v.valid THEN inami.niss_birth_range(m.niss) END
     FROM members m
     CROSS JOIN LATERAL (SELECT inami.niss_is_valid(m.niss) AS valid) v
     CROSS JOIN LATERAL (SELECT CASE WHEN v.valid THEN inami.niss_birth_date(m.niss) END AS birth_date,
@@ -1585,7 +1592,7 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
                                AS rule_birth_date) b;
 END;
 COMMENT ON FUNCTION inami.proactive_members(int, text) IS
-'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items (0.00 for "00" without items), birth date from the NISS, whether the under-18 rule can apply and the birth date it uses (inami.niss_birth_date_for_age).';
+'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items (0.00 for "00" without items), birth date from the NISS, whether the under-18 rule can apply and the birth date it uses (inami.niss_birth_date_for_age), the days the NISS allows as birth date (inami.niss_birth_range; NULL for an invalid NISS).';
 
 -- A run's lock: two runs of one kind for one year never write at once (the second waits).
 CREATE FUNCTION inami.control_lock_key(kind text) RETURNS int
@@ -1757,10 +1764,20 @@ BEGIN
         INSERT INTO inami.proactive_decision AS d
             (year, request_number, code, run_id, household_size, income_year, household_total, ceiling, eldest_niss)
         SELECT y, p.request_number, inami.im_verdict(p.total, p.household_size, p.income_year), run,
-               p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year), p.eldest
+               p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year),
+               -- the one born first for sure: its last possible day is no later than the first
+               -- possible day of every other member (a NISS with month or day 00 allows a
+               -- month or a year); none when that cannot be told
+               CASE WHEN p.household_size = 1
+                      OR CASE WHEN p.eldest_first = p.firsts[1] THEN p.firsts[2] ELSE p.firsts[1] END >= p.eldest_last
+                    THEN p.eldest END
         FROM (SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
                      inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS total,
-                     (pg_catalog.array_agg(m.niss ORDER BY m.birth_date NULLS LAST, m.niss))[1] AS eldest
+                     (pg_catalog.array_agg(m.niss ORDER BY pg_catalog.upper(m.birth_dates), m.niss))[1] AS eldest,
+                     (pg_catalog.array_agg(pg_catalog.lower(m.birth_dates) ORDER BY pg_catalog.upper(m.birth_dates), m.niss))[1]
+                       AS eldest_first,
+                     pg_catalog.min(pg_catalog.upper(m.birth_dates)) - 1 AS eldest_last,
+                     (pg_catalog.array_agg(pg_catalog.lower(m.birth_dates) ORDER BY pg_catalog.lower(m.birth_dates)))[1:2] AS firsts
               FROM inami.proactive_members(y) m
               GROUP BY m.request_number) p
         ON CONFLICT ON CONSTRAINT proactive_decision_pkey DO UPDATE

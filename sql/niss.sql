@@ -1,6 +1,6 @@
 -- R9: the NISS, and R4's request number built on it.
 \set VERBOSITY default
-SELECT plan(66);
+SELECT plan(73);
 
 -- The rules' example.
 SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
@@ -60,6 +60,14 @@ SELECT is(inami.niss_birth_date_for_age('85070004543', 18, '2023-01-01'), '1985-
 SELECT is(inami.niss_birth_date_for_age('00200001161', 18, '2023-01-01'), '2000-01-01'::date, 'bis number, month 00 + 20: the year settles it');
 SELECT is(inami.niss_birth_date_for_age(NULL, 18, '2023-01-01'), NULL, 'NULL in, NULL out');
 SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003327', 18, '2023-01-01')$$, '22P02', NULL, 'an invalid NISS is an error');
+-- The days a NISS allows as birth date.
+SELECT is(inami.niss_birth_range('85073003328'), '[1985-07-30,1985-07-31)'::daterange, 'a full birth date: that day');
+SELECT is(inami.niss_birth_range('85070004543'), '[1985-07-01,1985-08-01)'::daterange, 'day 00: the month');
+SELECT is(inami.niss_birth_range('05000000532'), '[2005-01-01,2006-01-01)'::daterange, 'month and day 00: the year (2 prefix: 2005)');
+SELECT is(inami.niss_birth_range('00200001161'), '[2000-01-01,2001-01-01)'::daterange, 'bis number, month 00 + 20: the year');
+SELECT is(inami.niss_birth_range('85273003371'), '[1985-07-30,1985-07-31)'::daterange, 'bis number, month + 20: that day');
+SELECT is(inami.niss_birth_range(NULL), NULL, 'NULL in, NULL out');
+SELECT throws_ok($$SELECT inami.niss_birth_range('85073003327')$$, '22P02', 'NISS has wrong check digits', 'an invalid NISS is an error');
 SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003328', -1, '2023-01-01')$$, '22023', 'age or day out of range',
                  'a negative age is an error');
 SELECT throws_ok($$SELECT inami.niss_birth_date_for_age('85073003328', 18, 'infinity')$$, '22023', NULL, 'an infinite day is an error');

@@ -9,11 +9,14 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
 
 #include "inami.h"
 
@@ -146,11 +149,20 @@ inami_niss_birth_date(PG_FUNCTION_ARGS)
  * provided every possible day gives the same answer (a child born "in 2010" is under 18
  * on 1 January 2023 whatever the day). False when the possible days disagree.
  */
-bool
-inami_niss_age_date(const InamiNiss *niss, int age, DateADT on_day, DateADT *out)
+/* The first and the last day a NISS allows as birth date (one day when it gives it all). */
+static void
+niss_birth_bounds(const InamiNiss *niss, DateADT *first, DateADT *last)
 {
 	int			last_month = niss->month ? niss->month : 12;
 	int			last_day = niss->day ? niss->day : day_tab[isleap(niss->year)][last_month - 1];
+
+	*first = date2j(niss->year, niss->month ? niss->month : 1, niss->day ? niss->day : 1) - POSTGRES_EPOCH_JDATE;
+	*last = date2j(niss->year, last_month, last_day) - POSTGRES_EPOCH_JDATE;
+}
+
+bool
+inami_niss_age_date(const InamiNiss *niss, int age, DateADT on_day, DateADT *out)
+{
 	int			y,
 				m,
 				d;
@@ -158,8 +170,7 @@ inami_niss_age_date(const InamiNiss *niss, int age, DateADT on_day, DateADT *out
 				last,
 				birthday;
 
-	first = date2j(niss->year, niss->month ? niss->month : 1, niss->day ? niss->day : 1) - POSTGRES_EPOCH_JDATE;
-	last = date2j(niss->year, last_month, last_day) - POSTGRES_EPOCH_JDATE;
+	niss_birth_bounds(niss, &first, &last);
 	/* the day `age` years before on_day (28 February for a 29th in a common year) */
 	j2date(on_day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
 	y -= age;
@@ -192,6 +203,30 @@ inami_niss_birth_date_for_age(PG_FUNCTION_ARGS)
 	if (!inami_niss_age_date(&parsed, age, on_day, &born))
 		PG_RETURN_NULL();
 	PG_RETURN_DATEADT(born);
+}
+
+PG_FUNCTION_INFO_V1(inami_niss_birth_range);
+/* The days a valid NISS allows as birth date: one day, a month or a year (month or day 00). */
+Datum
+inami_niss_birth_range(PG_FUNCTION_ARGS)
+{
+	text	   *niss = PG_GETARG_TEXT_PP(0);
+	InamiNiss	parsed;
+	DateADT		first,
+				last;
+	RangeBound	lower = {0},
+				upper = {0};
+
+	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "NISS", &parsed);
+	niss_birth_bounds(&parsed, &first, &last);
+	lower.val = DateADTGetDatum(first);
+	lower.inclusive = true;
+	lower.lower = true;
+	upper.val = DateADTGetDatum(last + 1);
+	upper.inclusive = false;
+	upper.lower = false;
+	PG_RETURN_RANGE_P(make_range(lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO),
+								 &lower, &upper, false));
 }
 
 /* True when s (len bytes) is exactly n ASCII digits. */
