@@ -1,6 +1,6 @@
 -- R2: the IM income ceiling (Circ. O.A. 2024/165 4.2; 2024/200 footnote 3).
 \set VERBOSITY default
-SELECT plan(28);
+SELECT plan(30);
 
 SELECT is(inami.im_plafond(4, 2022), 36246.38, '2 titulaires + 2 dependents in 2022: 36,246.38 (Circ. 2024/200, footnote 3)');
 SELECT is(inami.im_plafond(1, 2022), 23303.84, 'a household of one: the base');
@@ -14,6 +14,9 @@ SELECT is(inami.im_plafond(1, NULL), NULL, 'NULL year');
 SELECT throws_ok('SELECT inami.im_plafond(0, 2022)', '22023', NULL, 'household size 0');
 SELECT throws_ok('SELECT inami.im_plafond(-3, 2022)', '22023', NULL, 'a negative household size');
 SELECT throws_ok('SELECT inami.im_plafond(1, 2023)', '55000', NULL, 'an income year with no row');
+SELECT throws_ok('SELECT inami.im_plafond(1, 1989)', '22023', 'income year must be between 1990 and 2200',
+                 'an income year no row can be added for (not 55000)');
+SELECT throws_ok('SELECT inami.im_verdict(NULL, 1, 2201)', '22023', 'income year must be between 1990 and 2200', 'im_verdict too');
 
 -- The ceilings of sizes 1 to 16 are made once per query and returned as kept (not copied
 -- per row): results kept across rows (an array, a sort, a window, DISTINCT) are still each

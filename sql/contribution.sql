@@ -1,6 +1,6 @@
 -- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
 \set VERBOSITY default
-SELECT plan(27);
+SELECT plan(34);
 
 SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
 SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
@@ -20,6 +20,12 @@ SELECT is(inami.contribution_complement(2024, 30, 7884.00, 0), 10.09, '92.72 -> 
 SELECT is(inami.contribution_complement(2024, 30, 7976.72, 0), 0.00, 'wages at the minimum: nothing');
 SELECT is(inami.contribution_complement(2024, 30, 9000.00, 0), 0.00, 'wages over the minimum: nothing');
 SELECT is(inami.contribution_complement(2024, 30, 0, 240), 0.00, '240 assimilated days: nothing');
+SELECT is(inami.contribution_complement(2024, 30, 0, 300), 0.00, '300 assimilated days (a six-day week): nothing, not an error');
+-- "Si ce montant est inferieur a 10,00 EUR": the product, before rounding to the cent.
+SELECT is(inami.contribution_complement(2024, 30, 7841.00, 0, 'public_services'), 0.00,
+          '135.72 -> 136 EUR x 7.35 % = 9.996: under 10.00, not claimed (though it rounds to 10.00)');
+SELECT is(inami.contribution_complement(2024, 30, 7840.00, 0, 'public_services'), 10.07,
+          '136.72 -> 137 EUR x 7.35 % = 10.0695: claimed, rounded to the cent');
 
 -- Sheltered workshops (art. 286, al. 3): flat yearly amounts per age class, not indexed.
 SELECT is(inami.contribution_minimum(2024, 21, true), 1993.06, 'sheltered workshop, 21 and over: 1,993.06 (circular)');
@@ -37,6 +43,11 @@ SELECT throws_ok('SELECT inami.contribution_minimum(2023, 30)', '55000', NULL, '
 SELECT throws_ok('SELECT inami.contribution_minimum(2024, -1)', '22023', NULL, 'a negative age');
 SELECT throws_ok($$SELECT inami.contribution_complement(2024, 30, 1000, 0, 'farmers')$$, '55000', NULL, 'an unknown category');
 SELECT throws_ok('SELECT inami.contribution_complement(2024, 30, -5, 0)', '22023', NULL, 'negative wages');
+SELECT throws_ok('SELECT inami.contribution_complement(2024, 30, 0, 367)', '22023', NULL, 'more assimilated days than a year has');
+SELECT throws_ok('SELECT inami.contribution_minimum(1989, 30)', '22023', 'year must be between 1990 and 2200', 'a year before the tables take');
+SELECT throws_ok('SELECT inami.contribution_minimum(2201, 30, true)', '22023', 'year must be between 1990 and 2200', 'sheltered too');
+SELECT throws_ok($$SELECT inami.contribution_complement(0, 30, 0, 0, 'workers', true)$$, '22023',
+                 'year must be between 1990 and 2200', 'year 0: the year is checked before any date is made');
 
 SELECT * FROM finish();
 

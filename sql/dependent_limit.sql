@@ -1,6 +1,6 @@
 -- R1: the quarterly income limit of a dependent person (Circ. O.A. 2024/253).
 \set VERBOSITY default
-SELECT plan(43);
+SELECT plan(46);
 
 -- Every monthly amount the circular prints: 1,762.82 x 1.02^n, rounded to the cent.
 SELECT results_eq(
@@ -81,6 +81,11 @@ SELECT throws_ok('SELECT inami.quarterly_dependent_limit(''2008-12-31''::date)',
 SELECT throws_ok('SELECT inami.quarterly_dependent_limit(2024, 0)', '22023', NULL, 'quarter 0');
 SELECT throws_ok('SELECT inami.quarterly_dependent_limit(2024, 5)', '22023', NULL, 'quarter 5');
 SELECT throws_ok('SELECT inami.quarterly_dependent_limit(-5, 1)', '22023', NULL, 'a negative year');
+SELECT throws_ok('SELECT inami.quarterly_dependent_limit(1989, 4)', '22023', 'year must be between 1990 and 2200',
+                 '1989: a year no step can be added for (not 55000)');
+SELECT throws_ok('SELECT inami.quarterly_dependent_limit(2201, 1)', '22023', 'year must be between 1990 and 2200', '2201');
+SELECT throws_ok('SELECT inami.quarterly_dependent_limit(''1985-06-01''::date)', '22023', 'year must be between 1990 and 2200',
+                 'a day of 1985');
 SELECT throws_ok('SELECT inami.quarterly_dependent_limit(''infinity''::date)', '22023', NULL, 'an infinite day');
 
 -- A later crossing is a new row, nothing else; the next statement sees it.

@@ -393,6 +393,12 @@ DECLARE
     f inami.contribution_minimum_factor;
     flat numeric;
 BEGIN
+    IF year NOT BETWEEN 1990 AND 2200 THEN
+        RAISE EXCEPTION 'year must be between 1990 and 2200'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The year given is %s.', year),
+                  HINT = 'Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.';
+    END IF;
     IF age < 0 THEN
         RAISE EXCEPTION 'age must not be negative'
             USING ERRCODE = 'invalid_parameter_value',
@@ -444,11 +450,13 @@ DECLARE
     shortfall numeric;
     complement numeric;
 BEGIN
-    IF wages < 0 OR assimilated_workdays < 0 OR assimilated_workdays > 240 THEN
+    -- B takes the workdays of the assimilated periods over 240 (I): more than 240 (a
+    -- six-day week) leaves nothing to claim, at most the days of a year.
+    IF wages < 0 OR assimilated_workdays < 0 OR assimilated_workdays > 366 THEN
         RAISE EXCEPTION 'wages and assimilated workdays must be within their range'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('wages = %s, assimilated_workdays = %s.', wages, assimilated_workdays),
-                  HINT = 'Give wages >= 0 as on the contribution documents and 0 to 240 workdays of assimilated periods.';
+                  HINT = 'Give wages >= 0 as on the contribution documents and 0 to 366 workdays of assimilated periods.';
     END IF;
     SELECT c.rate INTO r FROM inami.contribution_rate c
     WHERE c.category = $5 AND c.effective_from <= make_date($1, 1, 1)
@@ -464,13 +472,14 @@ BEGIN
     IF shortfall <= 0 THEN
         RETURN 0.00;
     END IF;
-    complement := round(shortfall * r / 100, 2);
-    -- Under 10.00 EUR nothing is claimed.
-    RETURN CASE WHEN complement < 10.00 THEN 0.00 ELSE complement END;
+    -- Under 10.00 EUR nothing is claimed (I: "ce montant", the product, before rounding:
+    -- 136 x 7.35 % = 9.996 is nothing, though it rounds to 10.00).
+    complement := shortfall * r / 100;
+    RETURN CASE WHEN complement < 10.00 THEN 0.00 ELSE round(complement, 2) END;
 END;
 $$;
 COMMENT ON FUNCTION inami.contribution_complement(int, int, numeric, numeric, text, boolean) IS
-'R8: the contribution complement in EUR: (minimum - wages - minimum x assimilated workdays / 240) rounded up to the euro, times the category''s rate; 0.00 when under 10.00 EUR. sheltered: the minimum is the flat remuneration of a sheltered workshop''s age class.';
+'R8: the contribution complement in EUR: (minimum - wages - minimum x assimilated workdays / 240) rounded up to the euro, times the category''s rate, rounded to the cent; 0.00 when that product is under 10.00 EUR (before rounding). sheltered: the minimum is the flat remuneration of a sheltered workshop''s age class.';
 
 ------------------------------------------------------------------------------------------
 -- 3. Household income for the IM: R3 aggregates
@@ -2239,6 +2248,12 @@ DECLARE
 BEGIN
     IF year IS NULL THEN
         RETURN NULL;
+    END IF;
+    IF year NOT BETWEEN 1990 AND 2200 THEN
+        RAISE EXCEPTION 'MAF year must be between 1990 and 2200'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The MAF year given is %s.', year),
+                  HINT = 'Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.';
     END IF;
     IF maf_social IS NULL THEN
         RAISE EXCEPTION 'maf_ceiling needs maf_social'

@@ -60,9 +60,9 @@ SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1251'', 1.00, 2024)')$$, '55000'
                  'IPCAL code "1251" has no factor for tax year 2024', 'a code listed for another tax year only');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 1.00, 2030)')$$, '55000', NULL, 'a tax year with no list');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 1.00, 1989)')$$, '22023',
-                 'tax year 1989 is out of range', 'a tax year no row can take (1990-2200): out of range, not a row to add');
+                 'tax year must be between 1990 and 2200', 'a tax year no row can take (1990-2200): out of range, not a row to add');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1250'', 1.00, 2201)')$$, '22023',
-                 'tax year 2201 is out of range', 'tax year 2201');
+                 'tax year must be between 1990 and 2200', 'tax year 2201');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''125'', 1.00, 2023)')$$, '22P02', 'invalid IPCAL code "125"', 'a code of 3 digits');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''12a0'', 1.00, 2023)')$$, '22P02', NULL, 'a code with a letter');
 SELECT throws_ok($$SELECT pg_temp.ii('VALUES (''1291'', 1.00, 2023)')$$, '55000', NULL, 'a factor with more than six decimals');

@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(98);
+SELECT plan(99);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -442,6 +442,8 @@ SELECT throws_ok($$SELECT inami.maf_ceiling(2024, 1.00, NULL)$$, '22004', NULL, 
 SELECT throws_ok($$SELECT inami.maf_ceiling(2024, NULL, false)$$, '22004', NULL,
     'no income and no MAF social is an error');
 SELECT throws_ok($$SELECT inami.maf_ceiling(2024, -1.00, false)$$, '22023', NULL, 'a negative income');
+SELECT throws_ok($$SELECT inami.maf_ceiling(1989, 1.00, false)$$, '22023', 'MAF year must be between 1990 and 2200',
+                 'a year no row can be added for (not 55000)');
 SELECT throws_ok($$SELECT inami.maf_ceiling(2025, 1000.00, false)$$, '55000', NULL, 'a year without brackets');
 SELECT throws_ok($$SELECT inami.maf_ceiling(2023, NULL, true)$$, '55000', NULL, 'a year without MAF social ceiling');
 DELETE FROM inami.maf_income_bracket WHERE year = 2024 AND income_from = 0;

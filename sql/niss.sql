@@ -1,6 +1,6 @@
 -- R9: the NISS, and R4's request number built on it.
 \set VERBOSITY default
-SELECT plan(73);
+SELECT plan(74);
 
 -- The rules' example.
 SELECT ok(inami.niss_is_valid('85073003328'), '85073003328 is valid');
@@ -83,6 +83,8 @@ SELECT throws_ok($$SELECT inami.request_number('30', 2024, '85073003328')$$, '22
 SELECT throws_ok($$SELECT inami.request_number('3000', 2024, '85073003328')$$, '22P02', NULL, 'an OA of 4 digits');
 SELECT throws_ok($$SELECT inami.request_number('30a', 2024, '85073003328')$$, '22P02', NULL, 'an OA with a letter');
 SELECT throws_ok($$SELECT inami.request_number('300', 999, '85073003328')$$, '22023', NULL, 'a year of 3 digits');
+SELECT throws_ok($$SELECT inami.request_number('300', 1989, '85073003328')$$, '22023',
+                 'year of transmission must be between 1990 and 2200', 'a year before the exchange tables take');
 
 -- is_digits: the CHECK of the codes and numbers kept as text.
 SELECT is(inami.is_digits('85073003328', 11), true, 'is_digits: 11 digits');

@@ -161,7 +161,7 @@ month_text(int month_index)
 	return psprintf("%04d-%02d-01", month_index / 12, month_index % 12 + 1);
 }
 
-/* An error unless quarter is 1..4 and year 1..9999. */
+/* An error unless quarter is 1..4 and year 1990..2200. */
 static void
 check_quarter(int year, int quarter)
 {
@@ -171,12 +171,7 @@ check_quarter(int year, int quarter)
 				 errmsg("quarter must be between 1 and 4"),
 				 errdetail("The quarter given is %d.", quarter),
 				 errhint("Give the calendar quarter: 1 (January-March) to 4 (October-December).")));
-	if (year < 1 || year > 9999)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("year must be between 1 and 9999"),
-				 errdetail("The year given is %d.", year),
-				 errhint("Give the calendar year of the quarter.")));
+	inami_check_year(year, "year");
 }
 
 /*

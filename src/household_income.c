@@ -68,18 +68,6 @@ adult_born_by(int32 income_year)
 	return date2j(income_year - 17, 1, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-/* Refuse an income year out of the years the parameter tables take (1990-2200). */
-static void
-check_income_year(int32 income_year)
-{
-	if (income_year < 1990 || income_year > 2200)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("income year %d is out of range", income_year),
-				 errdetail("The income year given is %d; the parameter tables take 1990 to 2200.",
-						   income_year),
-				 errhint("Give the income year as a calendar year (control year - 2).")));
-}
 
 /* Is a return code (NULL: none) "00", income known? */
 bool
@@ -111,7 +99,7 @@ inami_household_add(InamiHousehold *state, bool is00, bool has_income, int64 inc
 	if (!state->has_year)
 	{
 		/* once per group: a later member's year must equal this one */
-		check_income_year(year);
+		inami_check_year(year, "income year");
 		state->income_year = year;
 		state->has_year = true;
 	}

@@ -62,6 +62,7 @@ ceiling_index(const InamiCeilings *c, int household_size, int income_year)
 		if (c->income_year[i] == income_year)
 			return i;
 
+	inami_check_year(income_year, "income year");
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("no IM income ceiling for income year %d", income_year),

@@ -39,6 +39,7 @@ inami_packed(Datum d)
  * Every SPI query of inami runs between these two: search_path "pg_catalog, pg_temp",
  * whatever the caller's offers; pop takes the level push returned (an error unwinds it).
  */
+extern void inami_check_year(int32 year, const char *what);
 extern int	inami_search_path_push(void);
 extern void inami_search_path_pop(int level);
 

@@ -166,12 +166,8 @@ inami_ipcal_factor(InamiIpcalList *cache, text *code, int32 tax_year)
 	y = cache_year(cache, tax_year, false);
 	f = (y != NULL) ? y->slot[n] : SLOT_MISSING;
 	/* a year no row can take (the table's CHECK) is the caller's mistake, not a missing row */
-	if (f == SLOT_MISSING && (tax_year < 1990 || tax_year > 2200))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tax year %d is out of range", tax_year),
-				 errdetail("The tax year given is %d; inami.ipcal_rule takes 1990 to 2200.", tax_year),
-				 errhint("Give the tax year as a calendar year (income year + 1).")));
+	if (f == SLOT_MISSING)
+		inami_check_year(tax_year, "tax year");
 	if (f == SLOT_MISSING)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

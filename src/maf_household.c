@@ -229,12 +229,7 @@ inami_maf_household_trans(PG_FUNCTION_ARGS)
 		maf_missing("the year", &p, "the household is the address on 1 January of a year.",
 					"Give the year of the MAF (the calendar year of the contributions).");
 	year = PG_GETARG_INT32(1);
-	if (year < 1990 || year > 2200)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("MAF year out of range"),
-				 errdetail("The year given is %d.", year),
-				 errhint("Give a calendar year between 1990 and 2200.")));
+	inami_check_year(year, "MAF year");
 
 	if (!PG_ARGISNULL(3))
 	{

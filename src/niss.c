@@ -279,12 +279,7 @@ inami_request_number(PG_FUNCTION_ARGS)
 	int32		year = PG_GETARG_INT32(1);
 	text	   *niss = PG_GETARG_TEXT_PP(2);
 
-	if (year < 1000 || year > 9999)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("year of transmission must have 4 digits"),
-				 errdetail("The year given is %d.", year),
-				 errhint("Give the year the household is sent in, for example 2024.")));
+	inami_check_year(year, "year of transmission");
 	inami_niss_check(VARDATA_ANY(niss), VARSIZE_ANY_EXHDR(niss), "requester NISS", NULL);
 
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%04d%.11s", oa, year, VARDATA_ANY(niss))));

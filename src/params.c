@@ -134,3 +134,18 @@ inami_param_get(HeapTuple tuple, TupleDesc desc, int column)
 		elog(ERROR, "inami: parameter column %d is null", column);
 	return value;
 }
+
+/*
+ * An error unless year is one the parameter and exchange tables take (their CHECKs:
+ * 1990-2200); what names it ("income year", "control year", ...).
+ */
+void
+inami_check_year(int32 year, const char *what)
+{
+	if (year < 1990 || year > 2200)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 1990 and 2200", what),
+				 errdetail("The %s given is %d.", what, year),
+				 errhint("Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.")));
+}

@@ -263,18 +263,6 @@ write_document(const char *root, const char *const *root_attrs,
 	return result;
 }
 
-/* An error unless year is in the range of the exchange tables (and of xsd's Year). */
-static void
-check_year(int32 year, const char *what)
-{
-	if (year < 1990 || year > 2200)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be between 1990 and 2200", what),
-				 errdetail("The year given is %d.", year),
-				 errhint("Give the year of the exchange files, for example 2024.")));
-}
-
 /* ---- Syst01 and Pro01: households with their requester and members ---- */
 
 /* The household being written, across rows. */
@@ -365,7 +353,7 @@ households_document(int32 year, text *oa_arg, const char *root, const char *flow
 	const char *attrs[5];
 	char	   *query;
 
-	check_year(year, year_what);
+	inami_check_year(year, year_what);
 	query = psprintf("SELECT h.request_number, h.requester_niss, m.niss"
 					 " FROM inami.%s_household h LEFT JOIN inami.%s_member m"
 					 " ON m.%s OPERATOR(pg_catalog.=) h.%s"
@@ -497,7 +485,7 @@ inami_syst05_document(PG_FUNCTION_ARGS)
 	char	   *oa = inami_oa_check(PG_GETARG_TEXT_PP(1));
 	const char *attrs[5] = {"controlYear", NULL, "oa", NULL, NULL};
 
-	check_year(year, "control year");
+	inami_check_year(year, "control year");
 	check_no_provisional(year, oa);
 	attrs[1] = psprintf("%d", year);
 	attrs[3] = oa;
@@ -562,7 +550,7 @@ inami_pro04_document(PG_FUNCTION_ARGS)
 	char	   *oa = inami_oa_check(PG_GETARG_TEXT_PP(1));
 	const char *attrs[5] = {"year", NULL, "shipment", NULL, NULL};
 
-	check_year(year, "year");
+	inami_check_year(year, "year");
 	attrs[1] = psprintf("%d", year);
 	attrs[3] = psprintf("%d", pro04_shipment(year));
 	PG_RETURN_XML_P(write_document("Pro04", attrs,
