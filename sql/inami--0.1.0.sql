@@ -386,6 +386,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.request_number(text, int, text) IS
 'R4: the request number of a household: OA code (3 digits) + year of transmission (4) + requester NISS (11).';
 
+-- The years every table takes (their CHECKs), for the PL/pgSQL functions (C uses the same).
+CREATE FUNCTION inami.check_year(year int, what text) RETURNS void
+AS 'MODULE_PATHNAME', 'inami_check_year_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.check_year(int, text) IS
+'An error (22023) naming what unless year is between 1990 and 2200, the years the parameter and exchange tables take; used by the functions that take a year.';
+
 CREATE FUNCTION inami.contribution_minimum(year int, age int, sheltered boolean DEFAULT false) RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
 DECLARE
@@ -393,12 +400,7 @@ DECLARE
     f inami.contribution_minimum_factor;
     flat numeric;
 BEGIN
-    IF year NOT BETWEEN 1990 AND 2200 THEN
-        RAISE EXCEPTION 'year must be between 1990 and 2200'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The year given is %s.', year),
-                  HINT = 'Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.';
-    END IF;
+    PERFORM inami.check_year(year, 'year');
     IF age < 0 THEN
         RAISE EXCEPTION 'age must not be negative'
             USING ERRCODE = 'invalid_parameter_value',
@@ -2249,12 +2251,7 @@ BEGIN
     IF year IS NULL THEN
         RETURN NULL;
     END IF;
-    IF year NOT BETWEEN 1990 AND 2200 THEN
-        RAISE EXCEPTION 'MAF year must be between 1990 and 2200'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The MAF year given is %s.', year),
-                  HINT = 'Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.';
-    END IF;
+    PERFORM inami.check_year(year, 'MAF year');
     IF maf_social IS NULL THEN
         RAISE EXCEPTION 'maf_ceiling needs maf_social'
             USING ERRCODE = 'null_value_not_allowed',

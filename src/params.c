@@ -10,6 +10,7 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "storage/proc.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -148,4 +149,13 @@ inami_check_year(int32 year, const char *what)
 				 errmsg("%s must be between 1990 and 2200", what),
 				 errdetail("The %s given is %d.", what, year),
 				 errhint("Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.")));
+}
+
+PG_FUNCTION_INFO_V1(inami_check_year_sql);
+/* The same for the PL/pgSQL functions: inami.check_year(year, what). */
+Datum
+inami_check_year_sql(PG_FUNCTION_ARGS)
+{
+	inami_check_year(PG_GETARG_INT32(0), text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
 }
