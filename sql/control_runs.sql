@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(72);
+SELECT plan(75);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -303,6 +303,10 @@ SELECT is(count(*), 24::bigint, 'its members back, it has one again') FROM inami
 CREATE FUNCTION pg_temp.first(hh int) RETURNS text LANGUAGE sql AS $$
     SELECT c.reason || ' ' || to_char(c.right_end, 'YYYY-MM-DD') || ' ' || c.moved
     FROM fx_hh h, inami.systematic_candidates(2024, h.request_number) c WHERE h.hh = $1 AND c.precedence = 1 $$;
+SELECT throws_ok($$SELECT * FROM inami.systematic_households(0)$$, '22023', 'control year must be between 1990 and 2200',
+                 'systematic_households checks the control year');
+SELECT throws_ok($$SELECT * FROM inami.explain_decision('x', 1800)$$, '22023', 'control year must be between 1990 and 2200',
+                 'explain_decision checks the year first');
 INSERT INTO inami.household_event (request_number, event, event_date, detail)
 SELECT request_number, 'oa_change', '2025-04-30', 'test: a move' FROM fx_hh WHERE hh = 2;
 SELECT is(pg_temp.first(2), 'STOPOA 2025-04-29 true', 'over the ceiling, a move on 30 April X+1: STOPOA, not STOPSYST');
@@ -497,13 +501,18 @@ CALL inami.run_proactive_flow(2024);
 SELECT is(eldest, 'born "in February 1950"', 'born "in February 1950" is elder than born 1 March 1950') FROM fx_eldest;
 SELECT pg_temp.second_member('500300501');
 CALL inami.run_proactive_flow(2024);
-SELECT is(eldest, 'born 1 March 1950', 'born 1 March 1950 is not younger than one born "in March 1950"') FROM fx_eldest;
+SELECT is(eldest, 'born 1 March 1950', 'born 1 March 1950 is not younger than one born "in March 1950" (a shared day: the NISS that dates it first)') FROM fx_eldest;
 SELECT pg_temp.second_member('490000501');
 CALL inami.run_proactive_flow(2024);
 SELECT is(eldest, 'born "in 1949"', 'born "in 1949" is elder than born 1 March 1950') FROM fx_eldest;
 SELECT pg_temp.second_member('502300501');
 CALL inami.run_proactive_flow(2024);
 SELECT is(eldest, 'born 1 March 1950', 'a bis number of "March 1950" (month + 20): the same') FROM fx_eldest;
+-- A NISS with wrong check digits (50030100300: 68 would be right) tells no birth date.
+SELECT pg_temp.second_member(NULL);
+INSERT INTO inami.pro01_member SELECT 2024, h.request_number, '50030100300' FROM fx_pro_hh h WHERE h.hh = 3;
+CALL inami.run_proactive_flow(2024);
+SELECT is(eldest, 'none', 'a member whose NISS is invalid: who is eldest cannot be told') FROM fx_eldest;
 SELECT pg_temp.second_member(NULL);
 CALL inami.run_proactive_flow(2024);
 

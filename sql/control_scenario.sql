@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(62);
+SELECT plan(64);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -191,6 +191,18 @@ SELECT is((SELECT reason || ' ' || to_char(right_end, 'YYYY-MM-DD') || ' ' || pr
            FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
           'STOPSYST 2024-12-31 true', 'a change in Q4 ends it after 31 December X: the income decides, provisionally');
 DELETE FROM inami.household_event WHERE detail = 'test: change in Q2';
+-- A household no answer lists yet that moved: STOPOA, but provisional until the next
+-- shipment says whether its data came here (then this OA sends its feedback, E 5.2).
+INSERT INTO inami.household_event (request_number, event, event_date, detail)
+VALUES ('300202466010101092', 'oa_change', '2025-01-15', 'test: a move, no answer yet'),
+       ('300202475020200668', 'oa_change', '2025-01-15', 'test: a move, no answer yet');
+SELECT is((SELECT reason || ' ' || to_char(right_end, 'YYYY-MM-DD') || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202466010101092') WHERE precedence = 1),
+          'STOPOA 2025-01-14 true', 'moved, no answer yet: STOPOA, provisional (who sends it is not known yet)');
+SELECT is((SELECT reason || ' ' || to_char(right_end, 'YYYY-MM-DD') || ' ' || provisional
+           FROM inami.systematic_candidates(2024, '300202475020200668') WHERE precedence = 1),
+          'STOPOA 2025-01-14 false', 'moved, answered here in August (a 03 asked again): STOPOA, final, sent from here');
+DELETE FROM inami.household_event WHERE detail = 'test: a move, no answer yet';
 
 SELECT is(inami.load_flow($$<Syst04 xmlns="urn:be:inami:flows:1" controlYear="2024" incomeYear="2022" shipment="2">
   <Household requestNumber="300202475020200668"><Requester niss="75020200668"/>

@@ -389,9 +389,9 @@ COMMENT ON FUNCTION inami.request_number(text, int, text) IS
 -- The years every table takes (their CHECKs), for the PL/pgSQL functions (C uses the same).
 CREATE FUNCTION inami.check_year(year int, what text) RETURNS void
 AS 'MODULE_PATHNAME', 'inami_check_year_sql'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION inami.check_year(int, text) IS
-'An error (22023) naming what unless year is between 1990 and 2200, the years the parameter and exchange tables take; used by the functions that take a year.';
+'An error (22023) naming what ("year" when NULL) unless year is between 1990 and 2200, the years the parameter and exchange tables take; a NULL year passes. Used by the functions that take a year.';
 
 CREATE FUNCTION inami.contribution_minimum(year int, age int, sheltered boolean DEFAULT false) RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
@@ -1137,7 +1137,7 @@ COMMENT ON COLUMN inami.proactive_decision.household_size IS 'Number of Pro_01 m
 COMMENT ON COLUMN inami.proactive_decision.income_year IS 'Income year (year - 2, or that of the Pro_03 answers).';
 COMMENT ON COLUMN inami.proactive_decision.household_total IS 'Household income by R3 from the latest Pro_03 answers; NULL when unknown.';
 COMMENT ON COLUMN inami.proactive_decision.ceiling IS 'IM ceiling for household_size and income_year.';
-COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by NISS birth date (F 2.2: the requester is the eldest); compare with the Pro_01 requester. NULL when the NISS cannot tell (a month or day 00 that allows a day on or after another member''s, or an invalid NISS); on the same day, the smaller NISS.';
+COMMENT ON COLUMN inami.proactive_decision.eldest_niss IS 'The eldest member by NISS birth date (F 2.2: the requester is the eldest); compare with the Pro_01 requester. NULL when the NISS cannot tell (a month or day 00 that allows a day before another member''s last possible one, or an invalid NISS); on a day two members may share, the one whose NISS allows no later day, then the smaller NISS.';
 
 -- R4: what the OA knows of a household besides the flows.
 CREATE TABLE inami.household_event (
@@ -1572,7 +1572,10 @@ LANGUAGE sql STABLE BEGIN ATOMIC
            -- change it: it is the income's, or ends after 31 December X, where the income's
            -- end would come first if the income ends the right (not after a move: then the
            -- events come first whatever the income).
-           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))),
+           -- A household that moved and no answer lists yet waits too: the next shipment
+           -- says whether its data came here (then this OA sends its feedback, E 5.2).
+           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))
+                           OR (coalesce(w.moved, false) AND w.shipment IS NULL)),
            w.cadastral_income, coalesce(w.moved, false)
     FROM with_events w;
 END;
@@ -1643,12 +1646,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     run bigint;
 BEGIN
-    IF year IS NULL OR year NOT BETWEEN 1990 AND 2200 THEN
+    IF year IS NULL THEN
         RAISE EXCEPTION 'year must be between 1990 and 2200'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The year given is %s.', coalesce(year::text, 'NULL')),
+                  DETAIL = 'The year given is NULL.',
                   HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
     END IF;
+    PERFORM inami.check_year(year, 'year');
     INSERT INTO inami.control_run (kind, year) VALUES (kind, year) RETURNING run_id INTO run;
     RETURN run;
 END;
@@ -1778,9 +1782,11 @@ BEGIN
                p.household_size, p.income_year, p.total, inami.im_plafond(p.household_size, p.income_year),
                -- the one born first for sure: its last possible day is no later than the first
                -- possible day of every other member (a NISS with month or day 00 allows a
-               -- month or a year); none when that cannot be told
-               CASE WHEN p.household_size = 1
-                      OR CASE WHEN p.eldest_first = p.firsts[1] THEN p.firsts[2] ELSE p.firsts[1] END >= p.eldest_last
+               -- month or a year; on that one day, the one whose NISS dates it first, then the
+               -- smaller NISS); none when that cannot be told, or a NISS is invalid
+               CASE WHEN p.valid = p.household_size
+                     AND (p.household_size = 1
+                          OR CASE WHEN p.eldest_first = p.firsts[1] THEN p.firsts[2] ELSE p.firsts[1] END >= p.eldest_last)
                     THEN p.eldest END
         FROM (SELECT m.request_number, count(*)::int AS household_size, min(m.income_year) AS income_year,
                      inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) AS total,
@@ -1788,6 +1794,7 @@ BEGIN
                      (pg_catalog.array_agg(pg_catalog.lower(m.birth_dates) ORDER BY pg_catalog.upper(m.birth_dates), m.niss))[1]
                        AS eldest_first,
                      pg_catalog.min(pg_catalog.upper(m.birth_dates)) - 1 AS eldest_last,
+                     pg_catalog.count(m.birth_dates)::int AS valid,
                      (pg_catalog.array_agg(pg_catalog.lower(m.birth_dates) ORDER BY pg_catalog.lower(m.birth_dates)))[1:2] AS firsts
               FROM inami.proactive_members(y) m
               GROUP BY m.request_number) p
@@ -1842,6 +1849,7 @@ DECLARE
     asked_codes text[] := '{}';
     later_loaded boolean;
 BEGIN
+    PERFORM inami.check_year(y, 'control year');
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown request number "%" for control year %', rn, y

@@ -33,13 +33,15 @@ inami_packed(Datum d)
 	return p;
 }
 
+/* params.c: an error (22023) unless year is one the tables take (1990-2200). */
+extern void inami_check_year(int32 year, const char *what);
+
 /* ---- params.c: read a parameter table once per query ---- */
 
 /*
  * Every SPI query of inami runs between these two: search_path "pg_catalog, pg_temp",
  * whatever the caller's offers; pop takes the level push returned (an error unwinds it).
  */
-extern void inami_check_year(int32 year, const char *what);
 extern int	inami_search_path_push(void);
 extern void inami_search_path_pop(int level);
 

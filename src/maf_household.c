@@ -608,7 +608,7 @@ maf_split(const MafPerson *ps, int n, int32 year, int *household, MafReason *rea
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a child under 16 without temporary protection has no MAF household"),
-					 errdetail("The person with NISS %.11s is neither of the host family nor a dependent of a person at the address, and no hosted TP person is left to form the second MAF household.",
+					 errdetail("The person with NISS %.11s is neither of the host family nor, through the persons it is a dependent of, of a household at the address, and no hosted TP person is left to form the second MAF household.",
 							   ps[i].niss),
 					 errhint("Give dependent_of (the NISS of the person the child is a dependent of), or host_family true.")));
 		household[i] = 2;

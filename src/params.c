@@ -152,10 +152,16 @@ inami_check_year(int32 year, const char *what)
 }
 
 PG_FUNCTION_INFO_V1(inami_check_year_sql);
-/* The same for the PL/pgSQL functions: inami.check_year(year, what). */
+/* The same for the PL/pgSQL functions: inami.check_year(year, what); a NULL year passes. */
 Datum
 inami_check_year_sql(PG_FUNCTION_ARGS)
 {
-	inami_check_year(PG_GETARG_INT32(0), text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	int32		year;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	year = PG_GETARG_INT32(0);
+	if (year < 1990 || year > 2200)
+		inami_check_year(year, PG_ARGISNULL(1) ? "year" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();
 }

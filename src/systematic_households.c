@@ -445,6 +445,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	year = PG_GETARG_INT32(0);
+	inami_check_year(year, "control year");
 
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
 	inami_param_foreach("SELECT return_code FROM inami.return_code_asked_again", 0, NULL, NULL,
