@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(64);
+SELECT plan(65);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -348,9 +348,18 @@ SELECT is((SELECT count(*) FROM inami.read_syst05(inami.syst05_document(2024, '3
 -- An assessment changed after the run: explain says the decision counted the old one.
 UPDATE inami.household_event SET amount = 4000.00, recorded_at = now() WHERE detail = 'test: own home, part counted after the exemptions';
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'cadastral income'$$,
-                  $$VALUES ('sent: 1500.00; counted by the OA: 4000.00; income for the verdict 31932.20; the decision counted 4932.20: the assessment changed since, CALL inami.run_systematic_control(2024) decides again')$$,
+                  $$VALUES ('sent: 1500.00; counted by the OA: 4000.00; income for the verdict 31932.20; the decision counted 4932.20: the assessment or the amount sent changed since, CALL inami.run_systematic_control(2024) decides again')$$,
                   'explain_decision: an assessment changed after the decision');
-UPDATE inami.household_event SET amount = 4932.20 WHERE detail = 'test: own home, part counted after the exemptions';
+-- Assessment and amount sent both gone since the decision: the step still says what it counted.
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
+UPDATE inami.household_event SET event = 'death', amount = NULL, basis = NULL, event_date = '2026-06-01'
+WHERE detail = 'test: own home, part counted after the exemptions';
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'cadastral income'$$,
+                  $$VALUES ('sent: none; counted by the OA: not assessed yet (no cadastral_income event); income for the verdict 31932.20; the decision counted 4932.20: the assessment or the amount sent changed since, CALL inami.run_systematic_control(2024) decides again')$$,
+                  'explain_decision: an assessment and an amount sent both gone since the decision');
+UPDATE inami.household_event SET event = 'cadastral_income', amount = 4932.20, basis = 1500.00, event_date = '2024-09-01'
+WHERE detail = 'test: own home, part counted after the exemptions';
+UPDATE inami.syst04_member SET cadastral_income = 1500.00 WHERE niss = '85073000160';
 -- A later shipment sending another amount: the assessment no longer counts (provisional
 -- again) until the OA assesses the new amount.
 UPDATE inami.syst04_member SET cadastral_income = 9000.00 WHERE niss = '85073000160';

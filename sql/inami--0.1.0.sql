@@ -1939,7 +1939,7 @@ BEGIN
 
     SELECT x.amount, x.basis INTO cad_amount, cad_basis FROM inami.household_event x
     WHERE x.control_year = y AND x.request_number = rn AND x.event = 'cadastral_income';
-    IF sent_cadastral IS NOT NULL OR cad_basis IS NOT NULL THEN
+    IF sent_cadastral IS NOT NULL OR cad_basis IS NOT NULL OR (NOT live AND d.cadastral_income IS NOT NULL) THEN
         n := n + 1; step := n; what := 'cadastral income';
         value := format('sent: %s; counted by the OA: %s', coalesce(sent_cadastral::text, 'none'),
                         CASE WHEN cad_basis IS NULL THEN 'not assessed yet (no cadastral_income event)'
@@ -1951,7 +1951,7 @@ BEGIN
                  -- an assessment made, changed or made stale (another amount sent) since the run
                  || CASE WHEN NOT live AND d.cadastral_income IS DISTINCT FROM
                               (CASE WHEN cad_basis = coalesce(sent_cadastral, 0) THEN cad_amount END)
-                         THEN format('; the decision counted %s: the assessment changed since, CALL inami.run_systematic_control(%s) decides again',
+                         THEN format('; the decision counted %s: the assessment or the amount sent changed since, CALL inami.run_systematic_control(%s) decides again',
                                      coalesce(d.cadastral_income::text, 'none'), y) ELSE '' END;
         rule := 'Circ. O.A. 2024/165, 4.2 and 4.4: the own home''s cadastral income comes apart; the OA deducts the exempt amounts and counts the rest (a cadastral_income event)';
         RETURN NEXT;
