@@ -33,8 +33,19 @@ inami_packed(Datum d)
 	return p;
 }
 
-/* params.c: an error (22023) unless year is one the tables take (1990-2200). */
-extern void inami_check_year(int32 year, const char *what);
+/*
+ * An error (22023) unless year is one the parameter and exchange tables take (their
+ * CHECKs: 1990-2200); what names it ("income year", "control year", ...). Inline: some
+ * callers check once per row; the error itself is in params.c.
+ */
+extern void inami_year_error(int32 year, const char *what) pg_attribute_noreturn();
+
+static inline void
+inami_check_year(int32 year, const char *what)
+{
+	if (year < 1990 || year > 2200)
+		inami_year_error(year, what);
+}
 
 /* ---- params.c: read a parameter table once per query ---- */
 

@@ -136,19 +136,15 @@ inami_param_get(HeapTuple tuple, TupleDesc desc, int column)
 	return value;
 }
 
-/*
- * An error unless year is one the parameter and exchange tables take (their CHECKs:
- * 1990-2200); what names it ("income year", "control year", ...).
- */
+/* inami_check_year's error (inami.h). */
 void
-inami_check_year(int32 year, const char *what)
+inami_year_error(int32 year, const char *what)
 {
-	if (year < 1990 || year > 2200)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be between 1990 and 2200", what),
-				 errdetail("The %s given is %d.", what, year),
-				 errhint("Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s must be between 1990 and 2200", what),
+			 errdetail("The %s given is %d.", what, year),
+			 errhint("Give a calendar year between 1990 and 2200, the years the parameter and exchange tables take.")));
 }
 
 PG_FUNCTION_INFO_V1(inami_check_year_sql);
@@ -156,12 +152,8 @@ PG_FUNCTION_INFO_V1(inami_check_year_sql);
 Datum
 inami_check_year_sql(PG_FUNCTION_ARGS)
 {
-	int32		year;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_VOID();
-	year = PG_GETARG_INT32(0);
-	if (year < 1990 || year > 2200)
-		inami_check_year(year, PG_ARGISNULL(1) ? "year" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	if (!PG_ARGISNULL(0))
+		inami_check_year(PG_GETARG_INT32(0),
+						 PG_ARGISNULL(1) ? "year" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();
 }
