@@ -4,7 +4,13 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" inami.control)
 
 MODULE_big = inami
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA = sql/inami--$(EXTVERSION).sql
+# The install script of the current version is built from the per-domain sources in
+# sql/install/, in the order of their numbers. The install scripts of released versions and
+# the upgrade scripts between versions are kept in sql/ as they shipped: a database made
+# with an older version reaches this one through ALTER EXTENSION inami UPDATE.
+EXT_SCRIPT = inami--$(EXTVERSION).sql
+DATA_built = $(EXT_SCRIPT)
+DATA = $(filter-out $(EXT_SCRIPT),$(wildcard sql/inami--*.sql))
 
 PG_CPPFLAGS = -I$(srcdir)/src -DINAMI_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK += -lxml2
@@ -32,3 +38,8 @@ include $(PGXS)
 # PGXS tracks no header: every object (and its JIT bitcode) is rebuilt when one of ours
 # changes.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard $(srcdir)/src/*.h)
+
+$(EXT_SCRIPT): $(sort $(wildcard $(srcdir)/sql/install/*.sql)) inami.control
+	{ printf -- '-- inami %s: assembled by make from sql/install/*.sql; edit those, not this.\n' '$(EXTVERSION)'; \
+	  printf -- '\\echo Use "CREATE EXTENSION inami" to load this file. \\quit\n'; \
+	  for f in $(sort $(wildcard $(srcdir)/sql/install/*.sql)); do printf '\n-- %s\n' "$${f#$(srcdir)/}"; cat "$$f"; done; } >$@

@@ -1,7 +1,8 @@
--- inami 0.1.0: the one install script (the one SQL source of truth).
+-- inami 0.1.0: the install script of release 0.1.0, kept as it shipped: a database made
+-- with it reaches the current version through ALTER EXTENSION inami UPDATE. Do not edit.
 \echo Use "CREATE EXTENSION inami" to load this file. \quit
 
--- The sections below follow the issues that built them:
+-- Its sections:
 --   1. Parameters: dated rows, each with its source (rules R1, R2, R3, R8)
 --   2. Rules as functions: R1, R2, R8, R9
 --   3. Household income for the IM: R3 aggregates
