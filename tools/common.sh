@@ -32,8 +32,26 @@ install_packages() {
 	fi
 }
 
+# INAMI_PGROOT=DIR: build, install and test against a private copy of the system's
+# PostgreSQL 15 in DIR (made on first use), so that several checkouts on one machine can
+# install and test at once without replacing each other's inami. PostgreSQL finds its
+# files relative to its binaries, so the copy works where it is.
+use_private_root() {
+	[ -n "${INAMI_PGROOT:-}" ] || return 0
+	if [ ! -x "$INAMI_PGROOT/usr/lib/postgresql/15/bin/pg_config" ]; then
+		say "copying PostgreSQL 15 into $INAMI_PGROOT"
+		mkdir -p "$INAMI_PGROOT/usr/lib" "$INAMI_PGROOT/usr/share" "$INAMI_PGROOT/usr/include"
+		cp -a /usr/lib/postgresql "$INAMI_PGROOT/usr/lib/"
+		cp -a /usr/share/postgresql "$INAMI_PGROOT/usr/share/"
+		cp -a /usr/include/postgresql "$INAMI_PGROOT/usr/include/"
+		chmod 755 "$INAMI_PGROOT"
+	fi
+	PG_CONFIG="$INAMI_PGROOT/usr/lib/postgresql/15/bin/pg_config"
+}
+
 # Build with warnings as errors and assertions, then install into PostgreSQL.
 build_install() {
+	use_private_root
 	say "building and installing inami"
 	make -C "$INAMI_ROOT" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
 	make -C "$INAMI_ROOT" -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="-DUSE_ASSERT_CHECKING -Wall -Werror"

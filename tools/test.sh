@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test suite of inami: pg_regress (with pgTAP inside), isolation and TAP, each in
 # throwaway PostgreSQL instances. As root on Debian 12: installs what is missing, builds,
-# installs, runs, and ends with one line "N passed, N failed".
+# installs, runs, and ends with one line "N passed, N failed". With arguments, runs only
+# the suites named (tools/test.sh maf 010_upgrade control_concurrency).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 require_root
 install_packages
@@ -10,8 +11,27 @@ build_install
 work=$(stage_tree)
 # INAMI_KEEP=1 keeps the copy (results/, logs) for a developer to read.
 [ -n "${INAMI_KEEP:-}" ] && echo "test tree kept in $work" || trap 'rm -rf "$work"' EXIT
-say "running the test suites (pg_regress, isolation, TAP)"
 status=0
+if [ $# -gt 0 ]; then
+	# Some suites only, by name: a pg_regress suite (sql/NAME.sql), an isolation spec
+	# (test/specs/NAME.spec) or a TAP test (test/t/NAME.pl).
+	regress="" iso="" tap=""
+	for s in "$@"; do
+		s=$(basename "$s"); s=${s%.*}
+		if [ -f "$INAMI_ROOT/sql/$s.sql" ]; then regress="$regress $s"
+		elif [ -f "$INAMI_ROOT/test/specs/$s.spec" ]; then iso="$iso $s"
+		elif [ -f "$INAMI_ROOT/test/t/$s.pl" ]; then tap="$tap test/t/$s.pl"
+		else echo "no suite named $s" >&2; exit 2; fi
+	done
+	say "running:$regress$iso$tap"
+	as_postgres "cd '$work' && make -s PG_CONFIG='$PG_CONFIG' PROVE_FLAGS=--verbose installcheck \
+		REGRESS='$regress' ISOLATION='$iso' PROVE_TESTS='$tap' $( [ -n "$tap" ] || echo TAP_TESTS=)" 2>&1 | tee "$work/installcheck.log" || status=$?
+	[ -f "$work/regression.diffs" ] && { say "regression.diffs"; cat "$work/regression.diffs"; }
+	[ -f "$work/output_iso/regression.diffs" ] && { say "isolation regression.diffs"; cat "$work/output_iso/regression.diffs"; }
+	perl "$INAMI_ROOT/tools/count-tests.pl" "$work" "$status"
+	exit
+fi
+say "running the test suites (pg_regress, isolation, TAP)"
 as_postgres "cd '$work' && make -s PG_CONFIG='$PG_CONFIG' PROVE_FLAGS=--verbose installcheck" 2>&1 | tee "$work/installcheck.log" || status=$?
 # The suites share one database, in alphabetical order. In another, flows_hostile then
 # control_scenario, the server crashed once (systematic_households freed memory a B-tree
