@@ -363,13 +363,13 @@ SELECT results_eq($$SELECT reason, right_end, run_id FROM inami.control_decision
 SELECT is(count(*), 24::bigint, 'nor the decisions of another year') FROM inami.control_decision WHERE control_year = 2024;
 
 -- The error a run met is raised again whole, once the failure is logged and committed
--- (inami.control_run_fail): inami.control_run_raise gives back every field, and leaves
+-- (inami._control_run_fail): inami._control_run_raise gives back every field, and leaves
 -- out the NULL or empty ones, which RAISE cannot do. The whole path is test/t/303.
 CREATE FUNCTION pg_temp.raised(VARIADIC f text[]) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
-    PERFORM inami.control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]);
+    PERFORM inami._control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]);
     RETURN NULL;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
@@ -388,14 +388,14 @@ SELECT is(r[1:4] || r[6:10], ARRAY['55000', 'no IM income ceiling', '', '', '', 
           'the fields given NULL or empty read as empty')
 FROM pg_temp.raised('55000', 'no IM income ceiling', NULL, '', NULL, NULL, '', NULL, '', NULL) AS r;
 -- What a client gets: an empty DETAIL is left out, not shown empty.
-SELECT inami.control_run_raise('55000', 'no IM income ceiling for income year 2023', '', 'Add the ceiling.',
+SELECT inami._control_run_raise('55000', 'no IM income ceiling for income year 2023', '', 'Add the ceiling.',
                                NULL, NULL, NULL, NULL, NULL, NULL);
 SELECT is((pg_temp.raised('55000', 'x', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))[5],
-          'SQL statement "SELECT inami.control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])"',
+          'SQL statement "SELECT inami._control_run_raise(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])"',
           'without a context given, the context is only where it was raised again');
-SELECT throws_ok($$SELECT inami.control_run_raise('01000', 'a warning', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
+SELECT throws_ok($$SELECT inami._control_run_raise('01000', 'a warning', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
                  '01000', 'a warning', 'any class but 00 is raised as given, as RAISE EXCEPTION takes it');
-SELECT throws_ok($$SELECT inami.control_run_raise('00000', 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
+SELECT throws_ok($$SELECT inami._control_run_raise('00000', 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$,
                  '22023', 'invalid SQLSTATE for an error', 'success (class 00) is refused');
 SELECT is(array_agg(s ORDER BY s) FILTER (WHERE (pg_temp.raised(s, 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))[1] <> '22023'),
           NULL, 'so are NULL, lowercase and other than five characters')

@@ -424,7 +424,7 @@ SELECT throws_ok($$SELECT inami.maf_household(2024, niss, NULL, false, NULL, tp,
 -- Parallel: the aggregate has a combine, serialize and deserialize function.
 SELECT is((SELECT aggcombinefn::text || ' ' || aggserialfn::text || ' ' || aggdeserialfn::text
            FROM pg_aggregate WHERE aggfnoid = 'inami.maf_household(int, text, date, boolean, text, boolean, boolean, text, text)'::regprocedure),
-          'inami.maf_household_combine inami.maf_household_serialize inami.maf_household_deserialize',
+          'inami._maf_household_combine inami._maf_household_serialize inami._maf_household_deserialize',
           'maf_household has combine, serialize and deserialize functions');
 SELECT is((SELECT proparallel::text FROM pg_proc WHERE oid = 'inami.maf_household(int, text, date, boolean, text, boolean, boolean, text, text)'::regprocedure),
           's', 'maf_household is PARALLEL SAFE');
@@ -503,7 +503,7 @@ SELECT throws_ok($$SELECT inami.maf_refunded(10.001, 450)$$, '22003', NULL, 'cou
 SELECT throws_ok($$SELECT inami.maf_refunded(a, 450) FROM (VALUES (92233720368547758.07), (0.01)) AS v(a)$$,
     '22003', NULL, 'counter: overflow is an error');
 SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'inami.maf_refunded(numeric, numeric)'::regprocedure),
-    'inami.maf_counter_combine', 'the counter has a combine function');
+    'inami._maf_counter_combine', 'the counter has a combine function');
 
 SELECT * FROM finish();
 

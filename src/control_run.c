@@ -1,7 +1,7 @@
 /*
  * control_run.c
  *		Raising again the error a control run caught, once its failure is logged and
- *		committed (inami.control_run_fail), with every field the error had: the caller,
+ *		committed (inami._control_run_fail), with every field the error had: the caller,
  *		a pg_cron job or a client, sees the error the run met. PL/pgSQL's RAISE cannot do
  *		it: it refuses a NULL option, so it cannot leave out the fields an error lacks.
  */
@@ -24,7 +24,7 @@ field_arg(FunctionCallInfo fcinfo, int n)
 
 PG_FUNCTION_INFO_V1(inami_control_run_raise);
 /*
- * inami.control_run_raise(sqlstate, message, detail, hint, context, schema_name,
+ * inami._control_run_raise(sqlstate, message, detail, hint, context, schema_name,
  * table_name, column_name, datatype_name, constraint_name): raises that error.
  */
 Datum

@@ -148,7 +148,7 @@ inami_year_error(int32 year, const char *what)
 }
 
 PG_FUNCTION_INFO_V1(inami_check_year_sql);
-/* The same for the PL/pgSQL functions: inami.check_year(year, what); a NULL year passes. */
+/* The same for the PL/pgSQL functions: inami._check_year(year, what); a NULL year passes. */
 Datum
 inami_check_year_sql(PG_FUNCTION_ARGS)
 {

@@ -16,7 +16,7 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION inami.is_digits(text, int) IS
 'True when value is exactly n ASCII digits (0-9): the CHECK of NISS (11), request numbers (18), OA codes (3), return codes (2) and IPCAL codes (4).';
 
-CREATE FUNCTION inami.protect_shipped_row() RETURNS trigger
+CREATE FUNCTION inami._protect_shipped_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' AND OLD.shipped THEN
@@ -40,10 +40,10 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION inami.protect_shipped_row() IS
+COMMENT ON FUNCTION inami._protect_shipped_row() IS
 'Trigger: refuses to update or delete a parameter row shipped with the extension, and to mark a row shipped (pg_dump keeps only the rows not shipped).';
 
-CREATE FUNCTION inami.protect_shipped_truncate() RETURNS trigger
+CREATE FUNCTION inami._protect_shipped_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     shipped bigint;
@@ -58,7 +58,7 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-COMMENT ON FUNCTION inami.protect_shipped_truncate() IS
+COMMENT ON FUNCTION inami._protect_shipped_truncate() IS
 'Trigger: refuses TRUNCATE of a parameter table that holds rows shipped with the extension.';
 
 -- What every parameter table gets: the operator's rows dumped, the shipped ones protected.
@@ -73,9 +73,9 @@ BEGIN
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(format('inami.%I', t), 'WHERE NOT shipped');
         EXECUTE format('CREATE TRIGGER protect_shipped BEFORE INSERT OR UPDATE OR DELETE ON inami.%I '
-                       'FOR EACH ROW EXECUTE FUNCTION inami.protect_shipped_row()', t);
+                       'FOR EACH ROW EXECUTE FUNCTION inami._protect_shipped_row()', t);
         EXECUTE format('CREATE TRIGGER protect_shipped_truncate BEFORE TRUNCATE ON inami.%I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION inami.protect_shipped_truncate()', t);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION inami._protect_shipped_truncate()', t);
     END LOOP;
 END;
 $$;

@@ -63,10 +63,10 @@ COMMENT ON FUNCTION inami.request_number(text, int, text) IS
 'R4: the request number of a household: OA code (3 digits) + year of transmission (4) + requester NISS (11).';
 
 -- The years every table takes (their CHECKs), for the PL/pgSQL functions (C uses the same).
-CREATE FUNCTION inami.check_year(year int, what text) RETURNS void
+CREATE FUNCTION inami._check_year(year int, what text) RETURNS void
 AS 'MODULE_PATHNAME', 'inami_check_year_sql'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.check_year(int, text) IS
+COMMENT ON FUNCTION inami._check_year(int, text) IS
 'An error (22023) naming what ("year" when NULL) unless year is between 1990 and 2200, the years the parameter and exchange tables take; a NULL year passes. Used by the functions that take a year.';
 
 CREATE FUNCTION inami.contribution_minimum(year int, age int, sheltered boolean DEFAULT false) RETURNS numeric
@@ -76,7 +76,7 @@ DECLARE
     f inami.contribution_minimum_factor;
     flat numeric;
 BEGIN
-    PERFORM inami.check_year(year, 'year');
+    PERFORM inami._check_year(year, 'year');
     IF age < 0 THEN
         RAISE EXCEPTION 'age must not be negative'
             USING ERRCODE = 'invalid_parameter_value',

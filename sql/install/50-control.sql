@@ -160,7 +160,7 @@ CREATE INDEX household_event_household ON inami.household_event (control_year, r
 CREATE UNIQUE INDEX household_event_cadastral ON inami.household_event (control_year, request_number)
     WHERE event = 'cadastral_income';
 
-CREATE FUNCTION inami.household_event_check() RETURNS trigger
+CREATE FUNCTION inami._household_event_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     years int[];
@@ -189,10 +189,10 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION inami.household_event_check() IS
+COMMENT ON FUNCTION inami._household_event_check() IS
 'Trigger: fills household_event.control_year from Syst_01 and refuses an event of an unknown household.';
 CREATE TRIGGER household_event_check BEFORE INSERT OR UPDATE ON inami.household_event
-FOR EACH ROW EXECUTE FUNCTION inami.household_event_check();
+FOR EACH ROW EXECUTE FUNCTION inami._household_event_check();
 
 -- G (circ. 2024/250): the outcome of contacting an OK household, per person.
 CREATE TABLE inami.proactive_outcome (
@@ -223,7 +223,7 @@ COMMENT ON COLUMN inami.proactive_outcome.automatic_child IS 'A child with an au
 COMMENT ON COLUMN inami.proactive_outcome.recorded_at IS 'When the outcome was recorded.';
 COMMENT ON COLUMN inami.proactive_outcome.note IS 'Free text.';
 
-CREATE FUNCTION inami.proactive_outcome_check() RETURNS trigger
+CREATE FUNCTION inami._proactive_outcome_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     code text;
@@ -259,10 +259,10 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION inami.proactive_outcome_check() IS
+COMMENT ON FUNCTION inami._proactive_outcome_check() IS
 'Trigger: refuses an outcome for a household that is not OK, and a household whose persons disagree on the category outside G''s exception.';
 
-CREATE FUNCTION inami.proactive_decision_keep_ok() RETURNS trigger
+CREATE FUNCTION inami._proactive_decision_keep_ok() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     outcomes bigint;
@@ -282,14 +282,14 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION inami.proactive_decision_keep_ok() IS
+COMMENT ON FUNCTION inami._proactive_decision_keep_ok() IS
 'Trigger: refuses to change the code of an OK household that has outcomes (they were recorded because it was OK, G 3).';
 CREATE TRIGGER proactive_decision_keep_ok BEFORE UPDATE OF code ON inami.proactive_decision
-FOR EACH ROW EXECUTE FUNCTION inami.proactive_decision_keep_ok();
+FOR EACH ROW EXECUTE FUNCTION inami._proactive_decision_keep_ok();
 -- After the statement's rows are all in, so one UPDATE can move a whole household.
 CREATE CONSTRAINT TRIGGER proactive_outcome_household AFTER INSERT OR UPDATE ON inami.proactive_outcome
 DEFERRABLE INITIALLY IMMEDIATE
-FOR EACH ROW EXECUTE FUNCTION inami.proactive_outcome_check();
+FOR EACH ROW EXECUTE FUNCTION inami._proactive_outcome_check();
 
 DO $$
 DECLARE

@@ -89,15 +89,15 @@ COMMENT ON FUNCTION inami.systematic_households(int, text) IS
 
 -- E 4.1: has a Syst_04 shipment after the first been loaded for the control year? A file
 -- without households counts (the SCA sent no October answer for this OA).
-CREATE FUNCTION inami.syst04_later_shipment_loaded(control_year int) RETURNS boolean
+CREATE FUNCTION inami._syst04_later_shipment_loaded(control_year int) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN EXISTS (SELECT 1 FROM inami.flow_file f WHERE f.kind = 'Syst04' AND f.year = $1 AND f.shipment > 1)
     OR EXISTS (SELECT 1 FROM inami.syst04_household s WHERE s.control_year = $1 AND s.shipment > 1);
-COMMENT ON FUNCTION inami.syst04_later_shipment_loaded(int) IS
+COMMENT ON FUNCTION inami._syst04_later_shipment_loaded(int) IS
 'E 4.1: whether a Syst_04 shipment after the first (a file, even without households, or its rows) is loaded for the control year: until then, what no answer lists, or an answer the SCA asks again, is not final.';
 
 -- R4: the end of the right each reason gives (E 5.1, 5.3), for control year X.
-CREATE FUNCTION inami.control_right_end(reason text, control_year int, event_date date) RETURNS date
+CREATE FUNCTION inami._control_right_end(reason text, control_year int, event_date date) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE reason
     -- E 5.1: prolonged until 31 December X+1; kept rights run as long.
@@ -116,11 +116,11 @@ RETURN CASE reason
     -- The OA's examination ends the day before the first day at the other OA.
     WHEN 'STOPOA' THEN event_date - 1
 END;
-COMMENT ON FUNCTION inami.control_right_end(text, int, date) IS
+COMMENT ON FUNCTION inami._control_right_end(text, int, date) IS
 'R4: the last day of the right a reason gives in control year X: KEEPSYST, KEEPADV, KEEPDSH 31 Dec X+1; STOPSYST, STOPFISC 31 Dec X; STOPFAM the last day of the quarter after the change''s; STOPDEATH the day of death; STOPOA the day before the first day at the other OA.';
 
 -- R4: the circular and section behind a reason.
-CREATE FUNCTION inami.control_rule(reason text, verdict text, income_reason text) RETURNS text
+CREATE FUNCTION inami._control_rule(reason text, verdict text, income_reason text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE reason
     WHEN 'KEEPSYST' THEN 'Circ. O.A. 2024/165, 5.1: income under the ceiling, right prolonged until 31 December X+1'
@@ -134,7 +134,7 @@ RETURN CASE reason
     WHEN 'STOPDEATH' THEN 'Circ. O.A. 2024/165, 5.3: end of the right by death, on the day of death (the circular gives no other date)'
     WHEN 'STOPOA' THEN 'Circ. O.A. 2024/165, 5.3: the household moved to another OA; the examination ends the day before its first day there (the circular gives no other date)'
 END;
-COMMENT ON FUNCTION inami.control_rule(text, text, text) IS
+COMMENT ON FUNCTION inami._control_rule(text, text, text) IS
 'R4: the circular and section behind a reason (verdict and the income''s own reason complete STOPSYST, KEEPADV and KEEPDSH).';
 
 -- R4: every candidate end of right of the households of a control year, in precedence order.
@@ -151,7 +151,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                -- E 4.1, 4.3: until a later shipment is loaded, a household no answer lists yet,
                -- or one unknown only through members the SCA asks again, may still be answered
                -- (a subquery: evaluated once, not per household)
-               (h.shipment IS NULL OR h.asked_again) AND NOT (SELECT inami.syst04_later_shipment_loaded($1))
+               (h.shipment IS NULL OR h.asked_again) AND NOT (SELECT inami._syst04_later_shipment_loaded($1))
                  AS awaiting_answer
         FROM inami.systematic_households($1, $2) h
     ), ev AS (
@@ -222,7 +222,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                                                 c.event_id)::int AS precedence
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
-                     o.moved, o.awaiting, o.cadastral_income, inami.control_right_end(o.reason, $1, NULL) AS right_end,
+                     o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(o.reason, $1, NULL) AS right_end,
                      CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
                                    WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
                      NULL::bigint AS event_id, 1 AS class
@@ -230,7 +230,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
               UNION ALL
               SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
-                     o.moved, o.awaiting, o.cadastral_income, inami.control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
+                     o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
               FROM inami.household_event e
               JOIN income_candidate o ON o.request_number = e.request_number
               CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
@@ -242,13 +242,13 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     -- Households without events have one candidate: no sort for them.
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
            o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
-           inami.control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           inami.control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income, false
+           inami._control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
+           inami._control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income, false
     FROM income_candidate o WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
            w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
-           w.right_end, w.trigger_date, w.event_id, inami.control_rule(w.reason, w.verdict, w.income_reason),
+           w.right_end, w.trigger_date, w.event_id, inami._control_rule(w.reason, w.verdict, w.income_reason),
            -- Reported, this candidate waits for the next shipment when the income can still
            -- change it: it is the income's, or ends after 31 December X, where the income's
            -- end would come first if the income ends the right (not after a move: then the
@@ -264,7 +264,7 @@ COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA before the feedback (an oa_change dated before 1 May X+1) has its events before the income whatever their dates (E 2.3, 5.3, end of the examination; moved says so), a later move competes like any event, by its end; when both a social advantage and a new DSH keep the right, KEEPADV (the income''s candidate, like STOPFISC and KEEPDSH). provisional: reported, the candidate could still change, the income deciding and not final yet: before any later shipment is loaded, a household no answer lists, or unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (E 4.1, 4.3); or, the income under the ceiling, a cadastral income sent that no cadastral_income event assessed (on that amount sent, E 4.4). cadastral_income: the part the OA counts (its assessment made on the CadastralIncome sent now), added to household_total for the verdict.';
 
 -- R5 per member of the Pro_01 households of a year: the latest Pro_03 answer of each person.
-CREATE FUNCTION inami.proactive_members(year int, request_number text DEFAULT NULL)
+CREATE FUNCTION inami._proactive_members(year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, niss text, shipment int, income_year int, return_code text,
                income numeric, birth_date date, under18 boolean, rule_birth_date date, birth_dates daterange)
 LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
@@ -286,25 +286,25 @@ LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
                                CASE WHEN v.valid THEN inami.niss_birth_date_for_age(m.niss, 18, make_date(m.income_year + 1, 1, 1)) END
                                AS rule_birth_date) b;
 END;
-COMMENT ON FUNCTION inami.proactive_members(int, text) IS
+COMMENT ON FUNCTION inami._proactive_members(int, text) IS
 'R5 per member of the Pro_01 households of a year (or of one household): the latest Pro_03 answer of the person (F 2.2: one usable answer per NISS), return code (NULL: no answer), income from the IPCAL items (0.00 for "00" without items), birth date from the NISS, whether the under-18 rule can apply and the birth date it uses (inami.niss_birth_date_for_age), the days the NISS allows as birth date (inami.niss_birth_range; NULL for an invalid NISS).';
 
 -- A run's lock: two runs of one kind for one year never write at once (the second waits).
-CREATE FUNCTION inami.control_lock_key(kind text) RETURNS int
+CREATE FUNCTION inami._control_lock_key(kind text) RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN hashtext('inami.control_run:' || kind);
-COMMENT ON FUNCTION inami.control_lock_key(text) IS
-'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami.control_lock_key(kind), year).';
+COMMENT ON FUNCTION inami._control_lock_key(text) IS
+'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami._control_lock_key(kind), year).';
 
-CREATE FUNCTION inami.control_run_raise(sqlstate text, message text, detail text, hint text, context text,
+CREATE FUNCTION inami._control_run_raise(sqlstate text, message text, detail text, hint text, context text,
                                         schema_name text, table_name text, column_name text,
                                         datatype_name text, constraint_name text) RETURNS void
 AS 'MODULE_PATHNAME', 'inami_control_run_raise' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION inami.control_run_raise(text, text, text, text, text, text, text, text, text, text) IS
+COMMENT ON FUNCTION inami._control_run_raise(text, text, text, text, text, text, text, text, text, text) IS
 'Internal to the control runs: raises the error given, with only the fields that are neither NULL nor empty (as GET STACKED DIAGNOSTICS returns them), which RAISE cannot do.';
 
 -- Re-raises an error caught by a run, after its failure was logged and committed.
-CREATE PROCEDURE inami.control_run_fail(run bigint, sqlstate text, message text, detail text, hint text,
+CREATE PROCEDURE inami._control_run_fail(run bigint, sqlstate text, message text, detail text, hint text,
                                         context text, names text[])
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -316,13 +316,13 @@ BEGIN
     WHERE r.run_id = $1;
     COMMIT;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    PERFORM inami.control_run_raise($2, $3, $4, $5, $6, $7[1], $7[2], $7[3], $7[4], $7[5]);
+    PERFORM inami._control_run_raise($2, $3, $4, $5, $6, $7[1], $7[2], $7[3], $7[4], $7[5]);
 END;
 $$;
-COMMENT ON PROCEDURE inami.control_run_fail(bigint, text, text, text, text, text, text[]) IS
+COMMENT ON PROCEDURE inami._control_run_fail(bigint, text, text, text, text, text, text[]) IS
 'Internal to the control runs: marks run failed with the error, commits the log, and raises the error again with its context and the names it carried (schema, table, column, data type, constraint, in that order in names), so that a caller or pg_cron sees the failure the run met.';
 
-CREATE FUNCTION inami.control_run_start(kind text, year int) RETURNS bigint
+CREATE FUNCTION inami._control_run_start(kind text, year int) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     run bigint;
@@ -333,12 +333,12 @@ BEGIN
                   DETAIL = 'The year given is NULL.',
                   HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
     END IF;
-    PERFORM inami.check_year(year, 'year');
+    PERFORM inami._check_year(year, 'year');
     INSERT INTO inami.control_run (kind, year) VALUES (kind, year) RETURNING run_id INTO run;
     RETURN run;
 END;
 $$;
-COMMENT ON FUNCTION inami.control_run_start(text, int) IS
+COMMENT ON FUNCTION inami._control_run_start(text, int) IS
 'Internal to the control runs: checks the year and writes the run''s log row (status running).';
 
 -- R4: decide every Syst_01 household of a control year and store the Syst_05 feedback.
@@ -346,13 +346,13 @@ CREATE PROCEDURE inami.run_systematic_control(control_year int)
 LANGUAGE plpgsql AS $$
 DECLARE
     y int := $1;
-    run bigint := inami.control_run_start('systematic_control', $1);
+    run bigint := inami._control_run_start('systematic_control', $1);
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     -- The log row is committed before the work: a failed run stays in the log.
     COMMIT;
     BEGIN
-        PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('systematic_control'), y);
+        PERFORM pg_catalog.pg_advisory_xact_lock(inami._control_lock_key('systematic_control'), y);
         -- One large set-based query whose row estimates through the SQL functions are far too
         -- high: JIT would compile for seconds what runs in less. For this transaction only.
         PERFORM pg_catalog.set_config('jit', 'off', true);
@@ -432,7 +432,7 @@ BEGIN
     -- The failed block took its search_path with it: pinned again before the log is written.
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
+        CALL inami._control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;
@@ -444,12 +444,12 @@ CREATE PROCEDURE inami.run_proactive_flow(year int)
 LANGUAGE plpgsql AS $$
 DECLARE
     y int := $1;
-    run bigint := inami.control_run_start('proactive_flow', $1);
+    run bigint := inami._control_run_start('proactive_flow', $1);
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     COMMIT;
     BEGIN
-        PERFORM pg_catalog.pg_advisory_xact_lock(inami.control_lock_key('proactive_flow'), y);
+        PERFORM pg_catalog.pg_advisory_xact_lock(inami._control_lock_key('proactive_flow'), y);
         PERFORM pg_catalog.set_config('jit', 'off', true);
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);  -- as above
         -- Outcomes being written are waited for and new ones wait: writing an outcome locks
@@ -477,7 +477,7 @@ BEGIN
                      pg_catalog.min(pg_catalog.upper(m.birth_dates)) - 1 AS eldest_last,
                      pg_catalog.count(m.birth_dates)::int AS valid,
                      (pg_catalog.array_agg(pg_catalog.lower(m.birth_dates) ORDER BY pg_catalog.lower(m.birth_dates)))[1:2] AS firsts
-              FROM inami.proactive_members(y) m
+              FROM inami._proactive_members(y) m
               GROUP BY m.request_number) p
         ON CONFLICT ON CONSTRAINT proactive_decision_pkey DO UPDATE
         SET code = excluded.code, run_id = excluded.run_id, household_size = excluded.household_size,
@@ -500,7 +500,7 @@ BEGIN
     -- The failed block took its search_path with it: pinned again before the log is written.
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
+        CALL inami._control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;

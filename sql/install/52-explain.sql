@@ -25,7 +25,7 @@ DECLARE
     asked_codes text[] := '{}';
     later_loaded boolean;
 BEGIN
-    PERFORM inami.check_year(y, 'control year');
+    PERFORM inami._check_year(y, 'control year');
     SELECT * INTO h FROM inami.syst01_household s WHERE s.control_year = y AND s.request_number = rn;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown request number "%" for control year %', rn, y
@@ -190,7 +190,7 @@ BEGIN
     IF (SELECT hh.asked_again FROM inami.systematic_households(y, rn) hh) THEN
         asked_again := (SELECT string_agg(DISTINCT c, ', ' ORDER BY c) FROM unnest(asked_codes) AS c);
     END IF;
-    later_loaded := inami.syst04_later_shipment_loaded(y);
+    later_loaded := inami._syst04_later_shipment_loaded(y);
     IF d.provisional AND NOT live AND later_loaded THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(%s) decides the household again', y);

@@ -110,7 +110,7 @@ BEGIN
     -- The failed block took its search_path with it: pinned again before the log is written.
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF st IS NOT NULL THEN
-        CALL inami.control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
+        CALL inami._control_run_fail(run, st, msg, det, hnt, ctx, ARRAY[sch, tbl, col, typ, con]);
     END IF;
 END;
 $$;

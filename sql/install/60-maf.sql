@@ -51,7 +51,7 @@ BEGIN
     IF year IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM inami.check_year(year, 'MAF year');
+    PERFORM inami._check_year(year, 'MAF year');
     IF maf_social IS NULL THEN
         RAISE EXCEPTION 'maf_ceiling needs maf_social'
             USING ERRCODE = 'null_value_not_allowed',
@@ -116,112 +116,112 @@ CREATE TYPE inami.maf_member AS (
 COMMENT ON TYPE inami.maf_member IS
 'R6: a person of an address (niss), the MAF household they belong to (1 or 2), whether that household is made only of TP persons and their children under 16 without TP, whether the person is of its MAF social household, and why the person is in that household.';
 
-CREATE FUNCTION inami.maf_household_trans(internal, year int, niss text, birth_date date,
+CREATE FUNCTION inami._maf_household_trans(internal, year int, niss text, birth_date date,
                                           has_im boolean, im_basis text,
                                           temporary_protection boolean, host_family boolean,
                                           spouse_niss text, dependent_of text)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_household_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_household_trans(internal, int, text, date, boolean, text, boolean, boolean, text, text) IS
+COMMENT ON FUNCTION inami._maf_household_trans(internal, int, text, date, boolean, text, boolean, boolean, text, text) IS
 'R6: transition function of inami.maf_household (collects one person).';
 
-CREATE FUNCTION inami.maf_household_combine(internal, internal) RETURNS internal
+CREATE FUNCTION inami._maf_household_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_household_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_household_combine(internal, internal) IS
+COMMENT ON FUNCTION inami._maf_household_combine(internal, internal) IS
 'R6: combine function of inami.maf_household (appends the persons of two partial states).';
 
-CREATE FUNCTION inami.maf_household_serialize(internal) RETURNS bytea
+CREATE FUNCTION inami._maf_household_serialize(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'inami_maf_household_serialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_household_serialize(internal) IS
+COMMENT ON FUNCTION inami._maf_household_serialize(internal) IS
 'R6: serialize function of inami.maf_household.';
 
-CREATE FUNCTION inami.maf_household_deserialize(bytea, internal) RETURNS internal
+CREATE FUNCTION inami._maf_household_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_household_deserialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_household_deserialize(bytea, internal) IS
+COMMENT ON FUNCTION inami._maf_household_deserialize(bytea, internal) IS
 'R6: deserialize function of inami.maf_household.';
 
-CREATE FUNCTION inami.maf_household_final(internal)
+CREATE FUNCTION inami._maf_household_final(internal)
 RETURNS inami.maf_member[]
 AS 'MODULE_PATHNAME', 'inami_maf_household_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_household_final(internal) IS
+COMMENT ON FUNCTION inami._maf_household_final(internal) IS
 'R6: final function of inami.maf_household (splits the address into MAF households).';
 
 CREATE AGGREGATE inami.maf_household(year int, niss text, birth_date date, has_im boolean,
                                      im_basis text, temporary_protection boolean,
                                      host_family boolean, spouse_niss text, dependent_of text) (
-    SFUNC = inami.maf_household_trans,
+    SFUNC = inami._maf_household_trans,
     STYPE = internal,
-    FINALFUNC = inami.maf_household_final,
-    COMBINEFUNC = inami.maf_household_combine,
-    SERIALFUNC = inami.maf_household_serialize,
-    DESERIALFUNC = inami.maf_household_deserialize,
+    FINALFUNC = inami._maf_household_final,
+    COMBINEFUNC = inami._maf_household_combine,
+    SERIALFUNC = inami._maf_household_serialize,
+    DESERIALFUNC = inami._maf_household_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE inami.maf_household(int, text, date, boolean, text, boolean, boolean, text, text) IS
 'R6: the MAF households of one address on 1 January of year (group by address and year): one inami.maf_member per person, ordered by household and NISS. TP persons hosted by a host family make a second MAF household (Circ. O.A. 2024/245); the IM beneficiaries of each MAF household form its MAF social household, except IM resting only on an integration allowance with the partner abatement (art. 37novies, Circ. O.A. 2024/160). A missing attribute that decides the answer is an error (22004).';
 
 -- R6: the MAF counter.
-CREATE FUNCTION inami.maf_counter_trans(internal, amount numeric, ceiling numeric)
+CREATE FUNCTION inami._maf_counter_trans(internal, amount numeric, ceiling numeric)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_counter_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_counter_trans(internal, numeric, numeric) IS
+COMMENT ON FUNCTION inami._maf_counter_trans(internal, numeric, numeric) IS
 'R6: transition function of inami.maf_refund and inami.maf_refunded (counts one contribution in cents).';
 
-CREATE FUNCTION inami.maf_counter_combine(internal, internal) RETURNS internal
+CREATE FUNCTION inami._maf_counter_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_counter_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_counter_combine(internal, internal) IS
+COMMENT ON FUNCTION inami._maf_counter_combine(internal, internal) IS
 'R6: combine function of the MAF counter (totals add; the last contribution is the second state''s).';
 
-CREATE FUNCTION inami.maf_counter_serialize(internal) RETURNS bytea
+CREATE FUNCTION inami._maf_counter_serialize(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'inami_maf_counter_serialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_counter_serialize(internal) IS
+COMMENT ON FUNCTION inami._maf_counter_serialize(internal) IS
 'R6: serialize function of the MAF counter.';
 
-CREATE FUNCTION inami.maf_counter_deserialize(bytea, internal) RETURNS internal
+CREATE FUNCTION inami._maf_counter_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'inami_maf_counter_deserialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_counter_deserialize(bytea, internal) IS
+COMMENT ON FUNCTION inami._maf_counter_deserialize(bytea, internal) IS
 'R6: deserialize function of the MAF counter.';
 
-CREATE FUNCTION inami.maf_refund_final(internal) RETURNS numeric
+CREATE FUNCTION inami._maf_refund_final(internal) RETURNS numeric
 AS 'MODULE_PATHNAME', 'inami_maf_refund_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_refund_final(internal) IS
+COMMENT ON FUNCTION inami._maf_refund_final(internal) IS
 'R6: final function of inami.maf_refund (the refund of the last contribution counted).';
 
-CREATE FUNCTION inami.maf_refunded_final(internal) RETURNS numeric
+CREATE FUNCTION inami._maf_refunded_final(internal) RETURNS numeric
 AS 'MODULE_PATHNAME', 'inami_maf_refunded_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION inami.maf_refunded_final(internal) IS
+COMMENT ON FUNCTION inami._maf_refunded_final(internal) IS
 'R6: final function of inami.maf_refunded (max(0, total - ceiling)).';
 
 CREATE AGGREGATE inami.maf_refund(amount numeric, ceiling numeric) (
-    SFUNC = inami.maf_counter_trans,
+    SFUNC = inami._maf_counter_trans,
     STYPE = internal,
-    FINALFUNC = inami.maf_refund_final,
-    COMBINEFUNC = inami.maf_counter_combine,
-    SERIALFUNC = inami.maf_counter_serialize,
-    DESERIALFUNC = inami.maf_counter_deserialize,
+    FINALFUNC = inami._maf_refund_final,
+    COMBINEFUNC = inami._maf_counter_combine,
+    SERIALFUNC = inami._maf_counter_serialize,
+    DESERIALFUNC = inami._maf_counter_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE inami.maf_refund(numeric, numeric) IS
 'R6: the MAF counter as a window function: inami.maf_refund(amount, ceiling) OVER (PARTITION BY household, year ORDER BY date, id) is the part of each contribution the insurance pays back because the year''s contributions pass the ceiling: max(0, after - ceiling) - max(0, before - ceiling), exact to the cent. Negative for a correction that takes back a refund; NULL for a NULL amount. Order by a unique key: peers share one answer.';
 
 CREATE AGGREGATE inami.maf_refunded(amount numeric, ceiling numeric) (
-    SFUNC = inami.maf_counter_trans,
+    SFUNC = inami._maf_counter_trans,
     STYPE = internal,
-    FINALFUNC = inami.maf_refunded_final,
-    COMBINEFUNC = inami.maf_counter_combine,
-    SERIALFUNC = inami.maf_counter_serialize,
-    DESERIALFUNC = inami.maf_counter_deserialize,
+    FINALFUNC = inami._maf_refunded_final,
+    COMBINEFUNC = inami._maf_counter_combine,
+    SERIALFUNC = inami._maf_counter_serialize,
+    DESERIALFUNC = inami._maf_counter_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE inami.maf_refunded(numeric, numeric) IS
