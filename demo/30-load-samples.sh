@@ -1,4 +1,4 @@
-# Data exchanges, reading (issue 6): sample Syst_01 and both Syst_04 shipments made by the
+# Data exchanges, reading: sample Syst_01 and both Syst_04 shipments made by the
 # generator, looked at with the readers before loading, loaded with load_flow_file, and
 # the answer that counts per household. Sourced by tools/demo.sh ($SAMPLES, psql_demo).
 for f in "syst01 --households 12" "syst04 --households 12 --shipment 1" "syst04 --households 12 --shipment 2"; do

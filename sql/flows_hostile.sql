@@ -1,4 +1,4 @@
--- Issue 6, reading: hostile and malformed documents. Each is a clear error with its
+-- Data exchanges, reading: hostile and malformed documents. Each is a clear error with its
 -- SQLSTATE (never XX000), loads nothing, leaves the server up; through load_flow and
 -- through the readers. (Bad UTF-8 and truncated files through load_flow_file: TAP
 -- test 201.)
