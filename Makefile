@@ -43,3 +43,17 @@ $(EXT_SCRIPT): $(sort $(wildcard $(srcdir)/sql/install/*.sql)) inami.control
 	{ printf -- '-- inami %s: assembled by make from sql/install/*.sql; edit those, not this.\n' '$(EXTVERSION)'; \
 	  printf -- '\\echo Use "CREATE EXTENSION inami" to load this file. \\quit\n'; \
 	  for f in $(sort $(wildcard $(srcdir)/sql/install/*.sql)); do printf '\n-- %s\n' "$${f#$(srcdir)/}"; cat "$$f"; done; } >$@
+
+# The documentation, the client examples and the schemas of the exchange formats, which the
+# readers' HINTs name, installed beside PostgreSQL's own extension docs.
+INAMI_DOCDIR = $(docdir)/extension/inami
+install: install-inami-docs
+uninstall: uninstall-inami-docs
+.PHONY: install-inami-docs uninstall-inami-docs
+install-inami-docs:
+	$(MKDIR_P) '$(DESTDIR)$(INAMI_DOCDIR)/xsd' '$(DESTDIR)$(INAMI_DOCDIR)/examples'
+	$(INSTALL_DATA) $(addprefix $(srcdir)/,README.md CHANGELOG.md LICENSE) $(sort $(wildcard $(srcdir)/doc/*.md)) '$(DESTDIR)$(INAMI_DOCDIR)/'
+	$(INSTALL_DATA) $(sort $(wildcard $(srcdir)/xsd/*.xsd)) '$(DESTDIR)$(INAMI_DOCDIR)/xsd/'
+	$(INSTALL_DATA) $(sort $(wildcard $(srcdir)/doc/examples/*)) '$(DESTDIR)$(INAMI_DOCDIR)/examples/'
+uninstall-inami-docs:
+	rm -rf '$(DESTDIR)$(INAMI_DOCDIR)'

@@ -45,6 +45,10 @@ else
 	echo "test order_flows_hostile_then_control_scenario ... FAILED" | tee -a "$work/installcheck.log"
 	status=1
 fi
+# The Debian package, last (installing it replaces the build above): built from a clean
+# clone of HEAD, installed with apt, checked on a throwaway cluster.
+say "the Debian package (tools/deb.sh --check)"
+bash "$INAMI_ROOT/tools/deb.sh" --check "$work" 2>&1 | tee -a "$work/installcheck.log" || status=1
 [ -f "$work/regression.diffs" ] && { say "regression.diffs"; cat "$work/regression.diffs"; }
 [ -f "$work/output_iso/regression.diffs" ] && { say "isolation regression.diffs"; cat "$work/output_iso/regression.diffs"; }
 
