@@ -1,4 +1,4 @@
--- R6 MAF: from the persons at an address to the refunds of the year (the README's example).
+-- R6 MAF: from the persons at an address to the refunds of the year (the example of doc/maf.md).
 -- Runs in one transaction rolled back at the end: the demo leaves nothing behind.
 \pset footer off
 BEGIN;

@@ -1,7 +1,7 @@
 # R3 differential test: about 50,000 random households, built around every edge of the
 # rule, computed by the extension's C aggregates (ipcal_income -> household_income ->
 # im_verdict) and by an independent Perl reference (test/lib/InamiR3Reference.pm, written
-# from rules.md and the README), compared household by household: totals, verdicts and
+# from doc/rules.md), compared household by household: totals, verdicts and
 # errors (the SQLSTATE). Then the same households again in one grouped query, serial and
 # under a forced parallel plan with partial aggregates (states split over workers and
 # combined), and households that fail, each among ok ones under the parallel plan.
@@ -25,7 +25,7 @@ my %ipcal = (
 	2023 => { 1250 => '1', 1251 => '1', 1260 => '-1', 1270 => '0.1', 1280 => '0', 1295 => '0.333333' },
 	2024 => { 1250 => '1', 1260 => '-1', 1270 => '0.1' },    # 1251, 1280, 1295 missing for 2024
 );
-# 2022 ships (rules.md R2); 2023 is a test row; 2021 has none (im_verdict: 55000).
+# 2022 ships (doc/rules.md, R2); 2023 is a test row; 2021 has none (im_verdict: 55000).
 my %ceiling = (2022 => [ '23303.84', '4314.18' ], 2023 => [ '24150.00', '4471.35' ]);
 my $ref = InamiR3Reference->new(ipcal => \%ipcal, ceiling => \%ceiling);
 
@@ -107,7 +107,7 @@ sub items_for
 		my $amount = chance(0.003) ? bad_amount() : amount();
 		if (!($amount !~ /^-?[0-9.]+$/ || $amount =~ /\.\d\d[1-9]/ || $amount eq $L1 || $amount eq "-$L1"))
 		{    # NULLs only beside a valid amount (what a NULL does to the checks of the
-			 # others is left open by the README: not generated)
+			 # others is left open by doc/rules.md: not generated)
 			$code = undef if chance(0.007);
 			$amount = undef if chance(0.007);
 			$t = undef if chance(0.007);
