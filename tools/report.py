@@ -77,7 +77,7 @@ def pct_text(cur, prev):
     return f"{(cur - prev) * 100.0 / prev:+.1f} %"
 
 
-def bar_chart(chart, labels, current, previous, year, ylabel, rotate=False, positions=None, width=5.6):
+def bar_chart(chart, labels, current, previous, year, ylabel, rotate=False, positions=None, width=4.8):
     """An SVG bar chart: this year's bars beside the year before's. A zero draws no bar;
     any other figure a bar at least 1.5 % of the axis high.
     Each bar gets an id bar-CHART-current|previous-I (I: its category's index)."""
@@ -88,11 +88,12 @@ def bar_chart(chart, labels, current, previous, year, ylabel, rotate=False, posi
     least = top * 1.08 * 0.015
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": chart, "font.size": 8,
                          "font.family": "DejaVu Sans"})
-    fig, ax = plt.subplots(figsize=(width, 2.9))
+    fig, ax = plt.subplots(figsize=(width, 2.7))
     xs = positions if positions is not None else list(range(len(labels)))
-    w = 0.4
-    for series, offset, colour, name, yr in ((current, -w / 2, c_cur, "current", year),
-                                              (previous, w / 2, c_prev, "previous", year - 1)):
+    # Without figures for the year before, this year's bars stand alone on their ticks.
+    w, shift = (0.4, 0.2) if any(previous) else (0.6, 0.0)
+    for series, offset, colour, name, yr in ((current, -shift, c_cur, "current", year),
+                                              (previous, shift, c_prev, "previous", year - 1)):
         first = True
         for i, (x, v) in enumerate(zip(xs, series)):
             if not v:
@@ -166,7 +167,7 @@ figure { margin: 0; flex: 0 0 58%; }
 svg.chart { width: 100%; height: auto; display: block; }
 /* bars with crisp edges: sharp on screen and paper, and one colour to the pixel */
 svg.chart g[id^="bar-"] path { shape-rendering: crispEdges; }
-.side { flex: 1 1 auto; }
+.side { flex: 1 1 0; min-width: 0; }
 table { border-collapse: collapse; font-size: 8.5pt; }
 th, td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
 thead th { border-bottom: 1.5px solid #888; }
@@ -177,6 +178,11 @@ table.headline td.n, table.headline th.n { min-width: 70px; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 9pt; }
+  figure { flex-basis: 50%; }
+  .side { flex: 1 1 0; min-width: 0; }
+  table { font-size: 7pt; }
+  th, td { padding: 1px 3px; }
+  td.desc { font-size: 6.5pt; }
   h2 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }

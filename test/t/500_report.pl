@@ -267,6 +267,17 @@ for my $chart (@charts)
 	}
 }
 
+# Once the October shipment is loaded, the households that waited for it wait for a new
+# run.
+run_ok([ $^X, $gen, qw(--kind syst04 --households 300 --seed 7 --shipment 2), '--year', $Y, '--out', "$dir/syst04_${Y}_2.xml" ],
+	"gen_flows.pl writes syst04_${Y}_2.xml");
+$sql->("SELECT inami.load_flow_file('$dir/syst04_${Y}_2.xml')");
+is($sql->("SELECT waiting_for || ' ' || households FROM inami.report_provisional WHERE control_year = $Y AND oa = '$OA' AND waiting_for = 'new_run'"),
+	'new_run ' . ($want{provisional}{'no_answer current'} + $want{provisional}{'asked_again current'}),
+	'after the October shipment, those that waited for it wait for a new run');
+is($sql->("SELECT households FROM inami.report_provisional WHERE control_year = $Y AND oa = '$OA' AND waiting_for = 'cadastral_income'"),
+	$want{provisional}{'cadastral_income current'}, '... and those that wait for an assessment still do');
+
 # A year without a year before: the previous figures are 0 and no bar stands for them.
 my $file24 = "$dir/report_$P.html";
 run_ok([ 'bash', "$root/tools/report.sh", $P, $OA, '--out', $file24, '--dbname', $conn ], "tools/report.sh $P $OA");
