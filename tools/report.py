@@ -208,12 +208,13 @@ def main():
         else psycopg.conninfo.make_conninfo(dbname=a.dbname)
     try:
         return write_report(conninfo, year, oa, out)
-    except psycopg.Error as e:
+    except (psycopg.Error, OSError) as e:
         sys.exit(f"report: {e}")
 
 
 def write_report(conninfo, year, oa, out):
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+    # autocommit: psycopg begins no transaction of its own, the one below is the only one.
+    with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
         # One snapshot for every figure of the report.
         cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
