@@ -945,14 +945,22 @@ COMMENT ON COLUMN inami.report_decisions_by_right_end_month.households_previous_
 -- both wait for a later Syst_04 shipment, or for a new run once one is loaded), or when
 -- the income is known and under the ceiling but a cadastral income sent is not assessed
 -- (E 4.4: a cadastral_income event, then a new run).
+-- Whether a later shipment is loaded is asked once per control year (a materialized CTE),
+-- not once per decision: without the October shipment, the question reads the whole
+-- year's Syst_04 households.
 CREATE VIEW inami.report_provisional_households
 WITH (security_invoker = true) AS
+WITH later AS MATERIALIZED (
+    SELECT y.control_year, inami._syst04_later_shipment_loaded(y.control_year) AS shipment_loaded
+    FROM generate_series(1990, 2200) AS y(control_year)
+)
 SELECT d.control_year, d.oa, d.request_number, d.reason, d.right_end,
        CASE WHEN d.shipment IS NOT NULL AND d.household_total IS NOT NULL THEN 'cadastral_income'
-            WHEN inami._syst04_later_shipment_loaded(d.control_year) THEN 'new_run'
+            WHEN l.shipment_loaded THEN 'new_run'
             WHEN d.shipment IS NULL THEN 'no_answer'
             ELSE 'asked_again' END AS waiting_for
 FROM inami.control_decision d
+JOIN later l ON l.control_year = d.control_year
 WHERE d.provisional;
 COMMENT ON VIEW inami.report_provisional_households IS
 'The provisional decisions (inami.syst05_document refuses to write them), one row per household, with what each waits for: no_answer (no Syst_04 answer lists the household yet: the later shipment, E 4.1), asked_again (unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again: the later shipment, E 4.3), new_run (a later shipment has been loaded since the decision: CALL inami.run_systematic_control(control_year)), cadastral_income (the income is under the ceiling and the CadastralIncome sent has no assessment made on it: a cadastral_income event, then a new run, E 4.4). inami.explain_decision gives the detail. request_number holds the requester''s NISS: personal data.';
