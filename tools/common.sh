@@ -8,7 +8,8 @@ export LC_ALL=C.UTF-8 LANG=C.UTF-8  # LANG too: the TAP modules drop LC_ALL
 INAMI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
- libxml2-dev libxml2-utils libipc-run-perl libtap-parser-sourcehandler-pgtap-perl"
+ libxml2-dev libxml2-utils libipc-run-perl libtap-parser-sourcehandler-pgtap-perl
+ clang libclang-rt-14-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 
