@@ -9,8 +9,12 @@
  *
  * Hostile input: any DOCTYPE is refused (so no entity is ever declared, let alone
  * expanded), external entities load nothing, no network, no XInclude, no
- * XML_PARSE_HUGE; attribute values and texts are capped (FLOW_MAX_ATTR, FLOW_MAX_TEXT),
- * depth is capped by the format (FLOW_MAX_DEPTH), members and items per record too.
+ * XML_PARSE_HUGE; a scanner ahead of libxml2 caps every tag, CDATA section and text run
+ * (FLOW_MAX_MARKUP) and the comments and PIs of a document (FLOW_MAX_COMMENTS), and stops
+ * the reading between two chunks when the caller has an interrupt to serve; attribute
+ * values and texts are capped (FLOW_MAX_ATTR, FLOW_MAX_TEXT), depth is capped by the
+ * format (FLOW_MAX_DEPTH), members and items per record too; attributes are unqualified,
+ * as the schemas say. doc/security.md lists the limits with their tests.
  */
 #include <stdio.h>
 #include <stdarg.h>
@@ -768,7 +772,8 @@ reader_failed(FlowParser *p)
 	if (p->failed)
 		return -1;
 	if (p->interrupted)
-		return fail(p, "57014", NULL, "The reading stopped between two chunks of the document.",
+		return fail(p, "57014", "The statement was cancelled (pg_cancel_backend, statement_timeout) or the session is ending; nothing was loaded.",
+					"The reading stopped between two chunks of the document.",
 					"canceling statement: an interrupt came while reading the exchange file");
 	if (p->doctype)
 		return fail(p, "2200M", "Exchange files never carry a DOCTYPE: remove it (DOCTYPEs are refused before any of them is parsed, so that no entity is declared, loaded or expanded).",

@@ -888,11 +888,21 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 					(errcode_for_file_access(),
 					 errmsg("could not stat file \"%s\": %m", path)));
 		}
-		if (!S_ISREG(st.st_mode) ||
-			fcntl(f.fd, F_SETFL, fcntl(f.fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		if (!S_ISREG(st.st_mode))
 		{
 			CloseTransientFile(f.fd);
 			refuse_not_regular(path, &st);
+		}
+		/* reads of a regular file never wait anyway; clear the flag all the same */
+		if (fcntl(f.fd, F_SETFL, fcntl(f.fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		{
+			int			saved = errno;
+
+			CloseTransientFile(f.fd);
+			errno = saved;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not set the flags of file \"%s\": %m", path)));
 		}
 	}
 	if (f.fd < 0)
