@@ -1,6 +1,6 @@
 -- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
 \set VERBOSITY default
-SELECT plan(46);
+SELECT plan(47);
 
 SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
 SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
@@ -63,6 +63,8 @@ SELECT throws_like($$INSERT INTO inami.contribution_rate VALUES ('workers', '202
                    '%workers in 2024 (10.85 \%)', 'a rate from March 2023 is in force on 1 January 2024: it would change 2024''s');
 SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('workers', '2024-03-01', 20, 10, 10, 'test', 'test: in force from 2025')$$,
                 'a rate in force from 1 January of the year after the shipped ones is added');
+SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('workers', '2016-06-01', 20, 10, 10, 'test', 'test: before the shipped rate')$$,
+                'a rate before the first shipped one changes no shipped year (the shipped rate of 1 January 2017 follows it)');
 SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('farmers', '2020-01-01', 5, 2.5, 2.5, 'test', 'test: a new category')$$,
                 'a category the sources do not give is added');
 DELETE FROM inami.contribution_rate WHERE NOT shipped;

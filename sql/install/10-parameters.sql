@@ -52,14 +52,15 @@ BEGIN
                       HINT = 'Add the pivot-index crossings the sources publish for the new quarters first, then the coverage up to the last of those quarters with the circular that publishes it.';
         END IF;
     ELSIF tbl = 'contribution_rate' THEN
-        -- R8: a rate counts from the year it is in force on 1 January, up to the last year
-        -- the shipped minimum incomes come from (the same circulars).
+        -- R8: a rate counts from the year it is in force on 1 January; after the category's
+        -- first shipped rate and up to the last year the shipped minimum incomes come from
+        -- (the same circulars), it would take the place of a shipped one.
         day := (r->>'effective_from')::date;
         y := extract(year FROM day)::int + CASE WHEN day = date_trunc('year', day)::date THEN 0 ELSE 1 END;
         SELECT min(c.effective_from), min(c.source) INTO first_day, src FROM inami.contribution_rate c
         WHERE c.shipped AND c.category = r->>'category';
         SELECT max(i.year) INTO last_year FROM inami.contribution_minimum_income i WHERE i.shipped;
-        IF y BETWEEN extract(year FROM first_day) AND last_year THEN
+        IF day > first_day AND y <= last_year THEN
             SELECT format('the contribution rate of %s in %s (%s %%)', c.category, y, c.rate) INTO figure
             FROM inami.contribution_rate c
             WHERE c.category = r->>'category' AND c.effective_from <= make_date(y, 1, 1)
