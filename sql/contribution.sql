@@ -1,6 +1,6 @@
 -- R8: minimum value of the contribution documents 2024 and the complement (Circ. O.A. 2024/164).
 \set VERBOSITY default
-SELECT plan(34);
+SELECT plan(47);
 
 SELECT is(inami.contribution_minimum(2024, 21), 7976.72, '21 and over: 1,994.18 x 4 = 7,976.72 (circular)');
 SELECT is(inami.contribution_minimum(2024, 45), 7976.72, '45: the same class');
@@ -48,6 +48,31 @@ SELECT throws_ok('SELECT inami.contribution_minimum(1989, 30)', '22023', 'year m
 SELECT throws_ok('SELECT inami.contribution_minimum(2201, 30, true)', '22023', 'year must be between 1990 and 2200', 'sheltered too');
 SELECT throws_ok($$SELECT inami.contribution_complement(0, 30, 0, 0, 'workers', true)$$, '22023',
                  'year must be between 1990 and 2200', 'year 0: the year is checked before any date is made');
+
+-- NaN and the infinities are not amounts (22023), as out-of-range amounts are.
+SELECT throws_ok($$SELECT inami.contribution_complement(2024, 30, 'NaN', 20)$$, '22023', 'wages must be a finite amount', 'NaN wages');
+SELECT throws_ok($$SELECT inami.contribution_complement(2024, 30, 'Infinity', 20)$$, '22023', 'wages must be a finite amount', 'infinite wages');
+SELECT throws_ok($$SELECT inami.contribution_complement(2024, 30, 6000, 'NaN')$$, '22023', 'assimilated_workdays must be a finite amount', 'NaN workdays');
+SELECT throws_ok($$SELECT inami.dependent_income_within_limit('NaN', 2024, 2)$$, '22023', 'quarter_income must be a finite amount', 'dependent_income_within_limit: NaN');
+SELECT throws_ok($$SELECT inami.dependent_income_within_limit('-Infinity', 2024, 2)$$, '22023', NULL, 'dependent_income_within_limit: -Infinity');
+
+-- A rate, an age class added inside the years the shipped rows vouch for: refused.
+SELECT throws_ok($$INSERT INTO inami.contribution_rate VALUES ('workers', '2020-01-01', 20, 10, 10, 'made up', 'made up')$$,
+                 '23514', 'a row of inami.contribution_rate would change the contribution rate of workers in 2020 (10.85 %)', 'a workers rate of 2020 is refused');
+SELECT throws_like($$INSERT INTO inami.contribution_rate VALUES ('workers', '2023-03-01', 20, 10, 10, 'made up', 'made up')$$,
+                   '%workers in 2024 (10.85 \%)', 'a rate from March 2023 is in force on 1 January 2024: it would change 2024''s');
+SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('workers', '2024-03-01', 20, 10, 10, 'test', 'test: in force from 2025')$$,
+                'a rate in force from 1 January of the year after the shipped ones is added');
+SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('workers', '2016-06-01', 20, 10, 10, 'test', 'test: before the shipped rate')$$,
+                'a rate before the first shipped one changes no shipped year (the shipped rate of 1 January 2017 follows it)');
+SELECT lives_ok($$INSERT INTO inami.contribution_rate VALUES ('farmers', '2020-01-01', 5, 2.5, 2.5, 'test', 'test: a new category')$$,
+                'a category the sources do not give is added');
+DELETE FROM inami.contribution_rate WHERE NOT shipped;
+SELECT throws_like($$INSERT INTO inami.contribution_minimum_factor VALUES (18, 2, 1, 'made up')$$,
+                   '%a worker aged 18 in 2024 (5982.54 EUR)', 'a new age class is refused, naming the minimum it would change');
+SELECT throws_ok($$INSERT INTO inami.contribution_minimum_sheltered VALUES (25, 100.00, 'made up')$$,
+                 '23514', NULL, 'a new sheltered age class is refused');
+SELECT is(inami.contribution_complement(2024, 30, 6000.00, 20), 142.35, 'the worked example unchanged');
 
 SELECT * FROM finish();
 

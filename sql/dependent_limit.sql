@@ -1,6 +1,6 @@
 -- R1: the quarterly income limit of a dependent person (Circ. O.A. 2024/253).
 \set VERBOSITY default
-SELECT plan(46);
+SELECT plan(55);
 
 -- Every monthly amount the circular prints: 1,762.82 x 1.02^n, rounded to the cent.
 SELECT results_eq(
@@ -118,6 +118,30 @@ SELECT is(provolatile::text, 's', 'quarterly_dependent_limit(int, int) is STABLE
 FROM pg_proc WHERE oid = 'inami.quarterly_dependent_limit(int, int)'::regprocedure;
 SELECT is(proparallel::text, 's', 'quarterly_dependent_limit(date) is PARALLEL SAFE')
 FROM pg_proc WHERE oid = 'inami.quarterly_dependent_limit(date)'::regprocedure;
+
+-- A row added inside the period the shipped rows vouch for (the first shipped step to the
+-- shipped coverage's end) would rewrite a published limit: refused, naming the figure.
+SELECT throws_ok($$INSERT INTO inami.pivot_index_step VALUES ('2009-06-01', 40, 'made up')$$,
+                 '23514', 'a row of inami.pivot_index_step would change the quarterly income limit of a dependent of Q2 2009 (2148.87 EUR)',
+                 'a step inside the vouched period is refused, naming the first figure it would change (Q3 2009 would go from 2,148.87 to 3,892.38)');
+SELECT throws_like($$INSERT INTO inami.pivot_index_step VALUES ('2024-09-01', 40, 'made up')$$,
+                   '%Q3 2024 (3069.11 EUR)', 'up to the last day of the shipped coverage');
+SELECT is(inami.quarterly_dependent_limit(2009, 3), 2148.87, 'Q3 2009 unchanged');
+SELECT lives_ok($$INSERT INTO inami.pivot_index_step VALUES ('2024-10-01', 40, 'test: after the coverage')$$,
+                'a step after the shipped coverage is added');
+SELECT throws_ok($$UPDATE inami.pivot_index_step SET effective_from = '2010-01-01' WHERE NOT shipped$$,
+                 '23514', NULL, 'an operator row moved into the vouched period is refused too');
+SELECT lives_ok($$INSERT INTO inami.pivot_index_step VALUES ('2005-01-01', 5, 'test: before the shipped steps')$$,
+                'a step before the first shipped one changes no shipped figure');
+DELETE FROM inami.pivot_index_step WHERE NOT shipped;
+-- The coverage vouches for a quarter once the sources can have published it: not ahead.
+SELECT throws_ok($$INSERT INTO inami.parameter_coverage VALUES ('quarterly_dependent_limit', '2199-12-31', 'made up')$$,
+                 '23514', 'a parameter_coverage row cannot vouch for a quarter that has not begun',
+                 'a coverage up to 2199 is refused');
+SELECT throws_ok(format($$INSERT INTO inami.parameter_coverage VALUES ('quarterly_dependent_limit', %L, 'made up')$$,
+                        (date_trunc('quarter', current_date) + interval '3 months')::date),
+                 '23514', NULL, 'the first day of the next quarter is refused');
+SELECT is((SELECT count(*) FROM inami.parameter_coverage WHERE NOT shipped), 0::bigint, 'no coverage row added');
 
 SELECT * FROM finish();
 

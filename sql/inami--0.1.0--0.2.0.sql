@@ -1016,6 +1016,237 @@ COMMENT ON COLUMN inami.report_proactive_statistics.households_previous_year IS 
 COMMENT ON COLUMN inami.report_proactive_statistics.persons_previous_year IS 'persons of year - 1.';
 
 ------------------------------------------------------------------------------------------
+-- Published figures stay as the sources give them: a parameter row an operator adds or
+-- edits may not change a figure of the period the shipped rows vouch for, nor may a
+-- coverage row vouch for a quarter that has not begun (inami._refuse_vouched_change,
+-- called by the protect_shipped triggers). NaN and the infinities are not amounts: the
+-- SQL and PL/pgSQL functions that take one refuse them (inami._finite_amount).
+------------------------------------------------------------------------------------------
+CREATE FUNCTION inami._refuse_vouched_change(tbl text, r jsonb) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    day date;
+    first_day date;
+    last_day date;
+    last_year int;
+    y int;
+    figure text;
+    src text;
+BEGIN
+    IF tbl = 'pivot_index_step' THEN
+        -- R1: from the first shipped step to the end of the shipped coverage.
+        day := (r->>'effective_from')::date;
+        SELECT min(s.effective_from) INTO first_day FROM inami.pivot_index_step s WHERE s.shipped;
+        SELECT c.valid_until, c.source INTO last_day, src FROM inami.parameter_coverage c
+        WHERE c.shipped AND c.series = 'quarterly_dependent_limit' ORDER BY c.valid_until DESC LIMIT 1;
+        IF day BETWEEN first_day AND last_day THEN
+            figure := format('the quarterly income limit of a dependent of Q%s %s (%s EUR)',
+                             extract(quarter FROM day), extract(year FROM day),
+                             inami.quarterly_dependent_limit(extract(year FROM day)::int, extract(quarter FROM day)::int));
+        END IF;
+    ELSIF tbl = 'parameter_coverage' THEN
+        -- The sources publish a quarter's limit when the quarter begins, never before.
+        day := (r->>'valid_until')::date;
+        last_day := (date_trunc('quarter', current_date) + interval '3 months - 1 day')::date;
+        IF day > last_day THEN
+            RAISE EXCEPTION 'a parameter_coverage row cannot vouch for a quarter that has not begun'
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('valid_until = %s, after the end of the current quarter (%s).', day, last_day),
+                      HINT = 'Add the pivot-index crossings the sources publish for the new quarters first, then the coverage up to the last of those quarters with the circular that publishes it.';
+        END IF;
+    ELSIF tbl = 'contribution_rate' THEN
+        -- R8: a rate counts from the year it is in force on 1 January; after the category's
+        -- first shipped rate and up to the last year the shipped minimum incomes come from
+        -- (the same circulars), it would take the place of a shipped one.
+        day := (r->>'effective_from')::date;
+        y := extract(year FROM day)::int + CASE WHEN day = date_trunc('year', day)::date THEN 0 ELSE 1 END;
+        SELECT min(c.effective_from), min(c.source) INTO first_day, src FROM inami.contribution_rate c
+        WHERE c.shipped AND c.category = r->>'category';
+        SELECT max(i.year) INTO last_year FROM inami.contribution_minimum_income i WHERE i.shipped;
+        IF day > first_day AND y <= last_year THEN
+            SELECT format('the contribution rate of %s in %s (%s %%)', c.category, y, c.rate) INTO figure
+            FROM inami.contribution_rate c
+            WHERE c.category = r->>'category' AND c.effective_from <= make_date(y, 1, 1)
+            ORDER BY c.effective_from DESC LIMIT 1;
+        END IF;
+    ELSIF tbl IN ('contribution_minimum_factor', 'contribution_minimum_sheltered') THEN
+        -- R8: a new age class splits one of the source's, for every year it covers.
+        SELECT max(i.year) INTO last_year FROM inami.contribution_minimum_income i WHERE i.shipped;
+        EXECUTE format('SELECT min(source) FROM inami.%I WHERE shipped', tbl) INTO src;
+        IF src IS NOT NULL AND last_year IS NOT NULL THEN
+            y := (r->>'min_age')::int;
+            figure := format('the minimum value of %s aged %s in %s (%s EUR)',
+                             CASE WHEN tbl = 'contribution_minimum_sheltered' THEN 'a sheltered worker' ELSE 'a worker' END,
+                             y, last_year,
+                             inami.contribution_minimum(last_year, y, tbl = 'contribution_minimum_sheltered'));
+        END IF;
+    END IF;
+    IF figure IS NOT NULL THEN
+        RAISE EXCEPTION 'a row of inami.% would change %', tbl, figure
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('The row %s falls in the period the shipped rows vouch for (%s).', r - 'shipped', src),
+                  HINT = 'The figures the sources publish stay as they are: add rows only for the periods after them (see doc/security.md).';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION inami._refuse_vouched_change(text, jsonb) IS
+'Trigger helper: refuses a parameter row of an operator that would change a figure of the period the shipped rows vouch for, naming the figure.';
+
+CREATE OR REPLACE FUNCTION inami._protect_shipped_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.shipped THEN
+        RAISE EXCEPTION 'cannot % a parameter row shipped with the extension', lower(TG_OP)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The row of %I.%I is the published figure of %s.',
+                                  TG_TABLE_SCHEMA, TG_TABLE_NAME, OLD.source),
+                  HINT = 'Shipped rows are fixed by the sources; add a row for a new period instead.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    -- pg_dump keeps only the rows not shipped: a row marked shipped by hand would be lost.
+    IF NEW.shipped THEN
+        RAISE EXCEPTION 'only the extension ships parameter rows'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A row of %I.%I given shipped = true (source: %s).',
+                                  TG_TABLE_SCHEMA, TG_TABLE_NAME, NEW.source),
+                  HINT = 'Leave shipped false (the default): the rows you add are yours, kept by pg_dump with your data.';
+    END IF;
+    PERFORM inami._refuse_vouched_change(TG_TABLE_NAME, to_jsonb(NEW));
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION inami._protect_shipped_row() IS
+'Trigger: refuses to update or delete a parameter row shipped with the extension, to mark a row shipped (pg_dump keeps only the rows not shipped), and a row that would change a figure the shipped rows vouch for (inami._refuse_vouched_change).';
+
+CREATE FUNCTION inami._finite_amount(amount numeric, what text) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF amount IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION '% must be a finite amount', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given is %s.', amount),
+                  HINT = 'Give an amount in EUR; NaN and the infinities are not amounts.';
+    END IF;
+    RETURN amount;
+END;
+$$;
+COMMENT ON FUNCTION inami._finite_amount(numeric, text) IS
+'The amount unchanged (NULL too), or an error (22023) naming what when it is NaN or an infinity.';
+
+CREATE OR REPLACE FUNCTION inami.dependent_income_within_limit(quarter_income numeric, year int, quarter int)
+RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN inami._finite_amount(quarter_income, 'quarter_income') <= inami.quarterly_dependent_limit(year, quarter);
+
+CREATE OR REPLACE FUNCTION inami.contribution_complement(year int, age int, wages numeric,
+                                              assimilated_workdays numeric,
+                                              category text DEFAULT 'workers',
+                                              sheltered boolean DEFAULT false)
+RETURNS numeric
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    minimum numeric := inami.contribution_minimum(year, age, sheltered);
+    r numeric;
+    shortfall numeric;
+    complement numeric;
+BEGIN
+    PERFORM inami._finite_amount(wages, 'wages');
+    PERFORM inami._finite_amount(assimilated_workdays, 'assimilated_workdays');
+    -- B takes the workdays of the assimilated periods over 240 (I): more than 240 (a
+    -- six-day week) leaves nothing to claim, at most the days of a year.
+    IF wages < 0 OR assimilated_workdays < 0 OR assimilated_workdays > 366 THEN
+        RAISE EXCEPTION 'wages and assimilated workdays must be within their range'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('wages = %s, assimilated_workdays = %s.', wages, assimilated_workdays),
+                  HINT = 'Give wages >= 0 as on the contribution documents and 0 to 366 workdays of assimilated periods.';
+    END IF;
+    SELECT c.rate INTO r FROM inami.contribution_rate c
+    WHERE c.category = $5 AND c.effective_from <= make_date($1, 1, 1)
+    ORDER BY c.effective_from DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no contribution rate for category "%" in %', $5, $1
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('inami.contribution_rate has no row for category %L in force on 1 January %s.', $5, $1),
+                  HINT = 'Use a category of inami.contribution_rate (workers, miners, public_services) or add its rate.';
+    END IF;
+    -- A: minimum - wages; B: - minimum x workdays / 240; C: rounded up to the euro, x rate.
+    shortfall := ceil(minimum - wages - minimum * assimilated_workdays / 240);
+    IF shortfall <= 0 THEN
+        RETURN 0.00;
+    END IF;
+    -- Under 10.00 EUR nothing is claimed (I: "ce montant", the product, before rounding:
+    -- 136 x 7.35 % = 9.996 is nothing, though it rounds to 10.00).
+    complement := shortfall * r / 100;
+    RETURN CASE WHEN complement < 10.00 THEN 0.00 ELSE round(complement, 2) END;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION inami.maf_ceiling(year int, household_income numeric, maf_social boolean)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    social numeric;
+    bracket numeric;
+BEGIN
+    IF year IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM inami._check_year(year, 'MAF year');
+    PERFORM inami._finite_amount(household_income, 'household_income');
+    IF maf_social IS NULL THEN
+        RAISE EXCEPTION 'maf_ceiling needs maf_social'
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = format('maf_social is NULL for year %s.', year),
+                  HINT = 'Give true when the household has members in a MAF social household (inami.maf_household), false otherwise.';
+    END IF;
+    IF household_income IS NULL AND NOT maf_social THEN
+        RAISE EXCEPTION 'maf_ceiling needs the household income when MAF social does not apply'
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = format('household_income is NULL and maf_social is false for year %s.', year),
+                  HINT = 'Give the household''s net taxable income of year - 2 (0 when the insurer may presume no income, Circ. O.A. 2024/245). A household of TP persons arrived in 2023 has the MAF social ceiling, with or without the IM: give maf_social true.';
+    END IF;
+    IF household_income < 0 THEN
+        RAISE EXCEPTION 'household income must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The household income given is %s.', household_income),
+                  HINT = 'Give the household''s net taxable income of year - 2, 0 or more.';
+    END IF;
+    IF maf_social THEN
+        SELECT c.ceiling INTO social FROM inami.maf_social_ceiling c WHERE c.year = $1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no MAF social ceiling for year %', year
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('inami.maf_social_ceiling has no row with year = %s.', year),
+                      HINT = format('Add the ceiling of the year with its source: INSERT INTO inami.maf_social_ceiling (year, ceiling, source) VALUES (%s, ...).', year);
+        END IF;
+    END IF;
+    IF household_income IS NOT NULL THEN
+        PERFORM 1 FROM inami.maf_income_bracket b WHERE b.year = $1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no MAF income brackets for year %', year
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('inami.maf_income_bracket has no row with year = %s.', year),
+                      HINT = format('Add the brackets of the year with their source: INSERT INTO inami.maf_income_bracket (year, income_from, ceiling, label, source) VALUES (%s, 0.00, ...), ...', year);
+        END IF;
+        SELECT b.ceiling INTO bracket FROM inami.maf_income_bracket b
+        WHERE b.year = $1 AND b.income_from <= household_income
+        ORDER BY b.income_from DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no MAF income bracket of year % holds an income of %', year, household_income
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The lowest income_from of inami.maf_income_bracket for year %s is %s.',
+                                      year, (SELECT min(b.income_from) FROM inami.maf_income_bracket b WHERE b.year = $1)),
+                      HINT = format('Add the first bracket: INSERT INTO inami.maf_income_bracket (year, income_from, ceiling, label, source) VALUES (%s, 0.00, ...).', year);
+        END IF;
+    END IF;
+    -- MAF social and a lower income bracket: the lower applies (Circ. O.A. 2024/245, "MAF 250").
+    RETURN least(social, bracket);
+END;
+$$;
+
+------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.
 ------------------------------------------------------------------------------------------
 -- Every PL/pgSQL function runs with search_path = pg_catalog, pg_temp: a function or

@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(99);
+SELECT plan(101);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -504,6 +504,9 @@ SELECT throws_ok($$SELECT inami.maf_refunded(a, 450) FROM (VALUES (9223372036854
     '22003', NULL, 'counter: overflow is an error');
 SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'inami.maf_refunded(numeric, numeric)'::regprocedure),
     'inami._maf_counter_combine', 'the counter has a combine function');
+
+SELECT throws_ok($$SELECT inami.maf_ceiling(2024, 'NaN', false)$$, '22023', 'household_income must be a finite amount', 'maf_ceiling: a NaN income');
+SELECT throws_ok($$SELECT inami.maf_ceiling(2024, 'Infinity', true)$$, '22023', NULL, 'maf_ceiling: an infinite income');
 
 SELECT * FROM finish();
 

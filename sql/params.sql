@@ -132,11 +132,11 @@ BEGIN
                   pg_temp.dependent(2024, 3)::text, pg_temp.items(2023)::text];
     -- ...then rows added by the next statements, and each function asked again
     INSERT INTO inami.im_ceiling (income_year, base, per_member, source) VALUES (2031, 20000.00, 3000.00, 'test: added later');
-    INSERT INTO inami.pivot_index_step (effective_from, exponent, source) VALUES ('2024-08-01', 29, 'test: added later');
+    INSERT INTO inami.pivot_index_step (effective_from, exponent, source) VALUES ('2024-11-01', 29, 'test: added later');
     INSERT INTO inami.parameter_coverage (series, valid_until, source) VALUES ('quarterly_dependent_limit', '2024-12-31', 'test: added later');
     UPDATE inami.ipcal_rule SET factor = -1 WHERE tax_year = 2023 AND code = '1250';
     seen := seen || ARRAY[pg_temp.plafond(1, 2031)::text, pg_temp.verdict(25000.00, 1, 2031),
-                          pg_temp.dependent(2024, 3)::text, pg_temp.items(2023)::text];
+                          pg_temp.dependent(2024, 4)::text, pg_temp.items(2023)::text];
     RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = array_to_string(seen, ' ');  -- and roll it all back
 END;
 $$;

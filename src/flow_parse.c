@@ -9,8 +9,12 @@
  *
  * Hostile input: any DOCTYPE is refused (so no entity is ever declared, let alone
  * expanded), external entities load nothing, no network, no XInclude, no
- * XML_PARSE_HUGE; attribute values and texts are capped (FLOW_MAX_ATTR, FLOW_MAX_TEXT),
- * depth is capped by the format (FLOW_MAX_DEPTH), members and items per record too.
+ * XML_PARSE_HUGE; a scanner ahead of libxml2 caps every tag, CDATA section and text run
+ * (FLOW_MAX_MARKUP) and the comments and PIs of a document (FLOW_MAX_COMMENTS), and stops
+ * the reading between two chunks when the caller has an interrupt to serve; attribute
+ * values and texts are capped (FLOW_MAX_ATTR, FLOW_MAX_TEXT), depth is capped by the
+ * format (FLOW_MAX_DEPTH), members and items per record too; attributes are unqualified,
+ * as the schemas say. doc/security.md lists the limits with their tests.
  */
 #include <stdio.h>
 #include <stdarg.h>
@@ -43,8 +47,16 @@ struct FlowParser
 	const char *mem;			/* memory input, read through mem_read */
 	size_t		mem_len;
 	size_t		mem_pos;
-	int			prolog;			/* state of the prolog scanner (PROLOG_*) */
-	int			prolog_aux;
+	int			lx_state;		/* the byte scanner (scan_bytes): LX_* */
+	int			lx_aux;
+	size_t		lx_len;			/* bytes of the current tag, text run, ... */
+	size_t		lx_comments;	/* bytes of comments and PIs so far */
+	int			lx_line;
+	int			lx_start_line;	/* where the current construct began */
+	bool		lx_root;		/* a start tag was seen */
+	bool		limit_hit;
+	bool		interrupted;
+	flow_pending_fn interrupt_pending;
 	bool		doctype;
 	flow_niss_fn niss_ok;
 	flow_tick_fn tick;
@@ -67,6 +79,8 @@ struct FlowParser
 	int			text_len;
 };
 
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
 static const char *const kind_names[] = {"Syst01", "Syst04", "Syst05", "Pro01", "Pro03", "Pro04"};
 
 /* The line of the node the reader is on (the parser itself reads ahead). */
@@ -87,6 +101,36 @@ current_line(FlowParser *p)
 		node->line > 0 && node->line < 65535)
 		return (int) node->line;
 	return xmlTextReaderGetParserLineNumber(p->reader);
+}
+
+/*
+ * Cut s (NUL-terminated, written by snprintf into size bytes) back to the last whole
+ * UTF-8 character when it filled the buffer: a message cut in the middle of one is not
+ * valid in the database's encoding, and a client in another encoding then gets a
+ * conversion error instead of the message.
+ */
+static void
+utf8_clip(char *s, size_t size)
+{
+	size_t		n = strlen(s);
+	size_t		start;
+	int			want;
+	unsigned char lead;
+
+	if (n + 1 < size || n == 0)
+		return;
+	start = n;
+	while (start > 0 && ((unsigned char) s[start - 1] & 0xC0) == 0x80)
+		start--;
+	if (start == 0)
+	{
+		s[0] = '\0';
+		return;
+	}
+	lead = (unsigned char) s[start - 1];
+	want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if ((int) (n - (start - 1)) < want)
+		s[start - 1] = '\0';
 }
 
 /* Record an error (the first one wins); returns -1 for the caller to return. */
@@ -112,6 +156,9 @@ fail(FlowParser *p, const char *sqlstate, const char *hint, const char *detail,
 	va_end(ap);
 	snprintf(p->err.detail, sizeof(p->err.detail), "%s", detail ? detail : "");
 	snprintf(p->err.hint, sizeof(p->err.hint), "%s", hint ? hint : "");
+	utf8_clip(p->err.message, sizeof(p->err.message));
+	utf8_clip(p->err.detail, sizeof(p->err.detail));
+	utf8_clip(p->err.hint, sizeof(p->err.hint));
 	return -1;
 }
 
@@ -131,6 +178,7 @@ failf(FlowParser *p, const char *sqlstate, const char *hint, const char *message
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	utf8_clip(detail, sizeof(detail));
 	return fail(p, sqlstate, hint, detail, "%s", message);
 }
 
@@ -199,6 +247,7 @@ xml_error_handler(void *arg, xmlErrorPtr error)
 	p->xml_error_seen = true;
 	p->xml_error_line = error->line;
 	snprintf(p->xml_error, sizeof(p->xml_error), "%s", error->message ? error->message : "unknown error");
+	utf8_clip(p->xml_error, sizeof(p->xml_error));
 	n = strlen(p->xml_error);
 	while (n > 0 && (p->xml_error[n - 1] == '\n' || p->xml_error[n - 1] == ' '))
 		p->xml_error[--n] = '\0';
@@ -211,57 +260,145 @@ refuse_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 	return NULL;
 }
 
-/* States of the prolog scanner. */
+/* States of the byte scanner. */
 enum
 {
-	PROLOG_TEXT, PROLOG_LT, PROLOG_PI, PROLOG_BANG, PROLOG_BANG_DASH, PROLOG_COMMENT, PROLOG_DONE
+	LX_TEXT, LX_LT, LX_TAG, LX_QUOTED, LX_PI, LX_BANG, LX_BANG_DASH, LX_COMMENT, LX_CDATA, LX_DECL
 };
 
+/* Stop the reading with a limit's error, at the line where the construct began. */
+static bool
+scan_limit(FlowParser *p, const char *sqlstate, const char *message, const char *hint,
+		   const char *fmt, size_t limit)
+{
+	char		detail[512];
+
+	snprintf(detail, sizeof(detail), fmt, limit, p->lx_start_line);
+	fail(p, sqlstate, hint, detail, "%s", message);
+	p->err.line = p->lx_start_line;
+	p->limit_hit = true;
+	return false;
+}
+
+#define TAG_HINT "The tags of an exchange file are short (a few attributes of at most 256 bytes each); this file is not one of them."
+
 /*
- * Look at the bytes before the root element as they stream in: XML declaration,
- * processing instructions, comments and white space pass; "<!" anything else (a
- * DOCTYPE) stops the reading before libxml2 sees it, so no DTD is ever parsed.
- * Returns false at a DOCTYPE.
+ * Look at every byte as it streams in, before libxml2 parses it, and stop the reading
+ * when a construct outgrows what an exchange file needs: libxml2 2.9 checks the
+ * attributes of one start tag against each other (quadratic) inside one
+ * xmlTextReaderRead, where no interrupt is checked, and keeps every comment and
+ * processing instruction it meets outside PostgreSQL's memory accounting. So a start or
+ * end tag, a CDATA section, a run of text between tags each stay under FLOW_MAX_MARKUP
+ * bytes, and the comments and processing instructions of a document under
+ * FLOW_MAX_COMMENTS bytes in all. Before the root element, "<!" anything but a comment
+ * (a DOCTYPE) stops the reading before libxml2 sees it, so no DTD is ever parsed.
+ * Returns false when the reading stops.
  */
 static bool
-scan_prolog(FlowParser *p, const char *buf, int n)
+scan_bytes(FlowParser *p, const char *buf, int n)
 {
-	for (int i = 0; i < n && p->prolog != PROLOG_DONE; i++)
+	for (int i = 0; i < n; i++)
 	{
 		char		c = buf[i];
 
-		switch (p->prolog)
+		if (c == '\n')
+			p->lx_line++;
+		p->lx_len++;
+		switch (p->lx_state)
 		{
-			case PROLOG_TEXT:
+			case LX_TEXT:
 				if (c == '<')
-					p->prolog = PROLOG_LT;
+				{
+					p->lx_state = LX_LT;
+					p->lx_len = 1;
+					p->lx_start_line = p->lx_line;
+				}
+				else if (p->lx_len > FLOW_MAX_MARKUP)
+					return scan_limit(p, "2200N", "text too long",
+									  "Exchange files hold short values and line breaks between their tags; this file is not one of them.",
+									  "More than %zu bytes of text without a tag, from line %d.", FLOW_MAX_MARKUP);
+				continue;
+			case LX_LT:
+				if (c == '?')
+					p->lx_state = LX_PI;
+				else if (c == '!')
+					p->lx_state = LX_BANG;
+				else
+				{
+					if (c != '/')
+						p->lx_root = true;
+					p->lx_state = LX_TAG;
+				}
+				p->lx_aux = 0;
+				if (p->lx_state == LX_PI)
+					p->lx_comments += 2;
+				continue;
+			case LX_TAG:
+				if (c == '"' || c == '\'')
+				{
+					p->lx_state = LX_QUOTED;
+					p->lx_aux = c;
+				}
+				else if (c == '>')
+					p->lx_state = LX_TEXT;
 				break;
-			case PROLOG_LT:
-				p->prolog = c == '?' ? PROLOG_PI : c == '!' ? PROLOG_BANG : PROLOG_DONE;
-				p->prolog_aux = 0;
+			case LX_QUOTED:
+				if (c == p->lx_aux)
+					p->lx_state = LX_TAG;
 				break;
-			case PROLOG_PI:
-				if (p->prolog_aux && c == '>')
-					p->prolog = PROLOG_TEXT;
-				p->prolog_aux = (c == '?');
+			case LX_DECL:
+				if (c == '>')
+					p->lx_state = LX_TEXT;
 				break;
-			case PROLOG_BANG:
-				if (c != '-')
+			case LX_CDATA:
+				if (p->lx_aux >= 2 && c == '>')
+					p->lx_state = LX_TEXT;
+				p->lx_aux = (c == ']') ? p->lx_aux + 1 : 0;
+				break;
+			case LX_BANG:
+			case LX_BANG_DASH:
+				if (c == '-')
+				{
+					p->lx_state = p->lx_state == LX_BANG ? LX_BANG_DASH : LX_COMMENT;
+					p->lx_comments += p->lx_state == LX_COMMENT ? 4 : 0;
+				}
+				else if (!p->lx_root)
+				{
+					p->doctype = true;
 					return false;
-				p->prolog = PROLOG_BANG_DASH;
-				break;
-			case PROLOG_BANG_DASH:
-				if (c != '-')
-					return false;
-				p->prolog = PROLOG_COMMENT;
-				p->prolog_aux = 0;
-				break;
-			case PROLOG_COMMENT:
-				if (p->prolog_aux >= 2 && c == '>')
-					p->prolog = PROLOG_TEXT;
-				p->prolog_aux = (c == '-') ? p->prolog_aux + 1 : 0;
-				break;
+				}
+				else
+					p->lx_state = (c == '[' && p->lx_state == LX_BANG) ? LX_CDATA : LX_DECL;
+				p->lx_aux = 0;
+				continue;
+			case LX_PI:
+			case LX_COMMENT:
+				if (++p->lx_comments > FLOW_MAX_COMMENTS)
+					return scan_limit(p, "54000", "too many bytes of comments and processing instructions",
+									  "Exchange files carry records, not comments: remove the comments and processing instructions, or keep them short.",
+									  "They pass %zu bytes in all at the one that starts at line %d.", FLOW_MAX_COMMENTS);
+				if (p->lx_state == LX_PI)
+				{
+					if (p->lx_aux && c == '>')
+						p->lx_state = LX_TEXT;
+					p->lx_aux = (c == '?');
+				}
+				else
+				{
+					if (p->lx_aux >= 2 && c == '>')
+						p->lx_state = LX_TEXT;
+					p->lx_aux = (c == '-') ? p->lx_aux + 1 : 0;
+				}
+				if (p->lx_state == LX_TEXT)
+					p->lx_len = 0;
+				continue;
 		}
+		/* a tag, a CDATA section or another declaration */
+		if (p->lx_state == LX_TEXT)
+			p->lx_len = 0;
+		else if (p->lx_len > FLOW_MAX_MARKUP)
+			return scan_limit(p, "2200N", "tag too long", TAG_HINT,
+							  "More than %zu bytes in the tag (or CDATA section) that starts at line %d.", FLOW_MAX_MARKUP);
 	}
 	return true;
 }
@@ -273,8 +410,14 @@ io_read(void *ctx, char *buf, int len)
 	FlowParser *p = ctx;
 	int			n;
 
-	if (p->doctype)
+	if (p->doctype || p->limit_hit || p->interrupted)
 		return -1;
+	/* the caller's interrupts, between two chunks: libxml2 then stops on a read error */
+	if (p->interrupt_pending && p->interrupt_pending(p->tick_ctx))
+	{
+		p->interrupted = true;
+		return -1;
+	}
 	if (p->mem)
 	{
 		size_t		left = p->mem_len - p->mem_pos;
@@ -291,11 +434,8 @@ io_read(void *ctx, char *buf, int len)
 		return -1;
 	}
 	p->bytes_read += n;
-	if (p->prolog != PROLOG_DONE && !scan_prolog(p, buf, n))
-	{
-		p->doctype = true;
+	if (!scan_bytes(p, buf, n))
 		return -1;
-	}
 	return n;
 }
 
@@ -317,6 +457,7 @@ flow_new(flow_niss_fn niss_ok)
 		return NULL;
 	xmlInitParser();
 	p->niss_ok = niss_ok;
+	p->lx_line = 1;
 	p->saved_loader = xmlGetExternalEntityLoader();
 	xmlSetExternalEntityLoader(refuse_entity_loader);
 	return p;
@@ -379,6 +520,13 @@ flow_set_tick(FlowParser *p, flow_tick_fn tick, void *ctx)
 {
 	p->tick = tick;
 	p->tick_ctx = ctx;
+}
+
+/* pending is called with the tick's context. */
+void
+flow_set_interrupt(FlowParser *p, flow_pending_fn pending)
+{
+	p->interrupt_pending = pending;
 }
 
 /* Free the reader and put libxml2's entity loader back. */
@@ -535,7 +683,8 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 {
 	int			n = 0;
 	int			r;
-	char		b[64];
+	char		b[64],
+				c[64];
 
 	while (names[n])
 		present[n++] = false;
@@ -554,8 +703,17 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 		if (ns != NULL)
 		{
 			/* xsi:schemaLocation and the like: allowed, ignored */
-			if (strcmp(ns, FLOW_NS) != 0)
+			if (strcmp(ns, XSI_NS) == 0)
 				continue;
+			/*
+			 * The schemas' attributes are unqualified: a qualified one (f:amount beside
+			 * amount) is not the same attribute for a validator, and must not stand in
+			 * for it here.
+			 */
+			return failf(p, "2200N", "The attributes of the exchange formats have no prefix: write amount=\"...\", not f:amount=\"...\" (xsd/common.xsd, attributeFormDefault=\"unqualified\").",
+						 "qualified attribute", "Attribute \"%s\" of <%s> is in namespace \"%s\".",
+						 shown((const char *) xmlTextReaderConstName(p->reader), b, sizeof(b)), element,
+						 shown(ns, c, sizeof(c)));
 		}
 		if (name == NULL)
 			return failf(p, "2200N", "Every attribute of the formats of api.md has a name; fix the file at the source.",
@@ -566,6 +724,9 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 		if (names[i] == NULL)
 			return failf(p, "2200N", "Remove the attribute: the format of api.md does not have it.",
 						 "unknown attribute", "Attribute \"%s\" of <%s>.", shown(name, b, sizeof(b)), element);
+		if (present[i])
+			return failf(p, "2200N", "Give each attribute once.", "attribute given twice",
+						 "Attribute \"%s\" of <%s>.", shown(name, b, sizeof(b)), element);
 		value = (const char *) xmlTextReaderConstValue(p->reader);
 		if (value == NULL)
 			value = "";
@@ -610,6 +771,10 @@ reader_failed(FlowParser *p)
 {
 	if (p->failed)
 		return -1;
+	if (p->interrupted)
+		return fail(p, "57014", "The statement was cancelled (pg_cancel_backend, statement_timeout) or the session is ending; nothing was loaded.",
+					"The reading stopped between two chunks of the document.",
+					"canceling statement: an interrupt came while reading the exchange file");
 	if (p->doctype)
 		return fail(p, "2200M", "Exchange files never carry a DOCTYPE: remove it (DOCTYPEs are refused before any of them is parsed, so that no entity is declared, loaded or expanded).",
 					"The document has a <!DOCTYPE> (or another <! declaration) before its root element.",
@@ -618,11 +783,15 @@ reader_failed(FlowParser *p)
 		return failf(p, "58030", "Check that the file is readable by the server and was not changed while loading.",
 					 "could not read the file", "The read failed after %zu bytes, at line %d.",
 					 p->bytes_read, current_line(p));
+	if (p->bytes_read == 0 && !p->read_failed)
+		return fail(p, "2200M", "Send a document whose root is one of Syst01, Syst04, Syst05, Pro01, Pro03, Pro04.",
+					"The document has 0 bytes.", "exchange file has no root element: the file is empty");
 	if (p->xml_error_seen)
 	{
 		char		detail[512];
 
 		snprintf(detail, sizeof(detail), "libxml2 says at line %d: %s.", p->xml_error_line, p->xml_error);
+		utf8_clip(detail, sizeof(detail));
 		fail(p, "2200M", "The file is not well-formed XML (bad UTF-8, truncated file, mismatched tags or an entity problem); fix it at the source and send it again.",
 			 detail, "exchange file is not well-formed XML");
 		p->err.line = p->xml_error_line;

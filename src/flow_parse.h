@@ -17,6 +17,8 @@
 #define FLOW_MAX_DEPTH 3		/* root 0, record 1, member 2, item 3 */
 #define FLOW_MAX_MEMBERS 64		/* members of one household */
 #define FLOW_MAX_ITEMS 512		/* IPCAL items of one household or person */
+#define FLOW_MAX_MARKUP 4096	/* bytes of a tag, a CDATA section, a text run */
+#define FLOW_MAX_COMMENTS (1024 * 1024) /* bytes of comments and PIs of a document */
 
 typedef enum FlowKind
 {
@@ -97,12 +99,20 @@ typedef bool (*flow_niss_fn) (const char *s, int len);
 /* Called every few thousand nodes, so the caller may check for interrupts. */
 typedef void (*flow_tick_fn) (void *ctx);
 
+/*
+ * Called between two chunks of input, inside libxml2: true when the caller has an
+ * interrupt to serve. The reading then stops (flow_error says 57014) and the caller
+ * serves it once out of libxml2.
+ */
+typedef bool (*flow_pending_fn) (void *ctx);
+
 typedef struct FlowParser FlowParser;
 
 extern FlowParser *flow_open_memory(const char *buf, size_t len, flow_niss_fn niss_ok);
 extern FlowParser *flow_open_io(flow_read_fn read, void *read_ctx, flow_niss_fn niss_ok);
 extern size_t flow_parser_size(void);
 extern void flow_set_tick(FlowParser *p, flow_tick_fn tick, void *ctx);
+extern void flow_set_interrupt(FlowParser *p, flow_pending_fn pending);
 extern int	flow_read_header(FlowParser *p);
 extern int	flow_next(FlowParser *p);
 extern const FlowHeader *flow_header(const FlowParser *p);

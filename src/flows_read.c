@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/pg_authid.h"
@@ -36,6 +37,7 @@
 #include "flow_parse.h"
 
 #define FLOW_BATCH 5000			/* records per batch of inserts */
+#define FLOW_LOCK_CLASS 1229865293	/* "INAM": first key of the advisory lock of a load */
 
 /* NISS check digits and birth date, through niss.c. */
 static bool
@@ -51,6 +53,25 @@ static void
 flow_tick(void *ctx)
 {
 	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Inside libxml2 (between two chunks of input) an error must not be raised: say whether
+ * a cancel, a statement_timeout or a termination waits, so that the reader stops and
+ * flow_raise serves it out of libxml2.
+ */
+static bool
+flow_interrupt_pending(void *ctx)
+{
+	return (QueryCancelPending || ProcDiePending) && INTERRUPTS_CAN_BE_PROCESSED();
+}
+
+/* Both of the above, on a new reader. */
+static void
+flow_watch_interrupts(FlowParser *p)
+{
+	flow_set_tick(p, flow_tick, NULL);
+	flow_set_interrupt(p, flow_interrupt_pending);
 }
 
 /* ---- the file, streamed ---- */
@@ -92,6 +113,9 @@ flow_raise(FlowParser *p, const char *source, const FlowFile *file)
 	const FlowError *e = flow_error(p);
 	int			code;
 
+	/* the reader stopped for an interrupt: PostgreSQL's own error says which */
+	if (strcmp(e->sqlstate, "57014") == 0)
+		CHECK_FOR_INTERRUPTS();
 	if (file != NULL && file->saved_errno != 0)
 	{
 		errno = file->saved_errno;
@@ -572,10 +596,27 @@ refuse_loaded_shipment(FlowLoad *l)
 	nulls[2] = l->h.oa[0] ? ' ' : 'n';
 	args[3] = Int32GetDatum(l->h.shipment);
 	nulls[3] = l->h.shipment ? ' ' : 'n';
+
+	/*
+	 * Two loads of one shipment at once: the second waits here until the first ends, then
+	 * finds its flow_file row (a read-write statement takes a new snapshot in READ
+	 * COMMITTED) and is refused with the way to replace it, instead of meeting the first
+	 * one's rows in a unique index. The lock is the transaction's, on a hash of the
+	 * shipment (a collision only makes two loads wait for each other).
+	 */
+	{
+		Datum		key = CStringGetTextDatum(psprintf("%s/%d/%s/%d", l->h.kind_name, l->h.year,
+													   l->h.oa, l->h.shipment));
+		Oid			keytype = TEXTOID;
+
+		if (SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(FLOW_LOCK_CLASS)
+								  ", pg_catalog.hashtext($1))", 1, &keytype, &key, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "locking the shipment failed");
+	}
 	rc = SPI_execute_with_args("SELECT file_id, source_name, loaded_at::text FROM inami.flow_file "
 							   "WHERE kind = $1 AND year = $2 AND oa IS NOT DISTINCT FROM $3 "
 							   "AND shipment IS NOT DISTINCT FROM $4 LIMIT 1",
-							   4, types, args, nulls, true, 1);
+							   4, types, args, nulls, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "looking up the shipment failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
@@ -687,7 +728,7 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 
 	memset(&l, 0, sizeof(l));
 	l.source = source;
-	flow_set_tick(p, flow_tick, NULL);
+	flow_watch_interrupts(p);
 	if (flow_read_header(p) < 0)
 		flow_raise(p, source, file);
 	l.h = *flow_header(p);
@@ -795,6 +836,20 @@ inami_load_flow(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count);
 }
 
+/* The path is a directory, a FIFO, a device, ...: never read. */
+static void
+refuse_not_regular(const char *path, const struct stat *st)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not a regular file", path),
+			 errdetail("load_flow_file reads regular files only; this path is a %s.",
+					   S_ISDIR(st->st_mode) ? "directory" : S_ISFIFO(st->st_mode) ? "FIFO (named pipe)" :
+					   S_ISSOCK(st->st_mode) ? "socket" :
+					   S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "device" : "special file"),
+			 errhint("Give the path of a regular file that the PostgreSQL server's operating-system user can read, or pass the document to inami.load_flow(text).")));
+}
+
 PG_FUNCTION_INFO_V1(inami_load_flow_file);
 Datum
 inami_load_flow_file(PG_FUNCTION_ARGS)
@@ -803,6 +858,7 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 	FlowFile	f = {-1, 0};
 	FlowParser *volatile p = NULL;
 	int64		count = 0;
+	struct stat st;
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -811,7 +867,44 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 				 errdetail("Role \"%s\" is neither a superuser nor a member of pg_read_server_files.",
 						   GetUserNameFromId(GetUserId(), false)),
 				 errhint("Ask an administrator to GRANT pg_read_server_files TO the role, or pass the document to inami.load_flow(text).")));
-	f.fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	/*
+	 * Only a regular file: opening a FIFO for reading waits for a writer, where no
+	 * interrupt is served, and a device may never end. stat says what the path is before
+	 * it is opened; O_NONBLOCK keeps the open itself from waiting should the path change
+	 * in between, and fstat checks what was opened.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		refuse_not_regular(path, &st);
+	f.fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
+	if (f.fd >= 0)
+	{
+		if (fstat(f.fd, &st) != 0)
+		{
+			int			saved = errno;
+
+			CloseTransientFile(f.fd);
+			errno = saved;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not stat file \"%s\": %m", path)));
+		}
+		if (!S_ISREG(st.st_mode))
+		{
+			CloseTransientFile(f.fd);
+			refuse_not_regular(path, &st);
+		}
+		/* reads of a regular file never wait anyway; clear the flag all the same */
+		if (fcntl(f.fd, F_SETFL, fcntl(f.fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		{
+			int			saved = errno;
+
+			CloseTransientFile(f.fd);
+			errno = saved;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not set the flags of file \"%s\": %m", path)));
+		}
+	}
 	if (f.fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -890,7 +983,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 	{
 		const FlowHeader *h;
 
-		flow_set_tick(p, flow_tick, NULL);
+		flow_watch_interrupts(p);
 		if (flow_read_header(p) < 0)
 			flow_raise(p, "the document", NULL);
 		h = flow_header(p);

@@ -9,7 +9,7 @@ INAMI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
  libxml2-dev libxml2-utils libipc-run-perl libtap-parser-sourcehandler-pgtap-perl
- python3-psycopg python3-matplotlib chromium"
+ python3-psycopg python3-matplotlib chromium clang libclang-rt-14-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 

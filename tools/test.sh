@@ -9,23 +9,43 @@ install_packages
 build_install
 
 work=$(stage_tree)
+
+# Fuzz the reader for INAMI_FUZZ_SECONDS (60) and read the generated hostile documents:
+# the fuzzing run is one test, each hostile document's assertions are TAP lines.
+fuzz_step() {
+	say "fuzzing the reader for ${INAMI_FUZZ_SECONDS:-60} s, then the generated hostile documents"
+	if FUZZ_OUT="$work/fuzz" bash "$INAMI_ROOT/test/fuzz/run.sh" "${INAMI_FUZZ_SECONDS:-60}" >"$work/fuzz.log" 2>&1; then
+		grep -E "^(ok|not ok|#)" "$work/fuzz.log" >>"$work/installcheck.log" || true
+		echo "test fuzz_flow ... ok" | tee -a "$work/installcheck.log"
+	else
+		cat "$work/fuzz.log"
+		grep -E '^(ok|not ok)' "$work/fuzz.log" >>"$work/installcheck.log" || true
+		echo "test fuzz_flow ... FAILED" | tee -a "$work/installcheck.log"
+		status=1
+	fi
+}
 # INAMI_KEEP=1 keeps the copy (results/, logs) for a developer to read.
 [ -n "${INAMI_KEEP:-}" ] && echo "test tree kept in $work" || trap 'rm -rf "$work"' EXIT
 status=0
 if [ $# -gt 0 ]; then
 	# Some suites only, by name: a pg_regress suite (sql/NAME.sql), an isolation spec
 	# (test/specs/NAME.spec) or a TAP test (test/t/NAME.pl).
-	regress="" iso="" tap=""
+	regress="" iso="" tap="" fuzz=""
 	for s in "$@"; do
 		s=$(basename "$s"); s=${s%.*}
-		if [ -f "$INAMI_ROOT/sql/$s.sql" ]; then regress="$regress $s"
+		if [ "$s" = fuzz ]; then fuzz=1
+		elif [ -f "$INAMI_ROOT/sql/$s.sql" ]; then regress="$regress $s"
 		elif [ -f "$INAMI_ROOT/test/specs/$s.spec" ]; then iso="$iso $s"
 		elif [ -f "$INAMI_ROOT/test/t/$s.pl" ]; then tap="$tap test/t/$s.pl"
 		else echo "no suite named $s" >&2; exit 2; fi
 	done
-	say "running:$regress$iso$tap"
-	as_postgres "cd '$work' && make -s PG_CONFIG='$PG_CONFIG' PROVE_FLAGS=--verbose installcheck \
-		REGRESS='$regress' ISOLATION='$iso' PROVE_TESTS='$tap' $( [ -n "$tap" ] || echo TAP_TESTS=)" 2>&1 | tee "$work/installcheck.log" || status=$?
+	say "running:$regress$iso$tap${fuzz:+ fuzz}"
+	: >"$work/installcheck.log"
+	if [ -n "$regress$iso$tap" ]; then
+		as_postgres "cd '$work' && make -s PG_CONFIG='$PG_CONFIG' PROVE_FLAGS=--verbose installcheck \
+			REGRESS='$regress' ISOLATION='$iso' PROVE_TESTS='$tap' $( [ -n "$tap" ] || echo TAP_TESTS=)" 2>&1 | tee "$work/installcheck.log" || status=$?
+	fi
+	[ -z "$fuzz" ] || fuzz_step
 	[ -f "$work/regression.diffs" ] && { say "regression.diffs"; cat "$work/regression.diffs"; }
 	[ -f "$work/output_iso/regression.diffs" ] && { say "isolation regression.diffs"; cat "$work/output_iso/regression.diffs"; }
 	perl "$INAMI_ROOT/tools/count-tests.pl" "$work" "$status"
@@ -45,6 +65,9 @@ else
 	echo "test order_flows_hostile_then_control_scenario ... FAILED" | tee -a "$work/installcheck.log"
 	status=1
 fi
+# The reader outside the server: a bounded fuzzing run (INAMI_FUZZ_SECONDS, 60 by default)
+# and the generated hostile documents (test/fuzz/run.sh), each a test.
+fuzz_step
 # The Debian package, last (installing it replaces the build above): built from a clean
 # clone of HEAD, installed with apt, checked on a throwaway cluster.
 say "the Debian package (tools/deb.sh --check)"

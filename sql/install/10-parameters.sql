@@ -16,6 +16,79 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION inami.is_digits(text, int) IS
 'True when value is exactly n ASCII digits (0-9): the CHECK of NISS (11), request numbers (18), OA codes (3), return codes (2) and IPCAL codes (4).';
 
+-- A row an operator adds (or edits) must not change a figure of the period the shipped rows
+-- vouch for: those figures are the sources' and may have been published. Each case names
+-- the first figure the row would change, as the functions compute it before the row.
+CREATE FUNCTION inami._refuse_vouched_change(tbl text, r jsonb) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    day date;
+    first_day date;
+    last_day date;
+    last_year int;
+    y int;
+    figure text;
+    src text;
+BEGIN
+    IF tbl = 'pivot_index_step' THEN
+        -- R1: from the first shipped step to the end of the shipped coverage.
+        day := (r->>'effective_from')::date;
+        SELECT min(s.effective_from) INTO first_day FROM inami.pivot_index_step s WHERE s.shipped;
+        SELECT c.valid_until, c.source INTO last_day, src FROM inami.parameter_coverage c
+        WHERE c.shipped AND c.series = 'quarterly_dependent_limit' ORDER BY c.valid_until DESC LIMIT 1;
+        IF day BETWEEN first_day AND last_day THEN
+            figure := format('the quarterly income limit of a dependent of Q%s %s (%s EUR)',
+                             extract(quarter FROM day), extract(year FROM day),
+                             inami.quarterly_dependent_limit(extract(year FROM day)::int, extract(quarter FROM day)::int));
+        END IF;
+    ELSIF tbl = 'parameter_coverage' THEN
+        -- The sources publish a quarter's limit when the quarter begins, never before.
+        day := (r->>'valid_until')::date;
+        last_day := (date_trunc('quarter', current_date) + interval '3 months - 1 day')::date;
+        IF day > last_day THEN
+            RAISE EXCEPTION 'a parameter_coverage row cannot vouch for a quarter that has not begun'
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('valid_until = %s, after the end of the current quarter (%s).', day, last_day),
+                      HINT = 'Add the pivot-index crossings the sources publish for the new quarters first, then the coverage up to the last of those quarters with the circular that publishes it.';
+        END IF;
+    ELSIF tbl = 'contribution_rate' THEN
+        -- R8: a rate counts from the year it is in force on 1 January; after the category's
+        -- first shipped rate and up to the last year the shipped minimum incomes come from
+        -- (the same circulars), it would take the place of a shipped one.
+        day := (r->>'effective_from')::date;
+        y := extract(year FROM day)::int + CASE WHEN day = date_trunc('year', day)::date THEN 0 ELSE 1 END;
+        SELECT min(c.effective_from), min(c.source) INTO first_day, src FROM inami.contribution_rate c
+        WHERE c.shipped AND c.category = r->>'category';
+        SELECT max(i.year) INTO last_year FROM inami.contribution_minimum_income i WHERE i.shipped;
+        IF day > first_day AND y <= last_year THEN
+            SELECT format('the contribution rate of %s in %s (%s %%)', c.category, y, c.rate) INTO figure
+            FROM inami.contribution_rate c
+            WHERE c.category = r->>'category' AND c.effective_from <= make_date(y, 1, 1)
+            ORDER BY c.effective_from DESC LIMIT 1;
+        END IF;
+    ELSIF tbl IN ('contribution_minimum_factor', 'contribution_minimum_sheltered') THEN
+        -- R8: a new age class splits one of the source's, for every year it covers.
+        SELECT max(i.year) INTO last_year FROM inami.contribution_minimum_income i WHERE i.shipped;
+        EXECUTE format('SELECT min(source) FROM inami.%I WHERE shipped', tbl) INTO src;
+        IF src IS NOT NULL AND last_year IS NOT NULL THEN
+            y := (r->>'min_age')::int;
+            figure := format('the minimum value of %s aged %s in %s (%s EUR)',
+                             CASE WHEN tbl = 'contribution_minimum_sheltered' THEN 'a sheltered worker' ELSE 'a worker' END,
+                             y, last_year,
+                             inami.contribution_minimum(last_year, y, tbl = 'contribution_minimum_sheltered'));
+        END IF;
+    END IF;
+    IF figure IS NOT NULL THEN
+        RAISE EXCEPTION 'a row of inami.% would change %', tbl, figure
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('The row %s falls in the period the shipped rows vouch for (%s).', r - 'shipped', src),
+                  HINT = 'The figures the sources publish stay as they are: add rows only for the periods after them (see doc/security.md).';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION inami._refuse_vouched_change(text, jsonb) IS
+'Trigger helper: refuses a parameter row of an operator that would change a figure of the period the shipped rows vouch for, naming the figure.';
+
 CREATE FUNCTION inami._protect_shipped_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -37,11 +110,12 @@ BEGIN
                                   TG_TABLE_SCHEMA, TG_TABLE_NAME, NEW.source),
                   HINT = 'Leave shipped false (the default): the rows you add are yours, kept by pg_dump with your data.';
     END IF;
+    PERFORM inami._refuse_vouched_change(TG_TABLE_NAME, to_jsonb(NEW));
     RETURN NEW;
 END;
 $$;
 COMMENT ON FUNCTION inami._protect_shipped_row() IS
-'Trigger: refuses to update or delete a parameter row shipped with the extension, and to mark a row shipped (pg_dump keeps only the rows not shipped).';
+'Trigger: refuses to update or delete a parameter row shipped with the extension, to mark a row shipped (pg_dump keeps only the rows not shipped), and a row that would change a figure the shipped rows vouch for (inami._refuse_vouched_change).';
 
 CREATE FUNCTION inami._protect_shipped_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$

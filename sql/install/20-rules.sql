@@ -19,10 +19,28 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION inami.quarterly_dependent_limit(date) IS
 'R1: the quarterly income limit of a dependent person for the quarter holding day.';
 
+-- NaN and the infinities are numerics but not amounts: every PL/pgSQL and SQL function that
+-- takes an amount passes it through this check (the C functions refuse them when they
+-- read the amount as cents).
+CREATE FUNCTION inami._finite_amount(amount numeric, what text) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF amount IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION '% must be a finite amount', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given is %s.', amount),
+                  HINT = 'Give an amount in EUR; NaN and the infinities are not amounts.';
+    END IF;
+    RETURN amount;
+END;
+$$;
+COMMENT ON FUNCTION inami._finite_amount(numeric, text) IS
+'The amount unchanged (NULL too), or an error (22023) naming what when it is NaN or an infinity.';
+
 CREATE FUNCTION inami.dependent_income_within_limit(quarter_income numeric, year int, quarter int)
 RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-RETURN quarter_income <= inami.quarterly_dependent_limit(year, quarter);
+RETURN inami._finite_amount(quarter_income, 'quarter_income') <= inami.quarterly_dependent_limit(year, quarter);
 COMMENT ON FUNCTION inami.dependent_income_within_limit(numeric, int, int) IS
 'R1: true when a gross quarterly income still allows being a dependent (equal to the limit qualifies; greater does not).';
 
@@ -128,6 +146,8 @@ DECLARE
     shortfall numeric;
     complement numeric;
 BEGIN
+    PERFORM inami._finite_amount(wages, 'wages');
+    PERFORM inami._finite_amount(assimilated_workdays, 'assimilated_workdays');
     -- B takes the workdays of the assimilated periods over 240 (I): more than 240 (a
     -- six-day week) leaves nothing to claim, at most the days of a year.
     IF wages < 0 OR assimilated_workdays < 0 OR assimilated_workdays > 366 THEN

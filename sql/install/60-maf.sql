@@ -52,6 +52,7 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM inami._check_year(year, 'MAF year');
+    PERFORM inami._finite_amount(household_income, 'household_income');
     IF maf_social IS NULL THEN
         RAISE EXCEPTION 'maf_ceiling needs maf_social'
             USING ERRCODE = 'null_value_not_allowed',

@@ -36,7 +36,41 @@ typedef struct Chunks
 	size_t		size;
 	size_t		pos;
 	int			chunk;
+	int			reads;
+	int			interrupt_at;	/* the read from which an interrupt is pending; 0: none */
+	bool		interrupted;
 } Chunks;
+
+/* The server's interrupt check, as the reader sees it between two chunks. */
+static bool
+chunk_pending(void *ctx)
+{
+	Chunks	   *c = ctx;
+
+	if (c->interrupt_at > 0 && c->reads >= c->interrupt_at)
+		c->interrupted = true;
+	return c->interrupted;
+}
+
+/* True when s is valid UTF-8: the server raises these texts in its encoding. */
+static bool
+valid_utf8(const char *s)
+{
+	const unsigned char *u = (const unsigned char *) s;
+
+	while (*u)
+	{
+		int			n = *u < 0x80 ? 0 : (*u & 0xE0) == 0xC0 ? 1 : (*u & 0xF0) == 0xE0 ? 2 : (*u & 0xF8) == 0xF0 ? 3 : -1;
+
+		if (n < 0)
+			return false;
+		u++;
+		for (int i = 0; i < n; i++, u++)
+			if ((*u & 0xC0) != 0x80)
+				return false;
+	}
+	return true;
+}
 
 /* A read callback giving the input in small chunks, as a file would. */
 static int
@@ -51,6 +85,7 @@ chunk_read(void *ctx, char *buf, int len)
 		n = len;
 	memcpy(buf, c->data + c->pos, n);
 	c->pos += n;
+	c->reads++;
 	return (int) n;
 }
 
@@ -60,7 +95,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FlowParser *p;
-	Chunks		c;
+	Chunks		c = {0};
 	int			r;
 	long		records = 0;
 
@@ -72,7 +107,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.size = size - 1;
 		c.pos = 0;
 		c.chunk = 1 + (data[0] >> 1) * 2;
+		c.reads = 0;
+		c.interrupted = false;
+		/* one input in four also gets an interrupt after a few chunks */
+		c.interrupt_at = (data[0] & 6) == 6 ? 1 + (data[0] >> 3) : 0;
 		p = flow_open_io(chunk_read, &c, niss_check_digits);
+		if (p != NULL)
+		{
+			flow_set_tick(p, NULL, &c);
+			flow_set_interrupt(p, chunk_pending);
+		}
 	}
 	else
 		p = flow_open_memory((const char *) data + 1, size - 1, niss_check_digits);
@@ -98,7 +142,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* every error has a SQLSTATE of 5 characters and a message, never XX000 */
 		if (strlen(e->sqlstate) != 5 || e->message[0] == '\0' || strcmp(e->sqlstate, "XX000") == 0)
 			abort();
+		/* and what the server raises is valid UTF-8, cut on a character if cut */
+		if (!valid_utf8(e->message) || !valid_utf8(e->detail) || !valid_utf8(e->hint))
+			abort();
 	}
+	/* an interrupt the reader saw stops it: it never reads on to a clean end */
+	else if ((data[0] & 1) && c.interrupted)
+		abort();
 	flow_close(p);
 	return 0;
 }

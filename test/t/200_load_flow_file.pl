@@ -55,11 +55,11 @@ like($err, qr/58P01: could not open file/, 'a missing file: 58P01');
 like($err, qr/DETAIL:  load_flow_file opens the file on the database server.*the path is the server's, not the client's\./,
 	'a missing file: the detail says whose path it is');
 like($err, qr/HINT:  .*inami\.load_flow\(text\)/, 'and the hint how to load a document of the client');
-# A directory opens, but reading it fails: the file error with its errno (EISDIR, which
-# errcode_for_file_access makes 42809), not the reader's generic one.
+# A directory is refused before it is opened, as anything but a regular file (42809, as
+# EISDIR was), not with the reader's generic error.
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT inami.load_flow_file('base')");
-like($err, qr/ERROR:  42809: could not read file "base": Is a directory/, 'a directory: the read error, errno and all (42809)');
-like($err, qr/DETAIL:  The read failed after 0 bytes, at line 1\./, 'a directory: the detail says where the read failed');
+like($err, qr/ERROR:  42809: "base" is not a regular file/, 'a directory: 42809, not a regular file');
+like($err, qr/DETAIL:  load_flow_file reads regular files only; this path is a directory\./, 'a directory: the detail says what the path is');
 
 # Privileges.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN; CREATE ROLE reader LOGIN; GRANT pg_read_server_files TO reader; GRANT USAGE ON SCHEMA inami TO plain, reader; GRANT ALL ON ALL TABLES IN SCHEMA inami TO plain, reader; GRANT USAGE ON ALL SEQUENCES IN SCHEMA inami TO plain, reader');
