@@ -1,5 +1,5 @@
 -- R3, R4 and the exchanges end to end: a control year loaded from documents in the
--- published format (api.md), decided, and its Syst_05 written, on the cases of Circ. O.A.
+-- published format (xsd/), decided, and its Syst_05 written, on the cases of Circ. O.A.
 -- 2024/165 that the flows themselves carry:
 --   E 4.3   a child the SCA lacks is answered "00" with 0 EUR (no IPCAL item);
 --   R9      a NISS whose month and day are 00 still settles "under 18" when the year does;

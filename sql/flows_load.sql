@@ -1,4 +1,4 @@
--- Data exchanges, reading: load_flow and the read_* functions on the formats of api.md, every
+-- Data exchanges, reading: load_flow and the read_* functions on the formats of xsd/, every
 -- check of the way in, the shipment loaded twice, Syst_04 shipment 2 beside shipment 1.
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.

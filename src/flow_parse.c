@@ -716,13 +716,13 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 						 shown(ns, c, sizeof(c)));
 		}
 		if (name == NULL)
-			return failf(p, "2200N", "Every attribute of the formats of api.md has a name; fix the file at the source.",
+			return failf(p, "2200N", "Every attribute of the formats (their schemas in xsd/) has a name; fix the file at the source.",
 						 "attribute without a name", "An attribute of <%s> has no name.", element);
 		for (i = 0; names[i]; i++)
 			if (strcmp(names[i][0] == '?' ? names[i] + 1 : names[i], name) == 0)
 				break;
 		if (names[i] == NULL)
-			return failf(p, "2200N", "Remove the attribute: the format of api.md does not have it.",
+			return failf(p, "2200N", "Remove the attribute: the format (its schema in xsd/) does not have it.",
 						 "unknown attribute", "Attribute \"%s\" of <%s>.", shown(name, b, sizeof(b)), element);
 		if (present[i])
 			return failf(p, "2200N", "Give each attribute once.", "attribute given twice",
@@ -743,7 +743,7 @@ read_attributes(FlowParser *p, const char *element, const char *const *names,
 	xmlTextReaderMoveToElement(p->reader);
 	for (int i = 0; names[i]; i++)
 		if (!present[i] && names[i][0] != '?')
-			return failf(p, "2200N", "Every attribute of the formats of api.md is required unless marked optional.",
+			return failf(p, "2200N", "Every attribute of the formats is required unless its schema in xsd/ marks it optional.",
 						 "missing attribute", "<%s> has no \"%s\" attribute.", element, names[i]);
 	return 0;
 }
@@ -1052,7 +1052,7 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 							  kind == FLOW_PRO04 ? "Result" : "Household");
 
 		if (strcmp(name, expect) != 0)
-			return failf(p, "2200N", "See the formats in api.md: each kind has one record element.",
+			return failf(p, "2200N", "See the schemas of the formats in xsd/: each kind has one record element.",
 						 "unknown element", "<%s> inside <%s>; expected <%s>.", shown(name, b, sizeof(b)),
 						 p->header.kind_name, expect);
 		memset(rec, 0, offsetof(FlowRecord, members));
@@ -1203,7 +1203,7 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 			p->text_target = TT_HOUSEHOLD_TOTAL;
 		}
 		else
-			return failf(p, "2200N", "See the formats in api.md.", "unknown element",
+			return failf(p, "2200N", "See the schemas of the formats in xsd/.", "unknown element",
 						 "<%s> inside <Household>.", shown(name, b, sizeof(b)));
 	}
 	else if ((depth == 2 && kind == FLOW_PRO03) ||
@@ -1249,14 +1249,14 @@ start_element(FlowParser *p, const char *name, int depth, bool empty)
 		else if (kind == FLOW_SYST04 && strcmp(name, "PersonalTotal") == 0)
 			p->text_target = TT_PERSONAL;
 		else
-			return failf(p, "2200N", "See the formats in api.md.", "unknown element",
+			return failf(p, "2200N", "See the schemas of the formats in xsd/.", "unknown element",
 						 "<%s> inside <%s>.", shown(name, b, sizeof(b)), kind == FLOW_PRO03 ? "Person" : "Member");
 		if (member_stage(p, m, p->text_target == TT_TAX_SHEET ? MEMBER_TAX_SHEET :
 						 p->text_target == TT_CADASTRAL ? MEMBER_CADASTRAL : MEMBER_PERSONAL, name) < 0)
 			return -1;
 	}
 	else
-		return failf(p, "2200N", "See the formats in api.md.", "unknown element",
+		return failf(p, "2200N", "See the schemas of the formats in xsd/.", "unknown element",
 					 "<%s> inside <%s> at depth %d.", shown(name, b, sizeof(b)), parent ? parent : "?", depth);
 
 	/* a text element */

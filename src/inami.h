@@ -163,7 +163,7 @@ extern bool inami_household_total(const InamiHousehold *state, int64 *cents);
 
 /* ---- data exchanges: declarations shared beyond their files ---- */
 
-/* Namespace of every exchange document (api.md, xsd/). */
+/* Namespace of every exchange document (xsd/). */
 #define INAMI_FLOWS_NAMESPACE "urn:be:inami:flows:1"
 
 /* niss.c: an error (22P02) unless an OA code is 3 ASCII digits; returns it (request_number, writers, loaders). */

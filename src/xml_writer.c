@@ -1,7 +1,7 @@
 /*
  * xml_writer.c
  *		The writers of the outgoing exchange documents: syst01_document,
- *		syst05_document, pro01_document, pro04_document (api.md "Data exchanges";
+ *		syst05_document, pro01_document, pro04_document (doc/exchanges.md, the schemas in xsd/;
  *		their schemas in xsd/).
  *
  * One mechanism for the four: libxml2's xmlTextWriter into an xmlBuffer (it escapes
@@ -75,7 +75,7 @@ fw_attributes(FlowWriter *fw, const char *element, va_list ap)
 }
 
 /*
- * Start the document: the root, its default namespace first (as api.md writes it), then
+ * Start the document: the root, its default namespace first (as the formats write it), then
  * its attributes (name, value, ..., NULL).
  */
 static void

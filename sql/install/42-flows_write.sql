@@ -2,7 +2,7 @@
 -- Data exchanges, writing: syst01_document, syst05_document, pro01_document, pro04_document
 ------------------------------------------------------------------------------------------
 
--- Each returns one document of api.md as xml, valid against xsd/<kind>.xsd: households
+-- Each returns one document of the exchange formats as xml, valid against xsd/<kind>.xsd: households
 -- (or decisions) in request-number order, members in NISS order. Nothing to write gives
 -- the empty root, valid too. STABLE: they read tables.
 
