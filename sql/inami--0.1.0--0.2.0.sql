@@ -802,6 +802,333 @@ COMMENT ON FUNCTION inami._control_lock_key(text) IS
 'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami._control_lock_key(kind), year).';
 
 ------------------------------------------------------------------------------------------
+-- Scale-out: maf_member[] a member of the extension (postgres_fdw ships maf_household to a
+-- shard only then), the shard hash and its operator class, the parameter fingerprint,
+-- the coordinator's shard tables and functions (as in sql/install/70-shards.sql).
+------------------------------------------------------------------------------------------
+ALTER EXTENSION inami ADD TYPE inami.maf_member[];
+
+------------------------------------------------------------------------------------------
+-- Scale-out: a coordinator and shards (postgres_fdw foreign partitions, dblink commands)
+--
+-- Households live on shards, placed by one hash of their key (inami.shard_of, the
+-- operator class inami.text_shard_ops); the coordinator holds tables partitioned by that
+-- hash whose partitions are postgres_fdw foreign tables. With the server option
+-- extensions 'inami', grouped aggregates run on the shards. A shipped function reads the
+-- SHARD's parameter tables, so every node must run the same version with the same
+-- parameter rows: add_shard and check_shards compare them and refuse a difference.
+------------------------------------------------------------------------------------------
+
+-- The hash: defined in src/shard.c, the same on every platform and version.
+CREATE FUNCTION inami._shard_hash(key text) RETURNS int
+AS 'MODULE_PATHNAME', 'inami_shard_hash'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami._shard_hash(text) IS
+'Hash support function 1 of inami.text_shard_ops: the low 32 bits of the shard hash of key with seed 0.';
+
+CREATE FUNCTION inami._shard_hash_extended(key text, seed bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_shard_hash_extended'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami._shard_hash_extended(text, bigint) IS
+'Hash support function 2 of inami.text_shard_ops: the 64-bit shard hash of key (FNV-1a over its bytes, seeded, finished by MurmurHash3 fmix64).';
+
+CREATE OPERATOR CLASS inami.text_shard_ops FOR TYPE text USING hash AS
+    OPERATOR 1 pg_catalog.= (text, text),
+    FUNCTION 1 inami._shard_hash(text),
+    FUNCTION 2 inami._shard_hash_extended(text, bigint);
+COMMENT ON OPERATOR CLASS inami.text_shard_ops USING hash IS
+'The hash partitioning of the sharded tables: PARTITION BY HASH (key inami.text_shard_ops) places a row where inami.shard_of(key, shards) says, on every platform and version.';
+
+CREATE FUNCTION inami.shard_of(key text, shards int) RETURNS int
+AS 'MODULE_PATHNAME', 'inami_shard_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inami.shard_of(text, int) IS
+'The shard (0 to shards - 1, the position of inami.shard) that holds key: the remainder of the hash partition of a table partitioned by HASH (key inami.text_shard_ops) with MODULUS shards. The hash is over the bytes of key: the same on every platform and version.';
+
+-- Every parameter table (a table of the extension with a shipped column), its row count
+-- and a digest of its rows: two nodes whose answers are equal compute with the same
+-- parameters. The text of a row depends on the output settings: pinned here.
+CREATE FUNCTION inami.parameter_fingerprint()
+RETURNS TABLE (table_name text, row_count bigint, digest text)
+LANGUAGE plpgsql STABLE
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 1
+AS $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass
+             FROM pg_catalog.pg_extension e
+             CROSS JOIN LATERAL pg_catalog.unnest(e.extconfig) AS x(oid)
+             JOIN pg_catalog.pg_class c ON c.oid = x.oid
+             WHERE e.extname = 'inami'
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = 'shipped' AND NOT a.attisdropped)
+             ORDER BY c.relname
+    LOOP
+        table_name := t::text;
+        EXECUTE pg_catalog.format(
+            'SELECT count(*), pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('
+            'coalesce(pg_catalog.string_agg(r::text, E''\n'' ORDER BY r::text), ''''), ''UTF8'')), ''hex'') '
+            'FROM %s AS r', t)
+        INTO row_count, digest;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION inami.parameter_fingerprint() IS
+'Every parameter table of inami (schema-qualified name), its number of rows and the SHA-256 of its rows'' text in order: equal on two nodes when their parameter rows are equal. inami.add_shard and inami.check_shards compare it between the coordinator and each shard.';
+
+-- The shards of this coordinator, in the order of their hash partitions.
+CREATE TABLE inami.shard (
+    name text PRIMARY KEY,
+    position int NOT NULL UNIQUE CHECK (position >= 0),
+    added_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE inami.shard IS
+'The shards of this coordinator (inami.add_shard): name is the foreign server''s, position the remainder of its hash partitions (inami.shard_of(key, count) = position).';
+SELECT pg_catalog.pg_extension_config_dump('inami.shard', '');
+
+-- The tables partitioned over the shards (inami.create_sharded_table).
+CREATE TABLE inami.sharded_table (
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    shard_key text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (schema_name, table_name)
+);
+COMMENT ON TABLE inami.sharded_table IS
+'The tables of this coordinator partitioned by hash of shard_key over the shards (inami.create_sharded_table): one foreign partition per shard, a table of the same name on each shard.';
+SELECT pg_catalog.pg_extension_config_dump('inami.sharded_table', '');
+
+-- The schema where dblink is installed (the shard commands run through it).
+CREATE FUNCTION inami._dblink_schema() RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s text;
+BEGIN
+    SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
+    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the coordinator needs the extension dblink'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'inami runs its commands on the shards through dblink, which is not installed in this database.',
+                  HINT = 'CREATE EXTENSION dblink; (it comes with PostgreSQL''s contrib modules).';
+    END IF;
+    RETURN s;
+END;
+$$;
+COMMENT ON FUNCTION inami._dblink_schema() IS
+'The schema of the dblink extension in this database; an error when it is not installed.';
+
+-- One shard against this node: same extension version, same library, same parameter
+-- rows. Every difference is an error naming the table and the shard.
+CREATE FUNCTION inami._check_shard(shard text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text := inami._dblink_schema();
+    mine text;
+    theirs text;
+    lib text;
+    d record;
+BEGIN
+    SELECT e.extversion INTO mine FROM pg_catalog.pg_extension e WHERE e.extname = 'inami';
+    EXECUTE pg_catalog.format(
+        'SELECT v FROM %I.dblink($1, $q$SELECT (SELECT extversion FROM pg_catalog.pg_extension '
+        'WHERE extname = ''inami'')$q$) AS t(v text)', dbl)
+    INTO theirs USING shard;
+    IF theirs IS NULL THEN
+        RAISE EXCEPTION 'shard "%" has no inami extension', shard
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('The database the foreign server %I connects to has no extension inami; this coordinator runs inami %s.', shard, mine),
+                  HINT = pg_catalog.format('On the shard: CREATE EXTENSION inami VERSION %L;', mine);
+    END IF;
+    EXECUTE pg_catalog.format('SELECT l FROM %I.dblink($1, ''SELECT inami.version()'') AS t(l text)', dbl)
+    INTO lib USING shard;
+    IF theirs <> mine OR lib <> inami.version() THEN
+        RAISE EXCEPTION 'shard "%" runs inami %, the coordinator inami %', shard, theirs, mine
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Extension version %s with library %s on the shard, %s with library %s on the coordinator: a function shipped to the shard would compute with other rules.',
+                                             theirs, lib, mine, inami.version()),
+                  HINT = 'Install the same inami on every node and run ALTER EXTENSION inami UPDATE where it is older.';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'SELECT coalesce(c.table_name, s.table_name) AS table_name, c.row_count AS my_rows, s.row_count AS their_rows, '
+        'c.digest AS my_digest, s.digest AS their_digest '
+        'FROM inami.parameter_fingerprint() AS c FULL JOIN %I.dblink($1, ''SELECT * FROM inami.parameter_fingerprint()'') '
+        'AS s(table_name text, row_count bigint, digest text) ON s.table_name = c.table_name '
+        'WHERE c.digest IS DISTINCT FROM s.digest ORDER BY 1 LIMIT 1', dbl)
+    INTO d USING shard;
+    IF d.table_name IS NOT NULL THEN
+        RAISE EXCEPTION 'parameter table % differs on shard "%"', d.table_name, shard
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('%s rows with digest %s on the shard, %s rows with digest %s on the coordinator: a function shipped to the shard would compute with other parameters.',
+                                             coalesce(d.their_rows::text, 'no table'), coalesce(d.their_digest, '-'),
+                                             coalesce(d.my_rows::text, 'no table'), coalesce(d.my_digest, '-')),
+                  HINT = pg_catalog.format('Make the rows of %s equal on every node (the publication inami_parameters of the coordinator, subscribed on each shard, keeps them so), then check again: SELECT * FROM inami.check_shards();', d.table_name);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION inami._check_shard(text) IS
+'Compares one shard (a foreign server) with this node: extension version, library version and every parameter table''s fingerprint; an error naming the first difference.';
+
+CREATE FUNCTION inami.check_shards()
+RETURNS TABLE (shard text, "position" int, inami_version text, parameter_tables int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+BEGIN
+    FOR s IN SELECT h.name, h.position FROM inami.shard h ORDER BY h.position
+    LOOP
+        PERFORM inami._check_shard(s.name);
+        shard := s.name;
+        "position" := s.position;
+        inami_version := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'inami');
+        parameter_tables := (SELECT count(*) FROM inami.parameter_fingerprint());
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION inami.check_shards() IS
+'Checks every shard of this coordinator against it (same inami version, same parameter rows): one row per shard when all agree, an error naming the shard and the table at the first difference.';
+
+-- conninfo's keywords: user and password go to the user mapping, the others to the server.
+CREATE FUNCTION inami._conninfo_options(conninfo text, for_user boolean) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    m text[];
+    opts text[] := '{}';
+    rest text := conninfo;
+    v text;
+BEGIN
+    FOR m IN SELECT pg_catalog.regexp_matches(conninfo,
+                 '([A-Za-z_]+)\s*=\s*(''(?:[^''\\]|\\.)*''|[^\s'']+)', 'g')
+    LOOP
+        v := m[2];
+        IF v LIKE '''%' THEN
+            v := pg_catalog.regexp_replace(pg_catalog.substr(v, 2, pg_catalog.length(v) - 2), '\\(.)', '\1', 'g');
+        END IF;
+        IF (m[1] IN ('user', 'password')) = for_user THEN
+            opts := opts || pg_catalog.format('%I %L', m[1], v);
+        END IF;
+        rest := pg_catalog.replace(rest, m[1] || '=' || m[2], '');
+    END LOOP;
+    IF pg_catalog.btrim(rest) <> '' THEN
+        RAISE EXCEPTION 'cannot read the connection string of a shard'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('What is not a keyword=value pair: %s.', pg_catalog.btrim(rest)),
+                  HINT = 'Give keyword=value pairs separated by spaces, e.g. ''host=/var/run/postgresql port=5433 dbname=inami''.';
+    END IF;
+    RETURN pg_catalog.array_to_string(opts, ', ');
+END;
+$$;
+COMMENT ON FUNCTION inami._conninfo_options(text, boolean) IS
+'The keyword=value pairs of a libpq connection string as OPTIONS of a foreign server (for_user false) or of its user mapping (user and password, for_user true).';
+
+CREATE FUNCTION inami.add_shard(name text, conninfo text) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    pos int;
+    server_opts text := inami._conninfo_options(conninfo, false);
+    user_opts text := inami._conninfo_options(conninfo, true);
+BEGIN
+    PERFORM inami._dblink_schema();
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.fdwname = 'postgres_fdw') THEN
+        RAISE EXCEPTION 'the coordinator needs the extension postgres_fdw'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The sharded tables are partitions on postgres_fdw foreign tables; postgres_fdw is not installed in this database.',
+                  HINT = 'CREATE EXTENSION postgres_fdw; (it comes with PostgreSQL''s contrib modules).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM inami.sharded_table) THEN
+        RAISE EXCEPTION 'cannot add a shard once tables are sharded'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('%s tables are partitioned over the %s shards: their rows are placed by the number of shards.',
+                                             (SELECT count(*) FROM inami.sharded_table), (SELECT count(*) FROM inami.shard)),
+                  HINT = 'Add every shard first, then create the sharded tables (inami.create_sharded_table); moving rows to a new shard is not supported.';
+    END IF;
+    SELECT count(*) INTO pos FROM inami.shard;
+    EXECUTE pg_catalog.format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (%s%sextensions ''inami'', async_capable ''true'', fetch_size ''10000'')',
+                              name, server_opts, CASE WHEN server_opts <> '' THEN ', ' ELSE '' END);
+    EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I%s',
+                              name, CASE WHEN user_opts <> '' THEN pg_catalog.format(' OPTIONS (%s)', user_opts) ELSE '' END);
+    -- Checked through the server just made: on an error, nothing of it stays.
+    PERFORM inami._check_shard(name);
+    INSERT INTO inami.shard (name, position) VALUES (name, pos);
+    RETURN pos;
+END;
+$$;
+COMMENT ON FUNCTION inami.add_shard(text, text) IS
+'Adds a shard to this coordinator: a postgres_fdw foreign server named name (options from conninfo, extensions ''inami'', async_capable), a user mapping for the current user (user and password of conninfo), after checking that the shard runs the same inami version with the same parameter rows (an error names the table and the shard, and nothing is added). Returns the shard''s position. Needs dblink and postgres_fdw on the coordinator.';
+
+CREATE FUNCTION inami.create_sharded_table(name text, columns text, shard_key text) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text := inami._dblink_schema();
+    parts text[] := pg_catalog.parse_ident(name);
+    sch text;
+    tab text;
+    n int;
+    s record;
+    conns text[] := '{}';
+    c text;
+BEGIN
+    IF pg_catalog.cardinality(parts) = 1 THEN
+        sch := 'public'; tab := parts[1];
+    ELSIF pg_catalog.cardinality(parts) = 2 THEN
+        sch := parts[1]; tab := parts[2];
+    ELSE
+        RAISE EXCEPTION 'a sharded table is named table or schema.table'
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = pg_catalog.format('The name given is %s.', name),
+                  HINT = 'Give the name without a database: schema.table.';
+    END IF;
+    SELECT count(*) INTO n FROM inami.shard;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'this coordinator has no shard'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('inami.shard is empty; %I.%I would have no partition.', sch, tab),
+                  HINT = 'Add the shards first: SELECT inami.add_shard(''shard1'', ''host=... port=... dbname=...'');';
+    END IF;
+    -- The coordinator's part first (errors in columns or shard_key end here); the shards'
+    -- tables in one open transaction each, committed when every shard has made its table.
+    EXECUTE pg_catalog.format('CREATE TABLE %I.%I (%s) PARTITION BY HASH (%I inami.text_shard_ops)',
+                              sch, tab, columns, shard_key);
+    FOR s IN SELECT h.name, h.position FROM inami.shard h ORDER BY h.position
+    LOOP
+        EXECUTE pg_catalog.format('CREATE FOREIGN TABLE %I.%I PARTITION OF %I.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s) '
+                                  'SERVER %I OPTIONS (schema_name %L, table_name %L)',
+                                  sch, tab || '_' || s.name, sch, tab, n, s.position, s.name, sch, tab);
+    END LOOP;
+    BEGIN
+        FOR s IN SELECT h.name FROM inami.shard h ORDER BY h.position
+        LOOP
+            c := 'inami_shard_ddl_' || s.name;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
+            conns := conns || c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''BEGIN'')', dbl) USING c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dbl)
+                USING c, pg_catalog.format('CREATE TABLE %I.%I (%s)', sch, tab, columns);
+        END LOOP;
+        FOREACH c IN ARRAY conns
+        LOOP
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''COMMIT'')', dbl) USING c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        -- Closing a connection rolls back its open transaction.
+        FOREACH c IN ARRAY conns
+        LOOP
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+        END LOOP;
+        RAISE;
+    END;
+    INSERT INTO inami.sharded_table (schema_name, table_name, shard_key) VALUES (sch, tab, shard_key);
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION inami.create_sharded_table(text, text, text) IS
+'Creates a table sharded by household: on each shard a table name (columns), on the coordinator a table name (columns) partitioned by HASH (shard_key inami.text_shard_ops) whose partitions name_SHARD are foreign tables on the shards (a row goes to the shard inami.shard_of(shard_key, shards)). shard_key is a text column; columns may not hold a unique or primary key (foreign partitions have no index). Returns the number of shards.';
+
+------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.
 ------------------------------------------------------------------------------------------
 -- Every PL/pgSQL function runs with search_path = pg_catalog, pg_temp: a function or

@@ -1,0 +1,173 @@
+# Scale-out: a coordinator and two shards on one machine. add_shard checks the shards
+# (version, parameter rows) and refuses a difference; the sharded tables place every row
+# where inami.shard_of says; household_income, ipcal_income, maf_household and
+# maf_refunded run on the shards (asserted on EXPLAIN VERBOSE), and the grouped answers
+# equal the same queries on one node.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my %node;
+for my $name (qw(coordinator shard1 shard2 other))
+{
+	$node{$name} = PostgreSQL::Test::Cluster->new($name);
+	$node{$name}->init;
+	$node{$name}->start;
+}
+my $coord = $node{coordinator};
+sub conninfo
+{
+	my $n = shift;
+	return 'host=' . $n->host . ' port=' . $n->port . ' dbname=postgres';
+}
+
+# The operator's parameter rows, the same on every node (ipcal_income needs them).
+my $ipcal_rules = q{
+	INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
+	    (2023, '1250', 1, 'wages', 'operator: IPCAL list 2023'),
+	    (2023, '1270', 0.1, 'spread over ten years', 'operator: IPCAL list 2023'),
+	    (2023, '1400', -1, 'deducted', 'operator: IPCAL list 2023');
+};
+for my $name (qw(coordinator shard1 shard2))
+{
+	$node{$name}->safe_psql('postgres', "CREATE EXTENSION inami; $ipcal_rules");
+}
+$coord->safe_psql('postgres', 'CREATE EXTENSION postgres_fdw; CREATE EXTENSION dblink;');
+
+# The hash is fixed: these values are the same on every platform and version.
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(inami.shard_of(k, n)::text, ',' ORDER BY k, n)
+	FROM (VALUES ('000000000000000001'), ('123456789012345678'), ('')) AS v(k), (VALUES (1), (2), (3), (7)) AS m(n)}),
+	'0,0,1,5,0,1,0,2,0,1,1,4', 'shard_of: the fixed values of the hash');
+my ($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.shard_of('1', 0)});
+like($err, qr/number of shards must be between 1 and 1024.*DETAIL:  The number of shards given is 0/s,
+	'shard_of: 0 shards is an error with the value');
+
+# Refused before anything is made: without dblink, a node without inami, another version,
+# another parameter row.
+$node{other}->safe_psql('postgres', 'SELECT 1');
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/shard "other" has no inami extension.*HINT:  On the shard: CREATE EXTENSION inami VERSION '0.2.0'/s,
+	'add_shard: a node without inami is refused');
+$node{other}->safe_psql('postgres', "CREATE EXTENSION inami VERSION '0.1.0'; $ipcal_rules");
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/shard "other" runs inami 0\.1\.0, the coordinator inami 0\.2\.0/,
+	'add_shard: a shard with another inami version is refused');
+$node{other}->safe_psql('postgres', q{ALTER EXTENSION inami UPDATE;
+	UPDATE inami.ipcal_rule SET factor = 0.5 WHERE code = '1270'});
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "other".*DETAIL:  3 rows with digest \w+ on the shard, 3 rows with digest \w+ on the coordinator/s,
+	'add_shard: a shard with another parameter row is refused, naming the table and the node');
+is($coord->safe_psql('postgres', q{SELECT (SELECT count(*) FROM pg_foreign_server) || '/' || (SELECT count(*) FROM inami.shard)}),
+	'0/0', 'add_shard refused: no server, no shard left behind');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.add_shard('bad', 'host=/tmp port')});
+like($err, qr/cannot read the connection string of a shard.*DETAIL:  What is not a keyword=value pair: port/s,
+	'add_shard: an unreadable connection string is an error');
+
+is($coord->safe_psql('postgres', "SELECT inami.add_shard('shard1', '" . conninfo($node{shard1}) . "')"), '0',
+	'add_shard: the first shard at position 0');
+is($coord->safe_psql('postgres', "SELECT inami.add_shard('shard2', '" . conninfo($node{shard2}) . " user=postgres')"), '1',
+	'add_shard: the second shard at position 1');
+like($coord->safe_psql('postgres', q{SELECT srvoptions::text FROM pg_foreign_server WHERE srvname = 'shard2'}),
+	qr/extensions=inami,async_capable=true/, 'add_shard: the server ships inami and scans the shards at once');
+is($coord->safe_psql('postgres', q{SELECT umoptions::text FROM pg_user_mappings WHERE srvname = 'shard2'}),
+	'{user=postgres}', 'add_shard: the user of the connection string goes to the user mapping');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || position || ':' || inami_version, ',') FROM inami.check_shards()}),
+	'shard1:0:0.2.0,shard2:1:0.2.0', 'check_shards: both shards agree with the coordinator');
+
+# The sharded tables, and the same rows in plain tables of the coordinator (one node).
+$coord->safe_psql('postgres', q{
+	SELECT inami.create_sharded_table('member', 'household text NOT NULL, niss text, return_code text, income numeric, birth_date date', 'household');
+	SELECT inami.create_sharded_table('ipcal_item', 'household text NOT NULL, niss text, code text, amount numeric', 'household');
+	SELECT inami.create_sharded_table('person', 'address text NOT NULL, niss text, has_im boolean, im_basis text, tp boolean, host boolean', 'address');
+	SELECT inami.create_sharded_table('contribution', 'household text NOT NULL, amount numeric', 'household');
+	CREATE TABLE member_one (LIKE member); CREATE TABLE ipcal_item_one (LIKE ipcal_item);
+	CREATE TABLE person_one (LIKE person); CREATE TABLE contribution_one (LIKE contribution);
+	CREATE FUNCTION niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+		SELECT nine || lpad((97 - ((CASE WHEN d >= '2000-01-01' THEN 2000000000 ELSE 0 END
+		                            + nine::bigint) % 97))::text, 2, '0')
+		FROM (SELECT to_char(d, 'YYMMDD') || lpad(s::text, 3, '0') AS nine) AS x $$;
+	INSERT INTO member_one
+	SELECT lpad(h::text, 18, '0'), niss(date '1950-01-01' + (h * 7 + k) % 25000, k),
+	       CASE WHEN (h + k) % 9 = 0 THEN '01' ELSE '00' END,
+	       CASE WHEN (h + k) % 9 = 0 THEN NULL ELSE round((h * 37 + k * 101) % 40000 + 0.5, 2) END,
+	       date '1950-01-01' + (h * 7 + k) % 25000
+	FROM generate_series(1, 2000) AS h, generate_series(1, 3) AS k;
+	INSERT INTO ipcal_item_one
+	SELECT household, niss, c, round(length(niss) * 100 + ascii(right(niss, 1)) * 7.5 + i, 2)
+	FROM member_one, (VALUES ('1250', 1), ('1270', 2), ('1400', 3)) AS v(c, i);
+	INSERT INTO person_one
+	SELECT lpad(a::text, 10, '0'), niss(date '1960-01-01' + a % 20000, k), (a + k) % 3 = 0,
+	       CASE (a + k) % 4 WHEN 0 THEN 'integration_allowance_abated' ELSE 'benefit' END,
+	       a % 10 = 0 AND k > 1, a % 10 = 0 AND k = 1
+	FROM generate_series(1, 1500) AS a, generate_series(1, 4) AS k;
+	INSERT INTO contribution_one
+	SELECT lpad((i % 1000)::text, 18, '0'), round(((i * 7919) % 20000 - 1500) / 100.0, 2)
+	FROM generate_series(1, 30000) AS i;
+	INSERT INTO member SELECT * FROM member_one;
+	INSERT INTO ipcal_item SELECT * FROM ipcal_item_one;
+	INSERT INTO person SELECT * FROM person_one;
+	INSERT INTO contribution SELECT * FROM contribution_one;
+	ANALYZE member, ipcal_item, person, contribution;
+});
+
+# Each row is on the shard shard_of names, and every shard has rows.
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(t || ':' || bad, ',' ORDER BY t) FROM (
+	    SELECT 'member' AS t, count(*) FILTER (WHERE inami.shard_of(household, 2) <> (tableoid::regclass::text <> 'member_shard1')::int) AS bad FROM member
+	    UNION ALL
+	    SELECT 'person', count(*) FILTER (WHERE inami.shard_of(address, 2) <> (tableoid::regclass::text <> 'person_shard1')::int) FROM person) s}),
+	'member:0,person:0', 'every row is on the shard inami.shard_of names');
+my $on1 = $node{shard1}->safe_psql('postgres', 'SELECT count(*) FROM member');
+my $on2 = $node{shard2}->safe_psql('postgres', 'SELECT count(*) FROM member');
+ok($on1 > 0 && $on2 > 0 && $on1 + $on2 == 6000, "the members are split over both shards ($on1 + $on2)");
+
+my %query = (
+	household_income => [ 'inami.household_income(', q{
+		SELECT household, inami.household_income(return_code, income, birth_date, 2022) AS r
+		FROM %s GROUP BY household} ],
+	ipcal_income => [ 'inami.ipcal_income(', q{
+		SELECT household || niss AS household, inami.ipcal_income(code, amount, 2023) AS r
+		FROM %s GROUP BY household, niss} ],
+	maf_household => [ 'inami.maf_household(', q{
+		SELECT address AS household, inami.maf_household(2024, niss, NULL, has_im, im_basis, tp, host, NULL, NULL)::text AS r
+		FROM %s GROUP BY address} ],
+	maf_refunded => [ 'inami.maf_refunded(', q{
+		SELECT household, inami.maf_refunded(amount, 450.00) AS r
+		FROM %s GROUP BY household} ],
+);
+my %table = (household_income => 'member', ipcal_income => 'ipcal_item', maf_household => 'person',
+	maf_refunded => 'contribution');
+for my $agg (sort keys %query)
+{
+	my ($call, $sql) = @{ $query{$agg} };
+	my $t = $table{$agg};
+	my $plan = $coord->safe_psql('postgres',
+		'SET enable_partitionwise_aggregate = on; EXPLAIN (VERBOSE, COSTS OFF) ' . sprintf($sql, $t));
+	my @remote = $plan =~ /Remote SQL: SELECT [^\n]*\Q$call\E[^\n]*GROUP BY/g;
+	my @pushed = $plan =~ /Relations: Aggregate on \(public\.${t}_shard\d/g;
+	is(scalar(@remote) . '/' . scalar(@pushed), '2/2', "$agg: the aggregate runs on both shards (Remote SQL holds it)")
+		or diag($plan);
+	my $digest = q{SELECT count(*) || ':' || md5(string_agg(household || '=' || coalesce(r::text, 'NULL'), ',' ORDER BY household)) FROM (%s) s};
+	my $sharded = $coord->safe_psql('postgres',
+		'SET enable_partitionwise_aggregate = on; ' . sprintf($digest, sprintf($sql, $t)));
+	my $one = $coord->safe_psql('postgres', sprintf($digest, sprintf($sql, "${t}_one")));
+	like($one, qr/^[1-9]\d*:/, "$agg: one node answers");
+	is($sharded, $one, "$agg: the sharded answer equals one node's");
+}
+
+# A parameter row changed on one shard afterwards: the shipped ipcal_income would read it,
+# check_shards names the table and the shard.
+$node{shard2}->safe_psql('postgres', q{UPDATE inami.ipcal_rule SET factor = 0.5 WHERE code = '1270'});
+($rc, $out, $err) = $coord->psql('postgres', 'SELECT * FROM inami.check_shards()');
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "shard2"/,
+	'check_shards: a parameter row changed on a shard is an error naming the table and the shard');
+
+# The number of shards places the rows: no shard is added once tables are sharded.
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/cannot add a shard once tables are sharded/, 'add_shard: refused once tables are sharded');
+
+$_->stop for values %node;
+done_testing();
