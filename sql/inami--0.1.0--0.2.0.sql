@@ -804,7 +804,8 @@ COMMENT ON FUNCTION inami._control_lock_key(text) IS
 ------------------------------------------------------------------------------------------
 -- Scale-out: maf_member[] a member of the extension (postgres_fdw ships maf_household to a
 -- shard only then), the shard hash and its operator class, the parameter fingerprint,
--- the coordinator's shard tables and functions (as in sql/install/70-shards.sql).
+-- the coordinator's shard tables, functions and sharded control runs (as in
+-- sql/install/70-shards.sql).
 ------------------------------------------------------------------------------------------
 ALTER EXTENSION inami ADD TYPE inami.maf_member[];
 
@@ -886,19 +887,61 @@ CREATE TABLE inami.shard (
 );
 COMMENT ON TABLE inami.shard IS
 'The shards of this coordinator (inami.add_shard): name is the foreign server''s, position the remainder of its hash partitions (inami.shard_of(key, count) = position).';
+COMMENT ON COLUMN inami.shard.name IS 'The shard''s foreign server (postgres_fdw), made by inami.add_shard.';
+COMMENT ON COLUMN inami.shard.position IS 'The remainder of the shard''s hash partitions: it holds the keys k with inami.shard_of(k, shards) = position.';
+COMMENT ON COLUMN inami.shard.added_at IS 'When the shard was added.';
 SELECT pg_catalog.pg_extension_config_dump('inami.shard', '');
 
 -- The tables partitioned over the shards (inami.create_sharded_table).
 CREATE TABLE inami.sharded_table (
     schema_name text NOT NULL,
     table_name text NOT NULL,
-    shard_key text NOT NULL,
+    shard_key text NOT NULL CHECK (pg_catalog.btrim(shard_key) <> ''),
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (schema_name, table_name)
 );
 COMMENT ON TABLE inami.sharded_table IS
 'The tables of this coordinator partitioned by hash of shard_key over the shards (inami.create_sharded_table): one foreign partition per shard, a table of the same name on each shard.';
+COMMENT ON COLUMN inami.sharded_table.schema_name IS 'Schema of the table, on the coordinator and on each shard.';
+COMMENT ON COLUMN inami.sharded_table.table_name IS 'Name of the table, on the coordinator (partitioned) and on each shard; its partitions are table_name_SHARD.';
+COMMENT ON COLUMN inami.sharded_table.shard_key IS 'The text column whose hash (inami.text_shard_ops) places each row.';
+COMMENT ON COLUMN inami.sharded_table.created_at IS 'When the table was sharded.';
 SELECT pg_catalog.pg_extension_config_dump('inami.sharded_table', '');
+
+-- Ids that name a shard's rows in results (file_id, run_id, event_id, ...) are unique over
+-- the cluster: each shard draws them from a range of its own, taken when it is added.
+-- Only the next value moves (setval, kept by pg_dump like the rows): the run procedures
+-- and tables stay as they are.
+CREATE FUNCTION inami._shard_take_id_range(shard_position int) RETURNS int
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    s record;
+    base bigint := (shard_position::bigint + 1) * 1000000000000;
+    last bigint;
+    n int := 0;
+BEGIN
+    FOR s IN SELECT pg_catalog.pg_get_serial_sequence(c.oid::regclass::text, a.attname) AS seq
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+             WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind = 'r' AND a.attidentity <> ''
+             ORDER BY 1
+    LOOP
+        SELECT q.last_value INTO last FROM pg_catalog.pg_sequences q
+        WHERE q.schemaname = 'inami' AND pg_catalog.format('inami.%I', q.sequencename) = s.seq;
+        IF last IS NULL OR last < base THEN
+            PERFORM pg_catalog.setval(s.seq, base, false);
+        ELSIF last >= base + 1000000000000 THEN
+            RAISE EXCEPTION 'the ids of % are past the range of shard position %', s.seq, shard_position
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = pg_catalog.format('The last id drawn is %s; the range of position %s ends at %s.', last, shard_position, base + 999999999999),
+                      HINT = 'Add this node at the position its ids were drawn for, or start from an empty node.';
+        END IF;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION inami._shard_take_id_range(int) IS
+'Run on a shard by inami.add_shard: every identity of inami''s tables draws its next ids from (position + 1) x 10^12 on, so that ids are unique over the cluster (10^12 per shard). Returns the number of identities moved into the range.';
 
 -- The schema where dblink is installed (the shard commands run through it).
 CREATE FUNCTION inami._dblink_schema() RETURNS text
@@ -932,10 +975,18 @@ DECLARE
     d record;
 BEGIN
     SELECT e.extversion INTO mine FROM pg_catalog.pg_extension e WHERE e.extname = 'inami';
-    EXECUTE pg_catalog.format(
-        'SELECT v FROM %I.dblink($1, $q$SELECT (SELECT extversion FROM pg_catalog.pg_extension '
-        'WHERE extname = ''inami'')$q$) AS t(v text)', dbl)
-    INTO theirs USING shard;
+    BEGIN
+        EXECUTE pg_catalog.format(
+            'SELECT v FROM %I.dblink($1, $q$SELECT (SELECT extversion FROM pg_catalog.pg_extension '
+            'WHERE extname = ''inami'')$q$) AS t(v text)', dbl)
+        INTO theirs USING shard;
+    EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection THEN
+        GET STACKED DIAGNOSTICS lib = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'shard "%" cannot be reached', shard
+            USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection',
+                  DETAIL = lib,
+                  HINT = pg_catalog.format('Start the shard, or correct the options of its foreign server: ALTER SERVER %I OPTIONS (SET host ''...'');', shard);
+    END;
     IF theirs IS NULL THEN
         RAISE EXCEPTION 'shard "%" has no inami extension', shard
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -1052,6 +1103,10 @@ BEGIN
                               name, CASE WHEN user_opts <> '' THEN pg_catalog.format(' OPTIONS (%s)', user_opts) ELSE '' END);
     -- Checked through the server just made: on an error, nothing of it stays.
     PERFORM inami._check_shard(name);
+    -- Its ids drawn from a range of its own (a commit on the shard: taken again harmlessly
+    -- if this transaction fails).
+    EXECUTE pg_catalog.format('SELECT n FROM %I.dblink($1, $2) AS t(n int)', inami._dblink_schema())
+    USING name, pg_catalog.format('SELECT inami._shard_take_id_range(%s)', pos);
     INSERT INTO inami.shard (name, position) VALUES (name, pos);
     RETURN pos;
 END;
@@ -1127,6 +1182,194 @@ END;
 $$;
 COMMENT ON FUNCTION inami.create_sharded_table(text, text, text) IS
 'Creates a table sharded by household: on each shard a table name (columns), on the coordinator a table name (columns) partitioned by HASH (shard_key inami.text_shard_ops) whose partitions name_SHARD are foreign tables on the shards (a row goes to the shard inami.shard_of(shard_key, shards)). shard_key is a text column; columns may not hold a unique or primary key (foreign partitions have no index). Returns the number of shards.';
+
+
+-- The coordinator's log of the runs it started on the shards: one row per shard and run,
+-- with the shard's own run log row (gathered when the shard answered) or the error that
+-- stopped it there.
+CREATE TABLE inami.shard_run (
+    sharded_run bigint NOT NULL,
+    shard text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('systematic_control', 'proactive_flow')),
+    year int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
+    shard_run_id bigint,
+    started_at timestamptz NOT NULL,
+    ended_at timestamptz NOT NULL CHECK (ended_at >= started_at),
+    status text NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    counts jsonb,
+    error_sqlstate text CHECK (error_sqlstate ~ '^[0-9A-Z]{5}$'),
+    error_message text,
+    PRIMARY KEY (sharded_run, shard),
+    CHECK ((status = 'failed') = (error_message IS NOT NULL))
+);
+COMMENT ON TABLE inami.shard_run IS
+'The coordinator''s log of its sharded control runs (inami.run_systematic_control_sharded, inami.run_proactive_flow_sharded): one row per run and shard, with the shard''s run id, counts and status from its inami.control_run, or the error that stopped the run on that shard (failed: rerun that shard).';
+COMMENT ON COLUMN inami.shard_run.sharded_run IS 'Numbers one sharded run (the same for all its shards).';
+COMMENT ON COLUMN inami.shard_run.shard IS 'The shard (inami.shard).';
+COMMENT ON COLUMN inami.shard_run.kind IS 'systematic_control or proactive_flow.';
+COMMENT ON COLUMN inami.shard_run.year IS 'Control year (systematic), year (proactive).';
+COMMENT ON COLUMN inami.shard_run.started_at IS 'When the coordinator started the run on the shard.';
+COMMENT ON COLUMN inami.shard_run.ended_at IS 'When the coordinator saw it end.';
+COMMENT ON COLUMN inami.shard_run.status IS 'succeeded, or failed (the shard must be run again).';
+COMMENT ON COLUMN inami.shard_run.counts IS 'The counts of the shard''s run (its inami.control_run.counts).';
+COMMENT ON COLUMN inami.shard_run.error_sqlstate IS 'SQLSTATE of the error that failed the run on the shard.';
+COMMENT ON COLUMN inami.shard_run.error_message IS 'Message (with detail) of the error that failed the run on the shard, or of the connection that failed.';
+COMMENT ON COLUMN inami.shard_run.shard_run_id IS 'The run_id of the run in the shard''s inami.control_run; NULL when the run never started there.';
+CREATE SEQUENCE inami.shard_run_seq;
+COMMENT ON SEQUENCE inami.shard_run_seq IS 'Numbers the sharded runs (inami.shard_run.sharded_run).';
+SELECT pg_catalog.pg_extension_config_dump('inami.shard_run', '');
+SELECT pg_catalog.pg_extension_config_dump('inami.shard_run_seq', '');
+
+-- Starts kind's procedure for year on the shards (all, or those named) at once through
+-- dblink_send_query, waits for all, logs each into inami.shard_run and commits, then
+-- raises the first failure naming the shards to rerun. The coordinator's lock of the kind
+-- and year is held until every shard has ended: one sharded run of a year at a time.
+CREATE PROCEDURE inami._run_sharded(kind text, year int, shards text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text;
+    run bigint;
+    s record;
+    c text;
+    conns text[] := '{}';
+    before bigint;
+    started timestamptz;
+    failed text[] := '{}';
+    first_error text;
+    first_state text;
+    unknown text;
+    st text; msg text; det text;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    dbl := inami._dblink_schema();
+    IF year IS NULL THEN
+        RAISE EXCEPTION 'year must be between 1990 and 2200'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The year given is NULL.',
+                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+    END IF;
+    PERFORM inami._check_year(year, 'year');
+    SELECT pg_catalog.string_agg(u, ', ') INTO unknown
+    FROM pg_catalog.unnest(shards) AS u WHERE u NOT IN (SELECT h.name FROM inami.shard h);
+    IF unknown IS NOT NULL OR NOT EXISTS (SELECT 1 FROM inami.shard) THEN
+        RAISE EXCEPTION 'no shard named %', coalesce(unknown, 'in inami.shard')
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = pg_catalog.format('The shards of this coordinator: %s.',
+                                             coalesce((SELECT pg_catalog.string_agg(h.name, ', ' ORDER BY h.position) FROM inami.shard h), 'none')),
+                  HINT = 'Name shards of inami.shard, or give NULL for all of them.';
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(inami._control_lock_key(kind), year);
+    -- Every shard must compute with the rules and parameters of the coordinator.
+    FOR s IN SELECT h.name FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
+    LOOP
+        PERFORM inami._check_shard(s.name);
+    END LOOP;
+    run := pg_catalog.nextval('inami.shard_run_seq');
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.inami_shard_run_start (shard text, conn text, before bigint, started timestamptz, error text, state text);
+    TRUNCATE pg_temp.inami_shard_run_start;
+    -- Started on every shard before any is waited for.
+    FOR s IN SELECT h.name FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
+    LOOP
+        c := 'inami_run_' || s.name;
+        started := pg_catalog.clock_timestamp();
+        BEGIN
+            -- A connection an interrupted run of this session left open is closed first.
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1) WHERE $1 = ANY (%I.dblink_get_connections())', dbl, dbl) USING c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
+            conns := conns || c;
+            EXECUTE pg_catalog.format('SELECT b FROM %I.dblink($1, %L) AS t(b bigint)', dbl,
+                                      'SELECT coalesce(max(run_id), 0) FROM inami.control_run')
+            INTO before USING c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_send_query($1, $2)', dbl)
+            USING c, pg_catalog.format('CALL inami.%I(%s)',
+                                       CASE kind WHEN 'systematic_control' THEN 'run_systematic_control' ELSE 'run_proactive_flow' END, year);
+            INSERT INTO pg_temp.inami_shard_run_start VALUES (s.name, c, before, started, NULL, NULL);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+            INSERT INTO pg_temp.inami_shard_run_start VALUES (s.name, NULL, NULL, started, pg_catalog.concat_ws(E'\n', msg, 'DETAIL: ' || nullif(det, '')), st);
+        END;
+    END LOOP;
+    -- Waited for, each; then its run log row gathered.
+    FOR s IN SELECT * FROM pg_temp.inami_shard_run_start ORDER BY shard
+    LOOP
+        st := s.state; msg := s.error; det := NULL;
+        IF s.conn IS NOT NULL THEN
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1) AS t(status text)', dbl) USING s.conn;
+                EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1) AS t(status text)', dbl) USING s.conn;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+                msg := pg_catalog.concat_ws(E'\n', msg, 'DETAIL: ' || nullif(det, ''));
+            END;
+        END IF;
+        INSERT INTO inami.shard_run (sharded_run, shard, kind, year, started_at, ended_at, status, error_sqlstate, error_message)
+        VALUES (run, s.shard, kind, year, s.started, pg_catalog.clock_timestamp(),
+                CASE WHEN msg IS NULL THEN 'succeeded' ELSE 'failed' END,
+                CASE WHEN msg IS NOT NULL THEN coalesce(nullif(st, ''), 'XX000') END, msg);
+        -- The shard's own log row: its run id, counts, and its status when it answers (on a
+        -- connection of its own: the run's may be left in any state by an error).
+        IF s.conn IS NOT NULL THEN
+            BEGIN
+                EXECUTE pg_catalog.format(
+                    'UPDATE inami.shard_run r SET shard_run_id = t.run_id, counts = t.counts, '
+                    'status = CASE WHEN t.status = ''succeeded'' AND r.status = ''succeeded'' THEN ''succeeded'' ELSE ''failed'' END, '
+                    'error_sqlstate = coalesce(r.error_sqlstate, t.error_sqlstate, CASE WHEN t.status <> ''succeeded'' THEN ''XX000'' END), '
+                    'error_message = coalesce(r.error_message, t.error_message, CASE WHEN t.status <> ''succeeded'' THEN ''the run is '' || t.status || '' on the shard'' END) '
+                    'FROM %I.dblink($1, $2) AS t(run_id bigint, status text, counts jsonb, error_sqlstate text, error_message text) '
+                    'WHERE r.sharded_run = $3 AND r.shard = $4', dbl)
+                USING s.shard,
+                      pg_catalog.format('SELECT run_id, status, counts, error_sqlstate, error_message FROM inami.control_run '
+                                        'WHERE kind = %L AND year = %s AND run_id > %s ORDER BY run_id DESC LIMIT 1', kind, year, s.before),
+                      run, s.shard;
+            EXCEPTION WHEN OTHERS THEN
+                NULL;  -- the shard stopped answering: what its run returned stays logged
+            END;
+        END IF;
+    END LOOP;
+    -- Every connection closed, whatever happened on it.
+    FOREACH c IN ARRAY conns
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+    END LOOP;
+    SELECT pg_catalog.array_agg(r.shard ORDER BY r.shard), (pg_catalog.array_agg(r.error_message ORDER BY r.shard))[1],
+           (pg_catalog.array_agg(r.error_sqlstate ORDER BY r.shard))[1]
+    INTO failed, first_error, first_state
+    FROM inami.shard_run r WHERE r.sharded_run = run AND r.status = 'failed';
+    COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'the % of % failed on shard %', pg_catalog.replace(kind, '_', ' '), year, pg_catalog.array_to_string(failed, ', ')
+            USING ERRCODE = 'external_routine_exception',
+                  DETAIL = pg_catalog.format('On shard %s: %s', failed[1], first_error),
+                  HINT = pg_catalog.format('The other shards completed (inami.shard_run, sharded_run %s). Once the shard is back, run it again: CALL inami.%s_sharded(%s, %L); a rerun leaves the decisions already made as they are.',
+                                           run, CASE kind WHEN 'systematic_control' THEN 'run_systematic_control' ELSE 'run_proactive_flow' END,
+                                           year, failed::text);
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE inami._run_sharded(text, int, text[]) IS
+'Internal to the sharded control runs: checks the shards, holds the coordinator''s lock of kind and year, starts the run on every shard (or those named) at once through dblink_send_query, waits for all, logs each into inami.shard_run, commits, and raises the failure naming the shards to rerun.';
+
+CREATE PROCEDURE inami.run_systematic_control_sharded(control_year int, shards text[] DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CALL inami._run_sharded('systematic_control', control_year, shards);
+END;
+$$;
+COMMENT ON PROCEDURE inami.run_systematic_control_sharded(int, text[]) IS
+'R4 on a coordinator: CALL inami.run_systematic_control(control_year) on every shard (or on those named) at once, after checking that each runs the same inami with the same parameter rows; one run of a year at a time over the cluster (the coordinator''s lock). Logs each shard''s run into inami.shard_run and commits (call it outside a transaction block); a failure on a shard is an error naming the shards to rerun, the others keep their decisions.';
+
+CREATE PROCEDURE inami.run_proactive_flow_sharded(year int, shards text[] DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CALL inami._run_sharded('proactive_flow', year, shards);
+END;
+$$;
+COMMENT ON PROCEDURE inami.run_proactive_flow_sharded(int, text[]) IS
+'R5 on a coordinator: CALL inami.run_proactive_flow(year) on every shard (or on those named) at once, as inami.run_systematic_control_sharded does for the systematic control.';
 
 ------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.

@@ -169,5 +169,87 @@ like($err, qr/parameter table inami\.ipcal_rule differs on shard "shard2"/,
 ($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
 like($err, qr/cannot add a shard once tables are sharded/, 'add_shard: refused once tables are sharded');
 
+# Control runs on the shards. The Syst_01 households of 2024 and their Syst_04 answers:
+# on each shard those shard_of places there, on the coordinator all of them (one node).
+my $households = q{
+	CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+		SELECT nine || lpad((97 - ((CASE WHEN d >= '2000-01-01' THEN 2000000000 ELSE 0 END
+		                            + nine::bigint) % 97))::text, 2, '0')
+		FROM (SELECT to_char(d, 'YYMMDD') || lpad(s::text, 3, '0') AS nine) AS x $$;
+	CREATE TEMP TABLE h AS
+	SELECT h, k, inami.request_number('300', 2024, pg_temp.niss(date '1960-01-01' + h, 1)) AS rn,
+	       pg_temp.niss(date '1960-01-01' + h, k) AS niss
+	FROM generate_series(1, 300) AS h, generate_series(1, 3) AS k WHERE k <= 1 + h % 3;
+	DELETE FROM h WHERE %s;
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '300', 'syst01', 300);
+	INSERT INTO inami.syst01_household SELECT 2024, rn, '300', niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id')) FROM h WHERE k = 1;
+	INSERT INTO inami.syst01_member SELECT 2024, rn, niss FROM h;
+	INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) VALUES ('Syst04', 2024, '300', 2022, 1, 'syst04', 225);
+	INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+	SELECT 2024, rn, 1, 2022, niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id')) FROM h WHERE k = 1 AND h % 4 <> 0;
+	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+	SELECT 2024, rn, 1, niss, CASE WHEN h % 7 = 0 THEN '01' ELSE '00' END,
+	       CASE WHEN h % 7 = 0 THEN '{}' ELSE ARRAY['1250'] END,
+	       CASE WHEN h % 7 = 0 THEN '{}' ELSE ARRAY[((h * 137) % 30000 + k * 1000)::numeric] END
+	FROM h WHERE h % 4 <> 0;
+};
+$node{shard1}->safe_psql('postgres', sprintf($households, 'inami.shard_of(rn, 2) <> 0'));
+$node{shard2}->safe_psql('postgres', sprintf($households, 'inami.shard_of(rn, 2) <> 1'));
+$coord->safe_psql('postgres', sprintf($households, 'false'));
+
+# The shard whose parameter row differs: the run is refused before it starts anywhere.
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "shard2"/,
+	'sharded run: refused while a shard has other parameter rows');
+is($coord->safe_psql('postgres', 'SELECT count(*) FROM inami.shard_run'), '0', 'sharded run refused: nothing started');
+$node{shard2}->safe_psql('postgres', q{UPDATE inami.ipcal_rule SET factor = 0.1 WHERE code = '1270'});
+
+# A run that fails on one shard (a constraint its decisions break): logged with the
+# shard's own run, named in the error; the other shard completes.
+$node{shard2}->safe_psql('postgres', q{ALTER TABLE inami.control_decision ADD CONSTRAINT refuse CHECK (false) NOT VALID});
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+like($err, qr/the systematic control of 2024 failed on shard shard2.*DETAIL:  On shard shard2: .*refuse.*HINT:  .*CALL inami\.run_systematic_control_sharded\(2024, '\{shard2\}'\)/s,
+	'sharded run: a failure names the shard to rerun');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status || ':' || coalesce(error_sqlstate, '-') || ':' || (shard_run_id >= (position + 1) * 1000000000000), ',' ORDER BY shard)
+	FROM inami.shard_run JOIN inami.shard ON name = shard}),
+	'shard1:succeeded:-:true,shard2:failed:23514:true', 'sharded run: each shard logged with its own run id (in its range) and its error');
+is($node{shard2}->safe_psql('postgres', 'SELECT status FROM inami.control_run'), 'failed', 'the failed run is in the shard\'s run log');
+is($node{shard2}->safe_psql('postgres', 'SELECT count(*) FROM inami.control_decision'), '0', 'the failed shard wrote no decision');
+
+# The rerun of the failed shard completes the year.
+$node{shard2}->safe_psql('postgres', q{ALTER TABLE inami.control_decision DROP CONSTRAINT refuse});
+$coord->safe_psql('postgres', q{CALL inami.run_systematic_control_sharded(2024, ARRAY['shard2'])});
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE sharded_run = 2}),
+	'shard2:succeeded', 'rerun of the failed shard: succeeded');
+
+# The same decisions as one node, nothing lost or doubled; ids unique over the cluster.
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control(2024)');
+my $decisions = q{SELECT request_number, reason, right_end, verdict, household_total, extra_income, ceiling, provisional FROM inami.control_decision};
+my $gathered = $coord->safe_psql('postgres', qq{
+	SELECT count(*) || ':' || count(DISTINCT r) || ':' || md5(string_agg(r, ',' ORDER BY r)) FROM (
+	    SELECT t::text AS r FROM dblink('shard1', \$q\$$decisions\$q\$) AS t(request_number text, reason text, right_end date, verdict text, household_total numeric, extra_income numeric, ceiling numeric, provisional boolean)
+	    UNION ALL
+	    SELECT t::text FROM dblink('shard2', \$q\$$decisions\$q\$) AS t(request_number text, reason text, right_end date, verdict text, household_total numeric, extra_income numeric, ceiling numeric, provisional boolean)) s});
+my $one = $coord->safe_psql('postgres', qq{
+	SELECT count(*) || ':' || count(DISTINCT r) || ':' || md5(string_agg(r, ',' ORDER BY r)) FROM (SELECT t::text AS r FROM ($decisions) t) s});
+like($one, qr/^300:300:/, 'one node: a decision per household');
+is($gathered, $one, 'sharded control year: the decisions of both shards are those of one node');
+like($coord->safe_psql('postgres', q{SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM inami.control_decision}),
+	qr/,/, 'the households reach several decisions');
+is($coord->safe_psql('postgres', q{SELECT count(*) || ':' || count(*) FILTER (WHERE id / 1000000000000 = p + 1) FROM (
+	    SELECT 0 AS p, id FROM dblink('shard1', 'SELECT run_id FROM inami.control_decision UNION ALL SELECT file_id FROM inami.flow_file') AS t(id bigint)
+	    UNION ALL
+	    SELECT 1, id FROM dblink('shard2', 'SELECT run_id FROM inami.control_decision UNION ALL SELECT file_id FROM inami.flow_file') AS t(id bigint)) s}),
+	'304:304', 'run and file ids of each shard (300 decisions, 4 files) are in its own range');
+
+# A stopped shard: the run starts nowhere and the error names it.
+$node{shard2}->stop;
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
+like($err, qr/shard "shard2" cannot be reached/, 'sharded run: a stopped shard is named, nothing starts');
+$node{shard2}->start;
+$coord->safe_psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE kind = 'proactive_flow'}),
+	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
+
 $_->stop for values %node;
 done_testing();
