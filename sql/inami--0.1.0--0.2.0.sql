@@ -804,8 +804,8 @@ COMMENT ON FUNCTION inami._control_lock_key(text) IS
 ------------------------------------------------------------------------------------------
 -- Scale-out: maf_member[] a member of the extension (postgres_fdw ships maf_household to a
 -- shard only then), the shard hash and its operator class, the parameter fingerprint,
--- the coordinator's shard tables, functions and sharded control runs (as in
--- sql/install/70-shards.sql).
+-- the coordinator's shard tables and functions, the sharded control runs and documents
+-- (as in sql/install/70-shards.sql).
 ------------------------------------------------------------------------------------------
 ALTER EXTENSION inami ADD TYPE inami.maf_member[];
 
@@ -1370,6 +1370,88 @@ END;
 $$;
 COMMENT ON PROCEDURE inami.run_proactive_flow_sharded(int, text[]) IS
 'R5 on a coordinator: CALL inami.run_proactive_flow(year) on every shard (or on those named) at once, as inami.run_systematic_control_sharded does for the systematic control.';
+
+-- The coordinator's documents: each shard writes its part with the node's own writer, the
+-- parts are merged in request-number order (as one node writes them: C collation). The
+-- records are empty elements, one per line, indented by two spaces (src/xml_writer.c).
+CREATE FUNCTION inami._sharded_document(writer text, year int, oa text, root_name text, item_name text)
+RETURNS xml
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text := inami._dblink_schema();
+    s record;
+    doc text;
+    root text;
+    shard_root text;
+    first_shard text;
+    items text[] := '{}';
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM inami.shard) THEN
+        RAISE EXCEPTION 'this coordinator has no shard'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('inami.%s_sharded merges the documents of the shards; inami.shard is empty.', writer),
+                  HINT = pg_catalog.format('On one node, call inami.%s instead.', writer);
+    END IF;
+    FOR s IN SELECT h.name FROM inami.shard h ORDER BY h.position
+    LOOP
+        EXECUTE pg_catalog.format('SELECT d FROM %I.dblink($1, $2) AS t(d text)', dbl) INTO doc
+        USING s.name, pg_catalog.format('SELECT inami.%I(%s, %L)::text', writer, year, oa);
+        shard_root := pg_catalog.substring(doc, '^<' || root_name || '[^>]*?(?=/?>)');
+        IF root IS NULL THEN
+            root := shard_root;
+            first_shard := s.name;
+        ELSIF root <> shard_root THEN
+            RAISE EXCEPTION 'the shards write different % documents', root_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = pg_catalog.format('Shard %s writes %s>, shard %s writes %s>.', first_shard, root, s.name, shard_root),
+                      HINT = 'Load every file of the year on every shard (its households go to their shards, the file itself to all), then run the year again.';
+        END IF;
+        items := items || ARRAY(SELECT m[1] FROM pg_catalog.regexp_matches(doc, '(<' || item_name || ' [^>]*/>)', 'g') AS m);
+    END LOOP;
+    RETURN (SELECT CASE WHEN count(*) = 0 THEN root || '/>'
+                        ELSE root || E'>\n' || pg_catalog.string_agg('  ' || i, E'\n'
+                                 ORDER BY pg_catalog.substring(i, 'requestNumber="([0-9]+)"') COLLATE "C")
+                             || E'\n</' || root_name || '>' END
+            FROM pg_catalog.unnest(items) AS i)::xml;
+END;
+$$;
+COMMENT ON FUNCTION inami._sharded_document(text, int, text, text, text) IS
+'Internal to the coordinator''s writers: writer(year, oa) on every shard, its item_name records merged in request-number order under the root the shards agree on.';
+
+CREATE FUNCTION inami.syst05_document_sharded(control_year int, oa text) RETURNS xml
+LANGUAGE sql STRICT
+RETURN inami._sharded_document('syst05_document', control_year, oa, 'Syst05', 'Feedback');
+COMMENT ON FUNCTION inami.syst05_document_sharded(int, text) IS
+'R4 on a coordinator: the Syst_05 of control_year for oa over the whole cluster, as inami.syst05_document writes it on one node: every shard''s Feedback records merged in request-number order. A shard''s error (provisional decisions, ...) is the error.';
+
+CREATE FUNCTION inami.pro04_document_sharded(year int, oa text) RETURNS xml
+LANGUAGE sql STRICT
+RETURN inami._sharded_document('pro04_document', year, oa, 'Pro04', 'Result');
+COMMENT ON FUNCTION inami.pro04_document_sharded(int, text) IS
+'R5 on a coordinator: the Pro_04 of year for oa over the whole cluster, as inami.pro04_document writes it on one node: every shard''s Result records merged in request-number order; an error when the shards disagree on the shipment.';
+
+-- explain_decision of the shard that holds the household.
+CREATE FUNCTION inami.explain_decision_sharded(request_number text, control_year int)
+RETURNS TABLE (step int, what text, value text, rule text)
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    n int := (SELECT count(*) FROM inami.shard);
+    target text;
+BEGIN
+    SELECT h.name INTO target FROM inami.shard h WHERE h.position = inami.shard_of($1, n);
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'this coordinator has no shard'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'inami.explain_decision_sharded asks the shard that holds the household; inami.shard is empty.',
+                  HINT = 'On one node, call inami.explain_decision instead.';
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT * FROM %I.dblink($1, $2) AS t(step int, what text, value text, rule text)', inami._dblink_schema())
+    USING target, pg_catalog.format('SELECT * FROM inami.explain_decision(%L, %s)', $1, $2);
+END;
+$$;
+COMMENT ON FUNCTION inami.explain_decision_sharded(text, int) IS
+'R4 on a coordinator: inami.explain_decision(request_number, control_year) run on the shard that holds the household (inami.shard_of(request_number, shards)).';
 
 ------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.

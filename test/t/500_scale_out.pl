@@ -242,6 +242,31 @@ is($coord->safe_psql('postgres', q{SELECT count(*) || ':' || count(*) FILTER (WH
 	    SELECT 1, id FROM dblink('shard2', 'SELECT run_id FROM inami.control_decision UNION ALL SELECT file_id FROM inami.flow_file') AS t(id bigint)) s}),
 	'304:304', 'run and file ids of each shard (300 decisions, 4 files) are in its own range');
 
+# Syst_05 written on the coordinator from the shards' decisions: once the second shipment
+# is in (a file without households, on every node), the document of one node.
+for my $n ($coord, $node{shard1}, $node{shard2})
+{
+	$n->safe_psql('postgres', q{INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count)
+		VALUES ('Syst04', 2024, '300', 2022, 2, 'syst04 2', 0)});
+}
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control(2024)');
+my $syst05 = $coord->safe_psql('postgres', q{SELECT inami.syst05_document(2024, '300')});
+is(() = $syst05 =~ /<Feedback /g, 300, 'one node: Syst_05 has a Feedback per household');
+is($coord->safe_psql('postgres', q{SELECT inami.syst05_document_sharded(2024, '300')}), $syst05,
+	'syst05_document_sharded: the shards\' Feedback merged in request-number order, as one node writes it');
+is($coord->safe_psql('postgres', q{SELECT inami.pro04_document_sharded(2024, '300')}),
+	$coord->safe_psql('postgres', q{SELECT inami.pro04_document(2024, '300')}), 'pro04_document_sharded: as one node');
+my $rn = $coord->safe_psql('postgres', q{SELECT min(request_number) FROM inami.control_decision WHERE household_total IS NOT NULL});
+# Step 2 names the run (its id, its time): the shard's, not the one node's.
+my $explain = q{SELECT string_agg(step || '|' || what || '|' || coalesce(value, '') || '|' || coalesce(rule, ''), E'\n' ORDER BY step) FROM %s('%s', 2024) WHERE step <> 2};
+my $local = $coord->safe_psql('postgres', sprintf($explain, 'inami.explain_decision', $rn));
+like($local, qr/household income\|3274\.00/, 'one node explains a decision');
+is($coord->safe_psql('postgres', sprintf($explain, 'inami.explain_decision_sharded', $rn)), $local,
+	'explain_decision_sharded: the explanation of the shard that holds the household');
+like($coord->safe_psql('postgres', qq{SELECT value FROM inami.explain_decision_sharded('$rn', 2024) WHERE step = 2}),
+	qr/^made by run [12]\d{12} /, 'explain_decision_sharded: the decision was made by the shard\'s run');
+
 # A stopped shard: the run starts nowhere and the error names it.
 $node{shard2}->stop;
 ($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
