@@ -1453,6 +1453,34 @@ $$;
 COMMENT ON FUNCTION inami.explain_decision_sharded(text, int) IS
 'R4 on a coordinator: inami.explain_decision(request_number, control_year) run on the shard that holds the household (inami.shard_of(request_number, shards)).';
 
+-- The operator's parameter rows of the coordinator, published for the shards to subscribe
+-- to (logical replication): every parameter table, rows not shipped (the shipped ones come
+-- with CREATE EXTENSION on each node). A filtered publication replicates an UPDATE or
+-- DELETE only when the replica identity covers the filter's column: FULL.
+CREATE FUNCTION inami.publish_parameters(publication name DEFAULT 'inami_parameters') RETURNS int
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    t text;
+    tables text[] := '{}';
+BEGIN
+    IF pg_catalog.current_setting('wal_level') <> 'logical' THEN
+        RAISE EXCEPTION 'the coordinator must run with wal_level = logical to publish its parameters'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('wal_level is %s.', pg_catalog.current_setting('wal_level')),
+                  HINT = 'ALTER SYSTEM SET wal_level = logical; then restart the coordinator.';
+    END IF;
+    FOR t IN SELECT f.table_name FROM inami.parameter_fingerprint() f ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s REPLICA IDENTITY FULL', t);
+        tables := tables || pg_catalog.format('%s WHERE (NOT shipped)', t);
+    END LOOP;
+    EXECUTE pg_catalog.format('CREATE PUBLICATION %I FOR TABLE %s', publication, pg_catalog.array_to_string(tables, ', '));
+    RETURN pg_catalog.cardinality(tables);
+END;
+$$;
+COMMENT ON FUNCTION inami.publish_parameters(name) IS
+'On a coordinator: publishes the operator''s rows (not shipped) of every parameter table (REPLICA IDENTITY FULL, so that updates and deletes replicate too) as publication; each shard subscribes to it, and every node computes with the same parameters. Needs wal_level = logical. Returns the number of tables published.';
+
 ------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.
 ------------------------------------------------------------------------------------------

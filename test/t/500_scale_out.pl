@@ -13,7 +13,8 @@ my %node;
 for my $name (qw(coordinator shard1 shard2 other))
 {
 	$node{$name} = PostgreSQL::Test::Cluster->new($name);
-	$node{$name}->init;
+	# The coordinator publishes its parameter rows (logical replication).
+	$node{$name}->init($name eq 'coordinator' ? (allows_streaming => 'logical') : ());
 	$node{$name}->start;
 }
 my $coord = $node{coordinator};
@@ -275,6 +276,26 @@ $node{shard2}->start;
 $coord->safe_psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
 is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE kind = 'proactive_flow'}),
 	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
+
+# Parameter replication: the coordinator publishes its operator rows, each shard subscribes
+# (without the first copy: add_shard found their rows equal); a row added or changed on
+# the coordinator reaches both shards, and check_shards finds them equal.
+($rc, $out, $err) = $node{other}->psql('postgres', 'SELECT inami.publish_parameters()');
+like($err, qr/must run with wal_level = logical/, 'publish_parameters: refused without wal_level = logical');
+is($coord->safe_psql('postgres', 'SELECT inami.publish_parameters()'), '12', 'publish_parameters: every parameter table');
+for my $s (qw(shard1 shard2))
+{
+	$node{$s}->safe_psql('postgres', "CREATE SUBSCRIPTION inami_parameters_$s CONNECTION '" . conninfo($coord)
+		. "' PUBLICATION inami_parameters WITH (copy_data = false)");
+}
+$coord->safe_psql('postgres', q{
+	INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES (2023, '1500', 1, 'pensions', 'operator: IPCAL list 2023');
+	UPDATE inami.ipcal_rule SET factor = 0.2 WHERE code = '1270';
+	DELETE FROM inami.ipcal_rule WHERE code = '1400';});
+$coord->wait_for_catchup("inami_parameters_$_") for qw(shard1 shard2);
+is($node{shard2}->safe_psql('postgres', q{SELECT string_agg(code || '=' || factor, ',' ORDER BY code) FROM inami.ipcal_rule}),
+	'1250=1,1270=0.2,1500=1', 'a shard receives the rows added, updated and deleted on the coordinator');
+is($coord->safe_psql('postgres', 'SELECT count(*) FROM inami.check_shards()'), '2', 'check_shards: replicated shards agree');
 
 $_->stop for values %node;
 done_testing();
