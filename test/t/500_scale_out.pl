@@ -8,6 +8,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
+use Time::HiRes qw(usleep);
 
 my %node;
 for my $name (qw(coordinator shard1 shard2 other))
@@ -267,6 +269,54 @@ is($coord->safe_psql('postgres', sprintf($explain, 'inami.explain_decision_shard
 	'explain_decision_sharded: the explanation of the shard that holds the household');
 like($coord->safe_psql('postgres', qq{SELECT value FROM inami.explain_decision_sharded('$rn', 2024) WHERE step = 2}),
 	qr/^made by run [12]\d{12} /, 'explain_decision_sharded: the decision was made by the shard\'s run');
+
+# A shard stopped in the middle of its run. Another session of shard2 locks its Syst_04
+# answers, so that its run waits in the middle of its work; meanwhile the coordinator holds
+# the lock of the year; then shard2 stops.
+sub wait_for
+{
+	my ($n, $sql) = @_;
+	for (1 .. 600)
+	{
+		my $v = $n->safe_psql('postgres', $sql);
+		return $v if $v ne '';
+		usleep(100_000);
+	}
+	return '';
+}
+my ($hin, $hout, $herr) = ('', '', '');
+my $holder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node{shard2}->connstr('postgres') ],
+	'<', \$hin, '>', \$hout, '2>', \$herr);
+$hin .= "BEGIN;\nLOCK TABLE inami.syst04_household IN ACCESS EXCLUSIVE MODE;\n";
+$holder->pump_nb;
+wait_for($node{shard2}, q{SELECT 1 FROM pg_locks WHERE relation = 'inami.syst04_household'::regclass AND mode = 'AccessExclusiveLock' AND granted});
+my ($rout, $rerr) = ('', '');
+my $sharded = IPC::Run::start([ 'psql', '-X', '-d', $coord->connstr('postgres'), '-c',
+		"SET application_name = 'sharded'", '-c', 'CALL inami.run_systematic_control_sharded(2024)' ],
+	'>', \$rout, '2>', \$rerr);
+isnt(wait_for($node{shard2}, q{SELECT pid FROM pg_stat_activity WHERE query LIKE 'CALL inami.run_systematic_control(%' AND wait_event_type = 'Lock'}),
+	'', 'the run on shard2 waits in the middle of its work');
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+	WHERE a.application_name = 'sharded' AND l.locktype = 'advisory' AND l.granted
+	  AND l.classid::bigint = (inami._control_lock_key('systematic_control')::bigint & 4294967295) AND l.objid = 2024}),
+	'1', 'the coordinator holds the lock of the systematic control of 2024 while the shards run');
+$node{shard2}->stop('immediate');
+$sharded->finish;
+eval { $holder->finish; };
+like($rerr, qr/the systematic control of 2024 failed on shard shard2.*HINT:  .*run_systematic_control_sharded\(2024, '\{shard2\}'\)/s,
+	'a shard stopped mid-run: the error names it');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run
+	WHERE sharded_run = (SELECT max(sharded_run) FROM inami.shard_run)}),
+	'shard1:succeeded,shard2:failed', 'a shard stopped mid-run: logged as failed, the other shard completed');
+$node{shard2}->start;
+is($node{shard2}->safe_psql('postgres', q{SELECT status FROM inami.control_run ORDER BY run_id DESC LIMIT 1}), 'running',
+	'the shard stopped mid-run left its run log row running (as one node after a crash)');
+$coord->safe_psql('postgres', q{CALL inami.run_systematic_control_sharded(2024, ARRAY['shard2'])});
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run
+	WHERE sharded_run = (SELECT max(sharded_run) FROM inami.shard_run)}),
+	'shard2:succeeded', 'the rerun of the stopped shard succeeds');
+is($coord->safe_psql('postgres', q{SELECT inami.syst05_document_sharded(2024, '300')}), $syst05,
+	'after the rerun, the Syst_05 of the cluster is still the one node\'s: nothing lost or doubled');
 
 # A stopped shard: the run starts nowhere and the error names it.
 $node{shard2}->stop;
