@@ -116,6 +116,18 @@ $coord->safe_psql('postgres', q{
 	ANALYZE member, ipcal_item, person, contribution;
 });
 
+# A table one shard already has: an error, and no table made anywhere.
+$node{shard2}->safe_psql('postgres', 'CREATE TABLE taken (x int)');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.create_sharded_table('taken', 'household text NOT NULL, x int', 'household')});
+like($err, qr/relation "taken" already exists/, 'create_sharded_table: a shard that has the table already is an error');
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'taken%'}) . '/'
+	. $node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'taken'}) . '/'
+	. $coord->safe_psql('postgres', q{SELECT count(*) FROM inami.sharded_table WHERE table_name = 'taken'}),
+	'0/0/0', 'create_sharded_table refused: nothing on the coordinator nor on the other shard');
+$node{shard2}->safe_psql('postgres', 'DROP TABLE taken');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.create_sharded_table('a.b.c', 'x int', 'x')});
+like($err, qr/a sharded table is named table or schema\.table/, 'create_sharded_table: a name of three parts is refused');
+
 # Each row is on the shard shard_of names, and every shard has rows.
 is($coord->safe_psql('postgres', q{
 	SELECT string_agg(t || ':' || bad, ',' ORDER BY t) FROM (
