@@ -1481,6 +1481,116 @@ $$;
 COMMENT ON FUNCTION inami.publish_parameters(name) IS
 'On a coordinator: publishes the operator''s rows (not shipped) of every parameter table (REPLICA IDENTITY FULL, so that updates and deletes replicate too) as publication; each shard subscribes to it, and every node computes with the same parameters. Needs wal_level = logical. Returns the number of tables published.';
 
+-- Sharded loading. Each shard reads the WHOLE file with the one-node loader (streamed:
+-- memory stays flat whatever the size), so every check about the file as a whole is judged
+-- on the whole file, and then keeps only the households it holds; in one transaction, so
+-- a shard has its part of the file or nothing of it.
+CREATE FUNCTION inami._load_flow_file_part(path text, shard_position int, shards int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    loaded bigint := inami.load_flow_file(path);
+    file bigint := pg_catalog.currval(pg_catalog.pg_get_serial_sequence('inami.flow_file', 'file_id'));
+    t regclass;
+    removed bigint;
+BEGIN
+    -- The tables of a file's records keyed by household (their members follow by cascade);
+    -- Pro_03 answers are keyed by person (NISS) and stay on every shard.
+    FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind = 'r'
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'file_id' AND NOT a.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'request_number' AND NOT a.attisdropped)
+             ORDER BY c.relname
+    LOOP
+        EXECUTE pg_catalog.format('DELETE FROM %s WHERE file_id = $1 AND inami.shard_of(request_number, $2) <> $3', t)
+        USING file, shards, shard_position;
+        GET DIAGNOSTICS removed = ROW_COUNT;
+        loaded := loaded - removed;
+    END LOOP;
+    RETURN loaded;
+END;
+$$;
+COMMENT ON FUNCTION inami._load_flow_file_part(text, int, int) IS
+'Run on a shard by inami.load_flow_file_sharded: inami.load_flow_file(path), the whole file checked as on one node, then only the households of the shard at shard_position kept (Pro_03 persons are kept whole). Returns the households (or results) kept.';
+
+CREATE FUNCTION inami.load_flow_file_sharded(path text, shards text[] DEFAULT NULL)
+RETURNS TABLE (shard text, kept bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text := inami._dblink_schema();
+    n int := (SELECT count(*) FROM inami.shard);
+    s record;
+    c text;
+    conns text[] := '{}';
+    failed text[] := '{}';
+    first_error text;
+    msg text; det text;
+    unknown text;
+BEGIN
+    SELECT pg_catalog.string_agg(u, ', ') INTO unknown
+    FROM pg_catalog.unnest(shards) AS u WHERE u NOT IN (SELECT h.name FROM inami.shard h);
+    IF unknown IS NOT NULL OR n = 0 THEN
+        RAISE EXCEPTION 'no shard named %', coalesce(unknown, 'in inami.shard')
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = pg_catalog.format('The shards of this coordinator: %s.',
+                                             coalesce((SELECT pg_catalog.string_agg(h.name, ', ' ORDER BY h.position) FROM inami.shard h), 'none')),
+                  HINT = 'Name shards of inami.shard, or give NULL for all of them.';
+    END IF;
+    FOR s IN SELECT h.name FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
+    LOOP
+        PERFORM inami._check_shard(s.name);
+    END LOOP;
+    -- Started on every shard at once, then each waited for.
+    FOR s IN SELECT h.name, h.position FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
+    LOOP
+        c := 'inami_load_' || s.name;
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1) WHERE $1 = ANY (%I.dblink_get_connections())', dbl, dbl) USING c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
+            conns := conns || c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_send_query($1, $2)', dbl)
+            USING c, pg_catalog.format('SELECT inami._load_flow_file_part(%L, %s, %s)', path, s.position, n);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+            failed := failed || s.name;
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
+        END;
+    END LOOP;
+    FOR s IN SELECT h.name FROM inami.shard h WHERE (shards IS NULL OR h.name = ANY (shards)) AND NOT h.name = ANY (failed) ORDER BY h.position
+    LOOP
+        c := 'inami_load_' || s.name;
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT k FROM %I.dblink_get_result($1) AS t(k bigint)', dbl) INTO kept USING c;
+            EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1, false) AS t(k bigint)', dbl) USING c;
+            shard := s.name;
+            RETURN NEXT;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+            failed := failed || s.name;
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
+        END;
+    END LOOP;
+    FOREACH c IN ARRAY conns
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+    END LOOP;
+    IF pg_catalog.cardinality(failed) > 0 THEN
+        RAISE EXCEPTION 'the file % was not loaded on shard %', path, pg_catalog.array_to_string(failed, ', ')
+            USING ERRCODE = 'external_routine_exception',
+                  DETAIL = first_error || pg_catalog.format(' The other shards (%s) loaded their part of the file.',
+                                                            coalesce((SELECT pg_catalog.string_agg(h.name, ', ' ORDER BY h.position) FROM inami.shard h
+                                                                      WHERE (shards IS NULL OR h.name = ANY (shards)) AND NOT h.name = ANY (failed)), 'none')),
+                  HINT = pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L); a shard that has the file refuses it again.',
+                                           path, failed::text);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
+'On a coordinator: loads an exchange file on every shard at once (or on those named): each shard reads the whole file with inami.load_flow_file (streamed, checked as on one node, the file row in its flow_file) and keeps the households inami.shard_of places there (Pro_03 persons, keyed by NISS, on every shard). The path must be readable by every shard''s server. Returns the households (or results) each shard kept; a shard that fails is an error naming it, the others keep their part (rerun the ones named).';
+
 ------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.
 ------------------------------------------------------------------------------------------

@@ -339,6 +339,42 @@ $coord->safe_psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
 is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE kind = 'proactive_flow'}),
 	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
 
+# Sharded loading: a Syst_01 file of 2025 (written by the coordinator from its 2025 rows),
+# loaded on both shards at once; each reads the whole file and keeps its households.
+$coord->safe_psql('postgres', q{
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'syst01 2025', 300);
+	INSERT INTO inami.syst01_household
+	SELECT 2025, inami.request_number('300', 2025, requester_niss), '300', requester_niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id'))
+	FROM inami.syst01_household WHERE control_year = 2024;
+	INSERT INTO inami.syst01_member
+	SELECT 2025, inami.request_number('300', 2025, h.requester_niss), m.niss
+	FROM inami.syst01_member m JOIN inami.syst01_household h USING (control_year, request_number) WHERE control_year = 2024;});
+my $file = PostgreSQL::Test::Utils::tempdir() . '/syst01_2025.xml';
+open(my $fh, '>', $file) or die "$file: $!";
+print $fh $coord->safe_psql('postgres', q{SELECT inami.syst01_document(2025, '300')});
+close($fh);
+# shard2 already has one of its 2025 households: its load fails, shard1 loads its part.
+my $one_rn = $coord->safe_psql('postgres', q{SELECT min(request_number) FROM inami.syst01_household WHERE control_year = 2025 AND inami.shard_of(request_number, 2) = 1});
+$node{shard2}->safe_psql('postgres', qq{
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'by hand', 1);
+	INSERT INTO inami.syst01_household VALUES (2025, '$one_rn', '300', substr('$one_rn', 8), currval(pg_get_serial_sequence('inami.flow_file', 'file_id')));});
+($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$file')");
+like($err, qr/the file \S+ was not loaded on shard shard2.*The other shards \(shard1\) loaded their part.*HINT:  .*load_flow_file_sharded\('[^']+', '\{shard2\}'\)/s,
+	'load_flow_file_sharded: a shard that fails is named, with the command to load it there');
+$node{shard2}->safe_psql('postgres', q{DELETE FROM inami.flow_file WHERE source_name = 'by hand'});
+is($node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM inami.syst01_household WHERE control_year = 2025}), '0',
+	'the failed shard loaded nothing of the file');
+my $kept = $coord->safe_psql('postgres', "SELECT string_agg(shard || ':' || kept, ',') FROM inami.load_flow_file_sharded('$file', ARRAY['shard2'])");
+like($kept, qr/^shard2:\d+$/, 'load_flow_file_sharded: the rerun on the failed shard loads its part');
+my $where = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || ':' || (SELECT count(*) FROM inami.syst01_member WHERE control_year = 2025) || ':' || (SELECT count(*) FROM inami.flow_file WHERE year = 2025) FROM inami.syst01_household WHERE control_year = 2025};
+my ($h1, $h1ok, $m1, $f1) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($where, 0));
+my ($h2, $h2ok, $m2, $f2) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($where, 1));
+is("$h1ok/$h2ok", "$h1/$h2", 'each shard keeps only the households shard_of places there');
+is(($h1 + $h2) . '/' . ($m1 + $m2) . "/$f1/$f2", $coord->safe_psql('postgres',
+	q{SELECT (SELECT count(*) FROM inami.syst01_household WHERE control_year = 2025) || '/' || (SELECT count(*) FROM inami.syst01_member WHERE control_year = 2025)}) . '/1/1',
+	'every household and member of the file once over the shards, the file row on each');
+is($kept, "shard2:$h2", 'load_flow_file_sharded returns the households the shard kept');
+
 # Parameter replication: the coordinator publishes its operator rows, each shard subscribes
 # (without the first copy: add_shard found their rows equal); a row added or changed on
 # the coordinator reaches both shards, and check_shards finds them equal.
