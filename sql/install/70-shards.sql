@@ -671,17 +671,32 @@ COMMENT ON FUNCTION inami.publish_parameters(name) IS
 'On a coordinator: publishes the operator''s rows (not shipped) of every parameter table (REPLICA IDENTITY FULL, so that updates and deletes replicate too) as publication; each shard subscribes to it, and every node computes with the same parameters. Needs wal_level = logical. Returns the number of tables published.';
 
 -- Sharded loading. Each shard reads the WHOLE file with the one-node loader (streamed:
--- memory stays flat whatever the size), so every check about the file as a whole is judged
--- on the whole file, and then keeps only the households it holds; in one transaction, so
--- a shard has its part of the file or nothing of it.
-CREATE FUNCTION inami._load_flow_file_part(path text, shard_position int, shards int) RETURNS bigint
+-- memory stays flat whatever the size), so the checks about the file as a whole are
+-- judged on the whole file, and keeps only the households it holds. One check is the
+-- coordinator's: a Syst04 none of whose households a Syst01 lists (on one node, an
+-- error) is judged over all the shards, before any of them commits.
+CREATE FUNCTION inami._load_flow_file_part(path text, shard_position int, shards int,
+                                           OUT kind text, OUT kept bigint, OUT listed bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    loaded bigint := inami.load_flow_file(path);
-    file bigint := pg_catalog.currval(pg_catalog.pg_get_serial_sequence('inami.flow_file', 'file_id'));
+    file bigint;
     t regclass;
     removed bigint;
 BEGIN
+    -- Syst_05 and Pro_04 answer households one by one, each checked against the Syst_01 or
+    -- Pro_01 of this node, which holds only its share: not loaded this way.
+    kind := pg_catalog.substring(pg_catalog.encode(pg_catalog.pg_read_binary_file(path, 0, 4096), 'escape'), '<(?:[A-Za-z_][\w.-]*:)?(Syst0[1-5]|Pro0[1-4])[\s/>]');
+    IF kind IN ('Syst05', 'Pro04') THEN
+        RAISE EXCEPTION 'a % file is not loaded on the shards', kind
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = pg_catalog.format('%s answers households one by one; each shard lists only its own. The file: %s.', kind, path),
+                  HINT = 'Load it on the shard of each household: its lines for the households of inami.shard_of(request_number, shards) = position, with inami.load_flow on that shard.';
+    END IF;
+    PERFORM pg_catalog.set_config('inami.flow_load_part', 'on', true);
+    kept := inami.load_flow_file(path);
+    PERFORM pg_catalog.set_config('inami.flow_load_part', 'off', true);
+    file := pg_catalog.currval(pg_catalog.pg_get_serial_sequence('inami.flow_file', 'file_id'));
+    SELECT f.kind INTO kind FROM inami.flow_file f WHERE f.file_id = file;
     -- The tables of a file's records keyed by household (their members follow by cascade);
     -- Pro_03 answers are keyed by person (NISS) and stay on every shard.
     FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
@@ -693,13 +708,17 @@ BEGIN
         EXECUTE pg_catalog.format('DELETE FROM %s WHERE file_id = $1 AND inami.shard_of(request_number, $2) <> $3', t)
         USING file, shards, shard_position;
         GET DIAGNOSTICS removed = ROW_COUNT;
-        loaded := loaded - removed;
+        kept := kept - removed;
     END LOOP;
-    RETURN loaded;
+    IF kind = 'Syst04' THEN
+        SELECT count(*) INTO listed FROM inami.syst04_household h
+        WHERE h.file_id = file AND EXISTS (SELECT 1 FROM inami.syst01_household s
+                                           WHERE s.control_year = h.control_year AND s.request_number = h.request_number);
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION inami._load_flow_file_part(text, int, int) IS
-'Run on a shard by inami.load_flow_file_sharded: inami.load_flow_file(path), the whole file checked as on one node, then only the households of the shard at shard_position kept (Pro_03 persons are kept whole). Returns the households (or results) kept.';
+'Run on a shard by inami.load_flow_file_sharded, in a transaction it commits once every shard has loaded: inami.load_flow_file(path), the whole file checked as on one node (but for a Syst04 whose households this node lists none of, judged by the coordinator), then only the households of the shard at shard_position kept (Pro_03 persons are kept whole). Returns the kind of the file, the households (or persons) kept and, for a Syst04, how many of them a Syst01 here lists. Refuses Syst05 and Pro04 files.';
 
 CREATE FUNCTION inami.load_flow_file_sharded(path text, shards text[] DEFAULT NULL)
 RETURNS TABLE (shard text, kept bigint)
@@ -712,8 +731,12 @@ DECLARE
     conns text[] := '{}';
     failed text[] := '{}';
     first_error text;
-    msg text; det text;
+    first_state text;
+    msg text; det text; st text;
     unknown text;
+    k text;
+    l bigint;
+    committed text[] := '{}';
 BEGIN
     SELECT pg_catalog.string_agg(u, ', ') INTO unknown
     FROM pg_catalog.unnest(shards) AS u WHERE u NOT IN (SELECT h.name FROM inami.shard h);
@@ -728,7 +751,9 @@ BEGIN
     LOOP
         PERFORM inami._check_shard(s.name);
     END LOOP;
-    -- Started on every shard at once, then each waited for.
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.inami_load_part (shard text, conn text, kind text, kept bigint, listed bigint);
+    TRUNCATE pg_temp.inami_load_part;
+    -- Started on every shard at once, each in a transaction left open.
     FOR s IN SELECT h.name, h.position FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
     LOOP
         c := 'inami_load_' || s.name;
@@ -736,28 +761,60 @@ BEGIN
             EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1) WHERE $1 = ANY (%I.dblink_get_connections())', dbl, dbl) USING c;
             EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
             conns := conns || c;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''BEGIN'')', dbl) USING c;
             EXECUTE pg_catalog.format('SELECT %I.dblink_send_query($1, $2)', dbl)
-            USING c, pg_catalog.format('SELECT inami._load_flow_file_part(%L, %s, %s)', path, s.position, n);
+            USING c, pg_catalog.format('SELECT * FROM inami._load_flow_file_part(%L, %s, %s)', path, s.position, n);
+            INSERT INTO pg_temp.inami_load_part VALUES (s.name, c, NULL, NULL, NULL);
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
             failed := failed || s.name;
+            first_state := coalesce(first_state, st);
             first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
         END;
     END LOOP;
-    FOR s IN SELECT h.name FROM inami.shard h WHERE (shards IS NULL OR h.name = ANY (shards)) AND NOT h.name = ANY (failed) ORDER BY h.position
+    FOR s IN SELECT * FROM pg_temp.inami_load_part p ORDER BY p.shard
     LOOP
-        c := 'inami_load_' || s.name;
         BEGIN
-            EXECUTE pg_catalog.format('SELECT k FROM %I.dblink_get_result($1) AS t(k bigint)', dbl) INTO kept USING c;
-            EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1, false) AS t(k bigint)', dbl) USING c;
-            shard := s.name;
-            RETURN NEXT;
+            EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1) AS t(kind text, kept bigint, listed bigint)', dbl)
+            INTO k, kept, l USING s.conn;
+            EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1, false) AS t(kind text, kept bigint, listed bigint)', dbl) USING s.conn;
+            UPDATE pg_temp.inami_load_part p SET kind = k, kept = load_flow_file_sharded.kept, listed = l WHERE p.shard = s.shard;
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-            failed := failed || s.name;
-            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+            failed := failed || s.shard;
+            first_state := coalesce(first_state, st);
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
         END;
     END LOOP;
+    -- On the whole file: a Syst04 is refused when no Syst01 of the cluster lists any of its
+    -- households (the one-node check; loading it on the shards named only, the others'
+    -- parts are already in).
+    IF pg_catalog.cardinality(failed) = 0 AND shards IS NULL
+       AND (SELECT bool_and(p.kind = 'Syst04') AND sum(p.kept) > 0 AND sum(p.listed) = 0 FROM pg_temp.inami_load_part p) THEN
+        failed := (SELECT pg_catalog.array_agg(p.shard ORDER BY p.shard) FROM pg_temp.inami_load_part p);
+        first_state := '23503';
+        first_error := pg_catalog.format('None of the %s households of %s is in a loaded Syst01 of its control year on any shard.',
+                                         (SELECT sum(p.kept) FROM pg_temp.inami_load_part p), path);
+        RAISE EXCEPTION 'Syst04 answers no household that a Syst01 lists'
+            USING ERRCODE = 'foreign_key_violation', DETAIL = first_error,
+                  HINT = 'Load the Syst01 of that control year first (inami.load_flow_file_sharded), or check that this file is of the right control year. No shard loaded the file.';
+    END IF;
+    -- Every shard's part committed when every shard has loaded it; otherwise none is.
+    IF pg_catalog.cardinality(failed) = 0 THEN
+        FOR s IN SELECT * FROM pg_temp.inami_load_part p ORDER BY p.shard
+        LOOP
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''COMMIT'')', dbl) USING s.conn;
+                committed := committed || s.shard;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+                failed := failed || s.shard;
+                first_state := coalesce(first_state, st);
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
+            END;
+        END LOOP;
+    END IF;
+    -- Closing a connection rolls back what it left open.
     FOREACH c IN ARRAY conns
     LOOP
         BEGIN
@@ -769,13 +826,20 @@ BEGIN
     IF pg_catalog.cardinality(failed) > 0 THEN
         RAISE EXCEPTION 'the file % was not loaded on shard %', path, pg_catalog.array_to_string(failed, ', ')
             USING ERRCODE = 'external_routine_exception',
-                  DETAIL = first_error || pg_catalog.format(' The other shards (%s) loaded their part of the file.',
-                                                            coalesce((SELECT pg_catalog.string_agg(h.name, ', ' ORDER BY h.position) FROM inami.shard h
-                                                                      WHERE (shards IS NULL OR h.name = ANY (shards)) AND NOT h.name = ANY (failed)), 'none')),
-                  HINT = pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L); a shard that has the file refuses it again.',
-                                           path, failed::text);
+                  DETAIL = first_error || CASE WHEN pg_catalog.cardinality(committed) = 0
+                                               THEN ' No shard loaded the file.'
+                                               ELSE pg_catalog.format(' Shards %s committed their part before the failure.', pg_catalog.array_to_string(committed, ', ')) END,
+                  HINT = CASE WHEN pg_catalog.cardinality(committed) = 0
+                              THEN 'Fix the cause, then load the file again.'
+                              ELSE pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L);', path, failed::text) END;
     END IF;
+    FOR s IN SELECT p.shard, p.kept FROM pg_temp.inami_load_part p ORDER BY p.shard
+    LOOP
+        shard := s.shard;
+        kept := s.kept;
+        RETURN NEXT;
+    END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
-'On a coordinator: loads an exchange file on every shard at once (or on those named): each shard reads the whole file with inami.load_flow_file (streamed, checked as on one node, the file row in its flow_file) and keeps the households inami.shard_of places there (Pro_03 persons, keyed by NISS, on every shard). The path must be readable by every shard''s server. Returns the households (or results) each shard kept; a shard that fails is an error naming it, the others keep their part (rerun the ones named).';
+'On a coordinator: loads an exchange file (Syst01, Syst04, Pro01, Pro03) on every shard at once (or on those named): each shard reads the whole file with inami.load_flow_file (streamed, checked as on one node, the file row in its flow_file) and keeps the households inami.shard_of places there (Pro_03 persons, keyed by NISS, on every shard). A Syst04 none of whose households a Syst01 lists is judged on the whole cluster. The shards commit when all have loaded their part: a failure leaves the file on none (unless a shard fails while committing; the error names the shards to load it on). The path must be readable by every shard''s server. Returns the households (or persons) each shard kept.';
