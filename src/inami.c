@@ -18,6 +18,9 @@ PG_MODULE_MAGIC;
 /* inami.flow_progress_every: records between two progress NOTICEs of a load; 0 for none */
 int			inami_flow_progress_every = 100000;
 
+/* inami.flow_load_part: the load is one shard's part of a file (sharded loading) */
+bool		inami_flow_load_part = false;
+
 void		_PG_init(void);
 
 void
@@ -31,6 +34,15 @@ _PG_init(void)
 							100000, 0, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("inami.flow_load_part",
+							 "Loads an exchange file as one shard's part of it (sharded loading).",
+							 "Set by inami.load_flow_file_sharded on each shard for the transaction of its "
+							 "load: a Syst04 none of whose households a Syst01 here lists is not refused "
+							 "by the shard; the coordinator judges that on the whole file.",
+							 &inami_flow_load_part,
+							 false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 	/* any other inami.* name is a typo: refused, not kept as a placeholder */
 	MarkGUCPrefixReserved("inami");
 }

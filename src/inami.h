@@ -175,6 +175,9 @@ extern char *inami_oa_check(text *oa);
 /* inami.c: the setting inami.flow_progress_every (records between two load NOTICEs; 0 none) */
 extern int	inami_flow_progress_every;
 
+/* inami.c: the setting inami.flow_load_part (a shard's part of a file: listing checked by the caller) */
+extern bool inami_flow_load_part;
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /* ---- MAF (R6): declarations shared beyond its files ---- */

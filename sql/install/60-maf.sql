@@ -116,6 +116,10 @@ CREATE TYPE inami.maf_member AS (
 );
 COMMENT ON TYPE inami.maf_member IS
 'R6: a person of an address (niss), the MAF household they belong to (1 or 2), whether that household is made only of TP persons and their children under 16 without TP, whether the person is of its MAF social household, and why the person is in that household.';
+-- Its array type, what maf_household returns, is made by PostgreSQL but is no member of
+-- the extension unless added: postgres_fdw ships to a shard only functions whose types
+-- belong to a listed extension.
+ALTER EXTENSION inami ADD TYPE inami.maf_member[];
 
 CREATE FUNCTION inami._maf_household_trans(internal, year int, niss text, birth_date date,
                                           has_im boolean, im_basis text,

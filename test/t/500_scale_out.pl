@@ -1,0 +1,444 @@
+# Scale-out: a coordinator and two shards on one machine. add_shard checks the shards
+# (version, parameter rows) and refuses a difference; the sharded tables place every row
+# where inami.shard_of says; household_income, ipcal_income, maf_household and
+# maf_refunded run on the shards (asserted on EXPLAIN VERBOSE), and the grouped answers
+# equal the same queries on one node.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(usleep);
+
+my %node;
+for my $name (qw(coordinator shard1 shard2 other))
+{
+	$node{$name} = PostgreSQL::Test::Cluster->new($name);
+	# The coordinator publishes its parameter rows (logical replication).
+	$node{$name}->init($name eq 'coordinator' ? (allows_streaming => 'logical') : ());
+	$node{$name}->start;
+}
+my $coord = $node{coordinator};
+sub conninfo
+{
+	my $n = shift;
+	return 'host=' . $n->host . ' port=' . $n->port . ' dbname=postgres';
+}
+
+# The operator's parameter rows, the same on every node (ipcal_income needs them).
+my $ipcal_rules = q{
+	INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
+	    (2023, '1250', 1, 'wages', 'operator: IPCAL list 2023'),
+	    (2023, '1270', 0.1, 'spread over ten years', 'operator: IPCAL list 2023'),
+	    (2023, '1400', -1, 'deducted', 'operator: IPCAL list 2023');
+};
+for my $name (qw(coordinator shard1 shard2))
+{
+	$node{$name}->safe_psql('postgres', "CREATE EXTENSION inami; $ipcal_rules");
+}
+$coord->safe_psql('postgres', 'CREATE EXTENSION postgres_fdw; CREATE EXTENSION dblink;');
+
+# The hash is fixed: these values are the same on every platform and version.
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(inami.shard_of(k, n)::text, ',' ORDER BY k, n)
+	FROM (VALUES ('000000000000000001'), ('123456789012345678'), ('')) AS v(k), (VALUES (1), (2), (3), (7)) AS m(n)}),
+	'0,0,1,5,0,1,0,2,0,1,1,4', 'shard_of: the fixed values of the hash');
+my ($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.shard_of('1', 0)});
+like($err, qr/number of shards must be between 1 and 1024.*DETAIL:  The number of shards given is 0/s,
+	'shard_of: 0 shards is an error with the value');
+
+# Refused before anything is made: without dblink, a node without inami, another version,
+# another parameter row.
+$node{other}->safe_psql('postgres', 'SELECT 1');
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/shard "other" has no inami extension.*HINT:  On the shard: CREATE EXTENSION inami VERSION '0.2.0'/s,
+	'add_shard: a node without inami is refused');
+$node{other}->safe_psql('postgres', "CREATE EXTENSION inami VERSION '0.1.0'; $ipcal_rules");
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/shard "other" runs inami 0\.1\.0, the coordinator inami 0\.2\.0/,
+	'add_shard: a shard with another inami version is refused');
+$node{other}->safe_psql('postgres', q{ALTER EXTENSION inami UPDATE;
+	UPDATE inami.ipcal_rule SET factor = 0.5 WHERE code = '1270'});
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "other".*DETAIL:  3 rows with digest \w+ on the shard, 3 rows with digest \w+ on the coordinator/s,
+	'add_shard: a shard with another parameter row is refused, naming the table and the node');
+is($coord->safe_psql('postgres', q{SELECT (SELECT count(*) FROM pg_foreign_server) || '/' || (SELECT count(*) FROM inami.shard)}),
+	'0/0', 'add_shard refused: no server, no shard left behind');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.add_shard('bad', 'host=/tmp port')});
+like($err, qr/cannot read the connection string of a shard.*DETAIL:  What is not a keyword=value pair: port/s,
+	'add_shard: an unreadable connection string is an error');
+
+is($coord->safe_psql('postgres', "SELECT inami.add_shard('shard1', '" . conninfo($node{shard1}) . "')"), '0',
+	'add_shard: the first shard at position 0');
+is($coord->safe_psql('postgres', "SELECT inami.add_shard('shard2', '" . conninfo($node{shard2}) . " user=postgres')"), '1',
+	'add_shard: the second shard at position 1');
+like($coord->safe_psql('postgres', q{SELECT srvoptions::text FROM pg_foreign_server WHERE srvname = 'shard2'}),
+	qr/extensions=inami,async_capable=true/, 'add_shard: the server ships inami and scans the shards at once');
+is($coord->safe_psql('postgres', q{SELECT umoptions::text FROM pg_user_mappings WHERE srvname = 'shard2'}),
+	'{user=postgres}', 'add_shard: the user of the connection string goes to the user mapping');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || position || ':' || inami_version, ',') FROM inami.check_shards()}),
+	'shard1:0:0.2.0,shard2:1:0.2.0', 'check_shards: both shards agree with the coordinator');
+
+# The sharded tables, and the same rows in plain tables of the coordinator (one node).
+$coord->safe_psql('postgres', q{
+	SELECT inami.create_sharded_table('member', 'household text NOT NULL, niss text, return_code text, income numeric, birth_date date', 'household');
+	SELECT inami.create_sharded_table('ipcal_item', 'household text NOT NULL, niss text, code text, amount numeric', 'household');
+	SELECT inami.create_sharded_table('person', 'address text NOT NULL, niss text, has_im boolean, im_basis text, tp boolean, host boolean', 'address');
+	SELECT inami.create_sharded_table('contribution', 'household text NOT NULL, amount numeric', 'household');
+	CREATE TABLE member_one (LIKE member); CREATE TABLE ipcal_item_one (LIKE ipcal_item);
+	CREATE TABLE person_one (LIKE person); CREATE TABLE contribution_one (LIKE contribution);
+	CREATE FUNCTION niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+		SELECT nine || lpad((97 - ((CASE WHEN d >= '2000-01-01' THEN 2000000000 ELSE 0 END
+		                            + nine::bigint) % 97))::text, 2, '0')
+		FROM (SELECT to_char(d, 'YYMMDD') || lpad(s::text, 3, '0') AS nine) AS x $$;
+	INSERT INTO member_one
+	SELECT lpad(h::text, 18, '0'), niss(date '1950-01-01' + (h * 7 + k) % 25000, k),
+	       CASE WHEN (h + k) % 9 = 0 THEN '01' ELSE '00' END,
+	       CASE WHEN (h + k) % 9 = 0 THEN NULL ELSE round((h * 37 + k * 101) % 40000 + 0.5, 2) END,
+	       date '1950-01-01' + (h * 7 + k) % 25000
+	FROM generate_series(1, 2000) AS h, generate_series(1, 3) AS k;
+	INSERT INTO ipcal_item_one
+	SELECT household, niss, c, round(length(niss) * 100 + ascii(right(niss, 1)) * 7.5 + i, 2)
+	FROM member_one, (VALUES ('1250', 1), ('1270', 2), ('1400', 3)) AS v(c, i);
+	INSERT INTO person_one
+	SELECT lpad(a::text, 10, '0'), niss(date '1960-01-01' + a % 20000, k), (a + k) % 3 = 0,
+	       CASE (a + k) % 4 WHEN 0 THEN 'integration_allowance_abated' ELSE 'benefit' END,
+	       a % 10 = 0 AND k > 1, a % 10 = 0 AND k = 1
+	FROM generate_series(1, 1500) AS a, generate_series(1, 4) AS k;
+	INSERT INTO contribution_one
+	SELECT lpad((i % 1000)::text, 18, '0'), round(((i * 7919) % 20000 - 1500) / 100.0, 2)
+	FROM generate_series(1, 30000) AS i;
+	INSERT INTO member SELECT * FROM member_one;
+	INSERT INTO ipcal_item SELECT * FROM ipcal_item_one;
+	INSERT INTO person SELECT * FROM person_one;
+	INSERT INTO contribution SELECT * FROM contribution_one;
+	ANALYZE member, ipcal_item, person, contribution;
+});
+
+# A table one shard already has: an error, and no table made anywhere.
+$node{shard2}->safe_psql('postgres', 'CREATE TABLE taken (x int)');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.create_sharded_table('taken', 'household text NOT NULL, x int', 'household')});
+like($err, qr/relation "taken" already exists/, 'create_sharded_table: a shard that has the table already is an error');
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'taken%'}) . '/'
+	. $node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'taken'}) . '/'
+	. $coord->safe_psql('postgres', q{SELECT count(*) FROM inami.sharded_table WHERE table_name = 'taken'}),
+	'0/0/0', 'create_sharded_table refused: nothing on the coordinator nor on the other shard');
+$node{shard2}->safe_psql('postgres', 'DROP TABLE taken');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.create_sharded_table('a.b.c', 'x int', 'x')});
+like($err, qr/a sharded table is named table or schema\.table/, 'create_sharded_table: a name of three parts is refused');
+
+# Each row is on the shard shard_of names, and every shard has rows.
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(t || ':' || bad, ',' ORDER BY t) FROM (
+	    SELECT 'member' AS t, count(*) FILTER (WHERE inami.shard_of(household, 2) <> (tableoid::regclass::text <> 'member_shard1')::int) AS bad FROM member
+	    UNION ALL
+	    SELECT 'person', count(*) FILTER (WHERE inami.shard_of(address, 2) <> (tableoid::regclass::text <> 'person_shard1')::int) FROM person) s}),
+	'member:0,person:0', 'every row is on the shard inami.shard_of names');
+my $on1 = $node{shard1}->safe_psql('postgres', 'SELECT count(*) FROM member');
+my $on2 = $node{shard2}->safe_psql('postgres', 'SELECT count(*) FROM member');
+ok($on1 > 0 && $on2 > 0 && $on1 + $on2 == 6000, "the members are split over both shards ($on1 + $on2)");
+
+my %query = (
+	household_income => [ 'inami.household_income(', q{
+		SELECT household, inami.household_income(return_code, income, birth_date, 2022) AS r
+		FROM %s GROUP BY household} ],
+	ipcal_income => [ 'inami.ipcal_income(', q{
+		SELECT household || niss AS household, inami.ipcal_income(code, amount, 2023) AS r
+		FROM %s GROUP BY household, niss} ],
+	maf_household => [ 'inami.maf_household(', q{
+		SELECT address AS household, inami.maf_household(2024, niss, NULL, has_im, im_basis, tp, host, NULL, NULL)::text AS r
+		FROM %s GROUP BY address} ],
+	maf_refunded => [ 'inami.maf_refunded(', q{
+		SELECT household, inami.maf_refunded(amount, 450.00) AS r
+		FROM %s GROUP BY household} ],
+);
+my %table = (household_income => 'member', ipcal_income => 'ipcal_item', maf_household => 'person',
+	maf_refunded => 'contribution');
+for my $agg (sort keys %query)
+{
+	my ($call, $sql) = @{ $query{$agg} };
+	my $t = $table{$agg};
+	my $plan = $coord->safe_psql('postgres',
+		'SET enable_partitionwise_aggregate = on; EXPLAIN (VERBOSE, COSTS OFF) ' . sprintf($sql, $t));
+	my @remote = $plan =~ /Remote SQL: SELECT [^\n]*\Q$call\E[^\n]*GROUP BY/g;
+	my @pushed = $plan =~ /Relations: Aggregate on \(public\.${t}_shard\d/g;
+	is(scalar(@remote) . '/' . scalar(@pushed), '2/2', "$agg: the aggregate runs on both shards (Remote SQL holds it)")
+		or diag($plan);
+	my $digest = q{SELECT count(*) || ':' || md5(string_agg(household || '=' || coalesce(r::text, 'NULL'), ',' ORDER BY household)) FROM (%s) s};
+	my $sharded = $coord->safe_psql('postgres',
+		'SET enable_partitionwise_aggregate = on; ' . sprintf($digest, sprintf($sql, $t)));
+	my $one = $coord->safe_psql('postgres', sprintf($digest, sprintf($sql, "${t}_one")));
+	like($one, qr/^[1-9]\d*:/, "$agg: one node answers");
+	is($sharded, $one, "$agg: the sharded answer equals one node's");
+}
+
+# A parameter row changed on one shard afterwards: the shipped ipcal_income would read it,
+# check_shards names the table and the shard.
+$node{shard2}->safe_psql('postgres', q{UPDATE inami.ipcal_rule SET factor = 0.5 WHERE code = '1270'});
+($rc, $out, $err) = $coord->psql('postgres', 'SELECT * FROM inami.check_shards()');
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "shard2"/,
+	'check_shards: a parameter row changed on a shard is an error naming the table and the shard');
+
+# The number of shards places the rows: no shard is added once tables are sharded.
+($rc, $out, $err) = $coord->psql('postgres', "SELECT inami.add_shard('other', '" . conninfo($node{other}) . "')");
+like($err, qr/cannot add a shard once tables are sharded/, 'add_shard: refused once tables are sharded');
+
+# Control runs on the shards. The Syst_01 households of 2024 and their Syst_04 answers:
+# on each shard those shard_of places there, on the coordinator all of them (one node).
+my $households = q{
+	CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+		SELECT nine || lpad((97 - ((CASE WHEN d >= '2000-01-01' THEN 2000000000 ELSE 0 END
+		                            + nine::bigint) % 97))::text, 2, '0')
+		FROM (SELECT to_char(d, 'YYMMDD') || lpad(s::text, 3, '0') AS nine) AS x $$;
+	CREATE TEMP TABLE h AS
+	SELECT h, k, inami.request_number('300', 2024, pg_temp.niss(date '1960-01-01' + h, 1)) AS rn,
+	       pg_temp.niss(date '1960-01-01' + h, k) AS niss
+	FROM generate_series(1, 300) AS h, generate_series(1, 3) AS k WHERE k <= 1 + h % 3;
+	DELETE FROM h WHERE %s;
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2024, '300', 'syst01', 300);
+	INSERT INTO inami.syst01_household SELECT 2024, rn, '300', niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id')) FROM h WHERE k = 1;
+	INSERT INTO inami.syst01_member SELECT 2024, rn, niss FROM h;
+	INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) VALUES ('Syst04', 2024, '300', 2022, 1, 'syst04', 225);
+	INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+	SELECT 2024, rn, 1, 2022, niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id')) FROM h WHERE k = 1 AND h % 4 <> 0;
+	INSERT INTO inami.syst04_member (control_year, request_number, shipment, niss, return_code, ipcal_code, ipcal_amount)
+	SELECT 2024, rn, 1, niss, CASE WHEN h % 7 = 0 THEN '01' ELSE '00' END,
+	       CASE WHEN h % 7 = 0 THEN '{}' ELSE ARRAY['1250'] END,
+	       CASE WHEN h % 7 = 0 THEN '{}' ELSE ARRAY[((h * 137) % 30000 + k * 1000)::numeric] END
+	FROM h WHERE h % 4 <> 0;
+};
+$node{shard1}->safe_psql('postgres', sprintf($households, 'inami.shard_of(rn, 2) <> 0'));
+$node{shard2}->safe_psql('postgres', sprintf($households, 'inami.shard_of(rn, 2) <> 1'));
+$coord->safe_psql('postgres', sprintf($households, 'false'));
+
+# The shard whose parameter row differs: the run is refused before it starts anywhere.
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+like($err, qr/parameter table inami\.ipcal_rule differs on shard "shard2"/,
+	'sharded run: refused while a shard has other parameter rows');
+is($coord->safe_psql('postgres', 'SELECT count(*) FROM inami.shard_run'), '0', 'sharded run refused: nothing started');
+$node{shard2}->safe_psql('postgres', q{UPDATE inami.ipcal_rule SET factor = 0.1 WHERE code = '1270'});
+
+# A run that fails on one shard (a constraint its decisions break): logged with the
+# shard's own run, named in the error; the other shard completes.
+$node{shard2}->safe_psql('postgres', q{ALTER TABLE inami.control_decision ADD CONSTRAINT refuse CHECK (false) NOT VALID});
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+like($err, qr/the systematic control of 2024 failed on shard shard2.*DETAIL:  On shard shard2: .*refuse.*HINT:  .*CALL inami\.run_systematic_control_sharded\(2024, '\{shard2\}'\)/s,
+	'sharded run: a failure names the shard to rerun');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status || ':' || coalesce(error_sqlstate, '-') || ':' || (shard_run_id >= (position + 1) * 1000000000000), ',' ORDER BY shard)
+	FROM inami.shard_run JOIN inami.shard ON name = shard}),
+	'shard1:succeeded:-:true,shard2:failed:23514:true', 'sharded run: each shard logged with its own run id (in its range) and its error');
+is($node{shard2}->safe_psql('postgres', 'SELECT status FROM inami.control_run'), 'failed', 'the failed run is in the shard\'s run log');
+is($node{shard2}->safe_psql('postgres', 'SELECT count(*) FROM inami.control_decision'), '0', 'the failed shard wrote no decision');
+
+# The rerun of the failed shard completes the year.
+$node{shard2}->safe_psql('postgres', q{ALTER TABLE inami.control_decision DROP CONSTRAINT refuse});
+$coord->safe_psql('postgres', q{CALL inami.run_systematic_control_sharded(2024, ARRAY['shard2'])});
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE sharded_run = 2}),
+	'shard2:succeeded', 'rerun of the failed shard: succeeded');
+
+# The same decisions as one node, nothing lost or doubled; ids unique over the cluster.
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control(2024)');
+my $decisions = q{SELECT request_number, reason, right_end, verdict, household_total, extra_income, ceiling, provisional FROM inami.control_decision};
+my $gathered = $coord->safe_psql('postgres', qq{
+	SELECT count(*) || ':' || count(DISTINCT r) || ':' || md5(string_agg(r, ',' ORDER BY r)) FROM (
+	    SELECT t::text AS r FROM dblink('shard1', \$q\$$decisions\$q\$) AS t(request_number text, reason text, right_end date, verdict text, household_total numeric, extra_income numeric, ceiling numeric, provisional boolean)
+	    UNION ALL
+	    SELECT t::text FROM dblink('shard2', \$q\$$decisions\$q\$) AS t(request_number text, reason text, right_end date, verdict text, household_total numeric, extra_income numeric, ceiling numeric, provisional boolean)) s});
+my $one = $coord->safe_psql('postgres', qq{
+	SELECT count(*) || ':' || count(DISTINCT r) || ':' || md5(string_agg(r, ',' ORDER BY r)) FROM (SELECT t::text AS r FROM ($decisions) t) s});
+like($one, qr/^300:300:/, 'one node: a decision per household');
+is($gathered, $one, 'sharded control year: the decisions of both shards are those of one node');
+like($coord->safe_psql('postgres', q{SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM inami.control_decision}),
+	qr/,/, 'the households reach several decisions');
+is($coord->safe_psql('postgres', q{SELECT count(*) || ':' || count(*) FILTER (WHERE id / 1000000000000 = p + 1) FROM (
+	    SELECT 0 AS p, id FROM dblink('shard1', 'SELECT run_id FROM inami.control_decision UNION ALL SELECT file_id FROM inami.flow_file') AS t(id bigint)
+	    UNION ALL
+	    SELECT 1, id FROM dblink('shard2', 'SELECT run_id FROM inami.control_decision UNION ALL SELECT file_id FROM inami.flow_file') AS t(id bigint)) s}),
+	'304:304', 'run and file ids of each shard (300 decisions, 4 files) are in its own range');
+
+# Syst_05 written on the coordinator from the shards' decisions: once the second shipment
+# is in (a file without households, on every node), the document of one node.
+for my $n ($coord, $node{shard1}, $node{shard2})
+{
+	$n->safe_psql('postgres', q{INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count)
+		VALUES ('Syst04', 2024, '300', 2022, 2, 'syst04 2', 0)});
+}
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control_sharded(2024)');
+$coord->safe_psql('postgres', 'CALL inami.run_systematic_control(2024)');
+my $syst05 = $coord->safe_psql('postgres', q{SELECT inami.syst05_document(2024, '300')});
+is(() = $syst05 =~ /<Feedback /g, 300, 'one node: Syst_05 has a Feedback per household');
+is($coord->safe_psql('postgres', q{SELECT inami.syst05_document_sharded(2024, '300')}), $syst05,
+	'syst05_document_sharded: the shards\' Feedback merged in request-number order, as one node writes it');
+is($coord->safe_psql('postgres', q{SELECT inami.pro04_document_sharded(2024, '300')}),
+	$coord->safe_psql('postgres', q{SELECT inami.pro04_document(2024, '300')}), 'pro04_document_sharded: as one node');
+my $rn = $coord->safe_psql('postgres', q{SELECT min(request_number) FROM inami.control_decision WHERE household_total IS NOT NULL});
+# Step 2 names the run (its id, its time): the shard's, not the one node's.
+my $explain = q{SELECT string_agg(step || '|' || what || '|' || coalesce(value, '') || '|' || coalesce(rule, ''), E'\n' ORDER BY step) FROM %s('%s', 2024) WHERE step <> 2};
+my $local = $coord->safe_psql('postgres', sprintf($explain, 'inami.explain_decision', $rn));
+like($local, qr/household income\|3274\.00/, 'one node explains a decision');
+is($coord->safe_psql('postgres', sprintf($explain, 'inami.explain_decision_sharded', $rn)), $local,
+	'explain_decision_sharded: the explanation of the shard that holds the household');
+like($coord->safe_psql('postgres', qq{SELECT value FROM inami.explain_decision_sharded('$rn', 2024) WHERE step = 2}),
+	qr/^made by run [12]\d{12} /, 'explain_decision_sharded: the decision was made by the shard\'s run');
+
+# A shard stopped in the middle of its run. Another session of shard2 locks its Syst_04
+# answers, so that its run waits in the middle of its work; meanwhile the coordinator holds
+# the lock of the year; then shard2 stops.
+sub wait_for
+{
+	my ($n, $sql) = @_;
+	for (1 .. 600)
+	{
+		my $v = $n->safe_psql('postgres', $sql);
+		return $v if $v ne '';
+		usleep(100_000);
+	}
+	return '';
+}
+my ($hin, $hout, $herr) = ('', '', '');
+my $holder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node{shard2}->connstr('postgres') ],
+	'<', \$hin, '>', \$hout, '2>', \$herr);
+$hin .= "BEGIN;\nLOCK TABLE inami.syst04_household IN ACCESS EXCLUSIVE MODE;\n";
+$holder->pump_nb;
+wait_for($node{shard2}, q{SELECT 1 FROM pg_locks WHERE relation = 'inami.syst04_household'::regclass AND mode = 'AccessExclusiveLock' AND granted});
+my ($rout, $rerr) = ('', '');
+my $sharded = IPC::Run::start([ 'psql', '-X', '-d', $coord->connstr('postgres'), '-c',
+		"SET application_name = 'sharded'", '-c', 'CALL inami.run_systematic_control_sharded(2024)' ],
+	'>', \$rout, '2>', \$rerr);
+isnt(wait_for($node{shard2}, q{SELECT pid FROM pg_stat_activity WHERE query LIKE 'CALL inami.run_systematic_control(%' AND wait_event_type = 'Lock'}),
+	'', 'the run on shard2 waits in the middle of its work');
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+	WHERE a.application_name = 'sharded' AND l.locktype = 'advisory' AND l.granted
+	  AND l.classid::bigint = (inami._control_lock_key('systematic_control')::bigint & 4294967295) AND l.objid = 2024}),
+	'1', 'the coordinator holds the lock of the systematic control of 2024 while the shards run');
+$node{shard2}->stop('immediate');
+$sharded->finish;
+eval { $holder->finish; };
+like($rerr, qr/the systematic control of 2024 failed on shard shard2.*HINT:  .*run_systematic_control_sharded\(2024, '\{shard2\}'\)/s,
+	'a shard stopped mid-run: the error names it');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run
+	WHERE sharded_run = (SELECT max(sharded_run) FROM inami.shard_run)}),
+	'shard1:succeeded,shard2:failed', 'a shard stopped mid-run: logged as failed, the other shard completed');
+$node{shard2}->start;
+is($node{shard2}->safe_psql('postgres', q{SELECT status FROM inami.control_run ORDER BY run_id DESC LIMIT 1}), 'running',
+	'the shard stopped mid-run left its run log row running (as one node after a crash)');
+$coord->safe_psql('postgres', q{CALL inami.run_systematic_control_sharded(2024, ARRAY['shard2'])});
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run
+	WHERE sharded_run = (SELECT max(sharded_run) FROM inami.shard_run)}),
+	'shard2:succeeded', 'the rerun of the stopped shard succeeds');
+is($coord->safe_psql('postgres', q{SELECT inami.syst05_document_sharded(2024, '300')}), $syst05,
+	'after the rerun, the Syst_05 of the cluster is still the one node\'s: nothing lost or doubled');
+
+# A stopped shard: the run starts nowhere and the error names it.
+$node{shard2}->stop;
+($rc, $out, $err) = $coord->psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
+like($err, qr/shard "shard2" cannot be reached/, 'sharded run: a stopped shard is named, nothing starts');
+$node{shard2}->start;
+$coord->safe_psql('postgres', 'CALL inami.run_proactive_flow_sharded(2024)');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ',' ORDER BY shard) FROM inami.shard_run WHERE kind = 'proactive_flow'}),
+	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
+
+# Sharded loading: a Syst_01 file of 2025 (written by the coordinator from its 2025 rows),
+# loaded on both shards at once; each reads the whole file and keeps its households.
+$coord->safe_psql('postgres', q{
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'syst01 2025', 300);
+	INSERT INTO inami.syst01_household
+	SELECT 2025, inami.request_number('300', 2025, requester_niss), '300', requester_niss, currval(pg_get_serial_sequence('inami.flow_file', 'file_id'))
+	FROM inami.syst01_household WHERE control_year = 2024;
+	INSERT INTO inami.syst01_member
+	SELECT 2025, inami.request_number('300', 2025, h.requester_niss), m.niss
+	FROM inami.syst01_member m JOIN inami.syst01_household h USING (control_year, request_number) WHERE control_year = 2024;});
+my $file = PostgreSQL::Test::Utils::tempdir() . '/syst01_2025.xml';
+open(my $fh, '>', $file) or die "$file: $!";
+print $fh $coord->safe_psql('postgres', q{SELECT inami.syst01_document(2025, '300')});
+close($fh);
+# shard2 already has one of its 2025 households: its load fails, and shard1, whose part
+# loaded, does not commit it.
+my $one_rn = $coord->safe_psql('postgres', q{SELECT min(request_number) FROM inami.syst01_household WHERE control_year = 2025 AND inami.shard_of(request_number, 2) = 1});
+$node{shard2}->safe_psql('postgres', qq{
+	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'by hand', 1);
+	INSERT INTO inami.syst01_household VALUES (2025, '$one_rn', '300', substr('$one_rn', 8), currval(pg_get_serial_sequence('inami.flow_file', 'file_id')));});
+($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$file')");
+like($err, qr/the file \S+ was not loaded on shard shard2.*DETAIL:  On shard shard2: .*already loaded.* No shard loaded the file\./s,
+	'load_flow_file_sharded: a shard that fails is named');
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year = 2025}), '0',
+	'load_flow_file_sharded: a failure on one shard leaves the file on none');
+$node{shard2}->safe_psql('postgres', q{DELETE FROM inami.flow_file WHERE source_name = 'by hand'});
+is($node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM inami.syst01_household WHERE control_year = 2025}), '0',
+	'the failed shard loaded nothing of the file');
+my $kept = $coord->safe_psql('postgres', "SELECT string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('$file')");
+like($kept, qr/^shard1:\d+,shard2:\d+$/, 'load_flow_file_sharded: once the cause is fixed, the file loads');
+my $where = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || ':' || (SELECT count(*) FROM inami.syst01_member WHERE control_year = 2025) || ':' || (SELECT count(*) FROM inami.flow_file WHERE year = 2025) FROM inami.syst01_household WHERE control_year = 2025};
+my ($h1, $h1ok, $m1, $f1) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($where, 0));
+my ($h2, $h2ok, $m2, $f2) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($where, 1));
+is("$h1ok/$h2ok", "$h1/$h2", 'each shard keeps only the households shard_of places there');
+is(($h1 + $h2) . '/' . ($m1 + $m2) . "/$f1/$f2", $coord->safe_psql('postgres',
+	q{SELECT (SELECT count(*) FROM inami.syst01_household WHERE control_year = 2025) || '/' || (SELECT count(*) FROM inami.syst01_member WHERE control_year = 2025)}) . '/1/1',
+	'every household and member of the file once over the shards, the file row on each');
+is($kept, "shard1:$h1,shard2:$h2", 'load_flow_file_sharded returns the households each shard kept');
+
+# A Syst_04 whose households are all on shard1: shard2 lists none of them, which on one
+# node refuses a file; judged on the whole file, it loads (shard2 keeps nothing).
+sub syst04_file
+{
+	my ($name, $year, @households) = @_;
+	my $xml = qq{<?xml version="1.0" encoding="UTF-8"?>\n<Syst04 xmlns="urn:be:inami:flows:1" controlYear="$year" incomeYear="}
+	  . ($year - 2) . qq{" shipment="1">\n};
+	for (@households)
+	{
+		my ($rn, $niss) = split / /;
+		$xml .= qq{  <Household requestNumber="$rn">\n    <Requester niss="$niss"/>\n    <Member niss="$niss" returnCode="01"/>\n  </Household>\n};
+	}
+	$xml .= "</Syst04>\n";
+	my $path = PostgreSQL::Test::Utils::tempdir() . "/$name.xml";
+	open(my $f, '>', $path) or die "$path: $!";
+	print $f $xml;
+	close($f);
+	return $path;
+}
+my @on1 = split /\n/, $coord->safe_psql('postgres', q{SELECT request_number || ' ' || requester_niss FROM inami.syst01_household
+	WHERE control_year = 2025 AND inami.shard_of(request_number, 2) = 0 ORDER BY 1 LIMIT 3});
+my $syst04 = syst04_file('syst04_2025', 2025, @on1);
+is($coord->safe_psql('postgres', "SELECT string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('$syst04')"),
+	'shard1:3,shard2:0', 'load_flow_file_sharded: a Syst04 listed on one shard only loads (judged on the whole file)');
+is($node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE kind = 'Syst04' AND year = 2025}), '1',
+	'the shard that keeps none of its households has the file row (the later-shipment check reads it)');
+# A Syst_04 no Syst_01 of the cluster lists: refused, loaded nowhere.
+my $syst04_2026 = syst04_file('syst04_2026', 2026, map { s/2025/2026/r } @on1);
+($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$syst04_2026')");
+like($err, qr/Syst04 answers no household that a Syst01 lists.*DETAIL:  None of the 3 households .* on any shard/s,
+	'load_flow_file_sharded: a Syst04 that no Syst01 of the cluster lists is refused');
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year = 2026}) . '/'
+	. $node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year = 2026}),
+	'0/0', 'the refused file is on no shard (the shards commit only when all have loaded)');
+# Syst_05 answers households one by one against the local Syst_01: refused.
+my $syst05_file = PostgreSQL::Test::Utils::tempdir() . '/syst05.xml';
+open(my $f5, '>', $syst05_file) or die;
+print $f5 $syst05;
+close($f5);
+($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$syst05_file')");
+like($err, qr/a Syst05 file is not loaded on the shards/, 'load_flow_file_sharded: a Syst05 file is refused');
+
+# Parameter replication: the coordinator publishes its operator rows, each shard subscribes
+# (without the first copy: add_shard found their rows equal); a row added or changed on
+# the coordinator reaches both shards, and check_shards finds them equal.
+($rc, $out, $err) = $node{other}->psql('postgres', 'SELECT inami.publish_parameters()');
+like($err, qr/must run with wal_level = logical/, 'publish_parameters: refused without wal_level = logical');
+is($coord->safe_psql('postgres', 'SELECT inami.publish_parameters()'), '12', 'publish_parameters: every parameter table');
+for my $s (qw(shard1 shard2))
+{
+	$node{$s}->safe_psql('postgres', "CREATE SUBSCRIPTION inami_parameters_$s CONNECTION '" . conninfo($coord)
+		. "' PUBLICATION inami_parameters WITH (copy_data = false)");
+}
+$coord->safe_psql('postgres', q{
+	INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES (2023, '1500', 1, 'pensions', 'operator: IPCAL list 2023');
+	UPDATE inami.ipcal_rule SET factor = 0.2 WHERE code = '1270';
+	DELETE FROM inami.ipcal_rule WHERE code = '1400';});
+$coord->wait_for_catchup("inami_parameters_$_") for qw(shard1 shard2);
+is($node{shard2}->safe_psql('postgres', q{SELECT string_agg(code || '=' || factor, ',' ORDER BY code) FROM inami.ipcal_rule}),
+	'1250=1,1270=0.2,1500=1', 'a shard receives the rows added, updated and deleted on the coordinator');
+is($coord->safe_psql('postgres', 'SELECT count(*) FROM inami.check_shards()'), '2', 'check_shards: replicated shards agree');
+
+$_->stop for values %node;
+done_testing();
