@@ -31,6 +31,8 @@ _PG_init(void)
 							100000, 0, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	/* inami.progress: its shared memory, when preloaded */
+	inami_progress_init();
 	/* any other inami.* name is a typo: refused, not kept as a placeholder */
 	MarkGUCPrefixReserved("inami");
 }
