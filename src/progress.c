@@ -28,7 +28,7 @@
 
 #include "inami.h"
 
-#define PROGRESS_TEXT 64
+#define PROGRESS_TEXT 256
 
 typedef struct ProgressSlot
 {
