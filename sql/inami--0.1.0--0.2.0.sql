@@ -813,6 +813,7 @@ ALTER TABLE inami.control_run ADD COLUMN cron_jobid bigint, ADD COLUMN cron_runi
     DROP CONSTRAINT control_run_status_check,
     ADD CONSTRAINT control_run_status_check CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted'));
 COMMENT ON COLUMN inami.control_run.status IS 'running, succeeded, failed, or interrupted: the session ended while the run was running (a server crash, a terminated backend), as the next run of the same kind and year found.';
+COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and hint) of the error that failed the run; for an interrupted run, which run found it and when.';
 COMMENT ON COLUMN inami.control_run.cron_jobid IS 'The pg_cron job that started the run (cron.job_run_details.jobid); NULL when not started by pg_cron.';
 COMMENT ON COLUMN inami.control_run.cron_runid IS 'The pg_cron run of that job (cron.job_run_details.runid); NULL when not started by pg_cron.';
 
