@@ -90,8 +90,8 @@ send_sql($holder, "BEGIN; LOCK TABLE inami.syst04_member IN ACCESS EXCLUSIVE MOD
 wait_for("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
           WHERE a.application_name = 'holder' AND l.relation = 'inami.syst04_member'::regclass AND l.granted");
 send_sql($holder, "SELECT pg_advisory_unlock(inami._control_lock_key('systematic_control'), 2024);\n");
-is(wait_for("SELECT what || ' | ' || done || ' of ' || total FROM inami.progress
-             WHERE kind = 'systematic_control' AND what NOT LIKE 'waiting%'"),
+is(wait_for("SELECT p.what || ' | ' || p.done || ' of ' || p.total FROM inami.progress p JOIN pg_stat_activity a USING (pid)
+             WHERE p.kind = 'systematic_control' AND a.wait_event_type = 'Lock' AND a.wait_event = 'relation'"),
 	'reading the households and their answers | 0 of 60000', 'then it reads the households');
 send_sql($holder, "COMMIT;\n");
 finish($run);
