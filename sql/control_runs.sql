@@ -545,6 +545,8 @@ SELECT step, what, value, rule FROM inami.explain_decision((SELECT request_numbe
 -- would (table or column SELECT), and refuses rather than bypass row-level security.
 CREATE ROLE inami_test_reader;
 GRANT USAGE ON SCHEMA inami TO inami_test_reader;
+-- (EXECUTE is no level's but the analysts': granted alone, the tables' privileges decide)
+GRANT EXECUTE ON FUNCTION inami.systematic_households(int, text) TO inami_test_reader;
 GRANT SELECT ON inami.ipcal_rule, inami.return_code_asked_again, inami.syst01_household, inami.syst01_member, inami.syst04_household
                 TO inami_test_reader;
 GRANT SELECT (control_year, request_number, shipment, niss, return_code) ON inami.syst04_member TO inami_test_reader;

@@ -2101,6 +2101,353 @@ COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
 'On a coordinator: loads an exchange file (Syst01, Syst04, Pro01, Pro03) on every shard at once (or on those named): each shard reads the whole file with inami.load_flow_file (streamed, checked as on one node, the file row in its flow_file) and keeps the households inami.shard_of places there (Pro_03 persons, keyed by NISS, on every shard). A Syst04 none of whose households a Syst01 lists is judged on the whole cluster. The shards commit when all have loaded their part: a failure leaves the file on none (unless a shard fails while committing; the error names the shards to load it on). The path must be readable by every shard''s server. Returns the households (or persons) each shard kept.';
 
 ------------------------------------------------------------------------------------------
+-- Operations: the run log tied to pg_cron and interrupted runs (inami.control_run), the
+-- progress of loads and runs (inami.progress), one OA's rows per role (row-level security,
+-- inami.oa_access, inami.set_oa_security) and the access levels (inami_analyst,
+-- inami_operator, inami_parameters; inami.privileges). As in sql/install/50-control.sql,
+-- 51-control_runs.sql and 70-operations.sql. Keep this section after every section that
+-- creates a table, view or routine: its last statement grants the levels on all of them.
+------------------------------------------------------------------------------------------
+ALTER TABLE inami.control_run ADD COLUMN cron_jobid bigint, ADD COLUMN cron_runid bigint,
+    DROP CONSTRAINT control_run_status_check,
+    ADD CONSTRAINT control_run_status_check CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted'));
+COMMENT ON COLUMN inami.control_run.status IS 'running, succeeded, failed, or interrupted: the session ended while the run was running (a server crash, a terminated backend), as the next run of the same kind and year found.';
+COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and hint) of the error that failed the run; for an interrupted run, which run found it and when.';
+COMMENT ON COLUMN inami.control_run.cron_jobid IS 'The pg_cron job that started the run (cron.job_run_details.jobid); NULL when not started by pg_cron.';
+COMMENT ON COLUMN inami.control_run.cron_runid IS 'The pg_cron run of that job (cron.job_run_details.runid); NULL when not started by pg_cron.';
+
+CREATE OR REPLACE FUNCTION inami._control_run_start(kind text, year int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    run bigint;
+    started timestamptz;
+    job bigint;
+    job_run bigint;
+    old bigint;
+    total bigint;
+BEGIN
+    IF year IS NULL THEN
+        RAISE EXCEPTION 'year must be between 1990 and 2200'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The year given is NULL.',
+                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+    END IF;
+    PERFORM inami._check_year(year, 'year');
+    -- Started by pg_cron (it names its connections so): the job and run it is, for a join
+    -- with cron.job_run_details (read only when pg_cron is there; its rows of the running
+    -- job name this backend).
+    IF pg_catalog.current_setting('application_name') = 'pg_cron'
+       AND pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL THEN
+        EXECUTE 'SELECT d.jobid, d.runid FROM cron.job_run_details d
+                 WHERE d.job_pid = pg_catalog.pg_backend_pid() AND d.status IN (''starting'', ''running'')
+                 ORDER BY d.runid DESC LIMIT 1' INTO job, job_run;
+    END IF;
+    INSERT INTO inami.control_run (kind, year, cron_jobid, cron_runid) VALUES (kind, year, job, job_run)
+    RETURNING run_id, started_at INTO run, started;
+    -- The run is alive while its session holds this lock (released when the run ends,
+    -- inami._control_run_ended, or with the session): a run of the same kind and year left
+    -- "running" whose lock is free was interrupted (a crash, a terminated backend).
+    PERFORM pg_catalog.pg_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(run));
+    FOR old IN SELECT r.run_id FROM inami.control_run r
+               WHERE r.kind = $1 AND r.year = $2 AND r.status = 'running' AND r.run_id < run
+    LOOP
+        IF pg_catalog.pg_try_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(old)) THEN
+            -- the trigger releases the lock taken
+            UPDATE inami.control_run r
+            SET status = 'interrupted', ended_at = greatest(started, r.started_at),
+                error_message = pg_catalog.format('interrupted: its session ended while it was running; found by run %s, started at %s',
+                                                  run, started)
+            WHERE r.run_id = old AND r.status = 'running';
+            IF NOT FOUND THEN
+                PERFORM pg_catalog.pg_advisory_unlock(inami._control_lock_key('alive'), inami._control_alive_key(old));
+            END IF;
+        END IF;
+    END LOOP;
+    -- inami.progress (with shared_preload_libraries = 'inami'): the households to decide
+    IF inami._progress_available() THEN
+        IF kind = 'systematic_control' THEN
+            SELECT pg_catalog.count(*) INTO total FROM inami.syst01_household h WHERE h.control_year = $2;
+        ELSE
+            SELECT pg_catalog.count(*) INTO total FROM inami.pro01_household h WHERE h.year = $2;
+        END IF;
+        PERFORM inami._progress_start(kind, 'deciding the households', year, run, total);
+    END IF;
+    RETURN run;
+END;
+$$;
+COMMENT ON FUNCTION inami._control_run_start(text, int) IS
+'Internal to the control runs: checks the year, writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), marks as interrupted the runs of the same kind and year whose session ended while they were running, and starts the run''s report in inami.progress.';
+
+-- The lock that tells a live run (inami._control_run_start): its second key.
+CREATE FUNCTION inami._control_alive_key(run bigint) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (run % 2147483647)::int;
+COMMENT ON FUNCTION inami._control_alive_key(bigint) IS
+'Second key of the session advisory lock a control run holds while it runs: pg_advisory_lock(inami._control_lock_key(''alive''), inami._control_alive_key(run_id)).';
+
+-- When a run's status leaves running: its report in inami.progress ends and its lock goes.
+CREATE FUNCTION inami._control_run_ended() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    k1 int := inami._control_lock_key('alive');
+    k2 int := inami._control_alive_key(NEW.run_id);
+BEGIN
+    PERFORM inami._progress_end(NEW.run_id);
+    IF EXISTS (SELECT FROM pg_catalog.pg_locks l
+               WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
+                 AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
+        PERFORM pg_catalog.pg_advisory_unlock(k1, k2);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION inami._control_run_ended() IS
+'Trigger of inami.control_run: when a run''s status leaves running, ends its report in inami.progress and releases the lock that told it alive.';
+CREATE TRIGGER control_run_ended AFTER UPDATE OF status ON inami.control_run
+FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
+EXECUTE FUNCTION inami._control_run_ended();
+
+
+-- Progress (progress.c): where each load and control run stands, in shared memory, for
+-- every session to see; only with shared_preload_libraries = 'inami' (otherwise empty).
+CREATE FUNCTION inami._progress_available() RETURNS boolean
+AS 'MODULE_PATHNAME', 'inami_progress_available_sql'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION inami._progress_available() IS
+'Whether inami.progress can show anything: the library was loaded by shared_preload_libraries.';
+
+CREATE FUNCTION inami._progress_start(kind text, what text, year int, run_id bigint, total bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'inami_progress_start_sql'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION inami._progress_start(text, text, int, bigint, bigint) IS
+'Internal to the control runs: starts this session''s report in inami.progress (does nothing without shared_preload_libraries = ''inami'').';
+
+CREATE FUNCTION inami._progress_end(run_id bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'inami_progress_end_sql'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION inami._progress_end(bigint) IS
+'Internal to the control runs: ends this session''s report in inami.progress of that run.';
+
+CREATE FUNCTION inami._progress(OUT pid int, OUT kind text, OUT what text, OUT year int, OUT run_id bigint,
+                                OUT done bigint, OUT total bigint, OUT started_at timestamptz,
+                                OUT started_by text, OUT userid oid)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'inami_progress_sql'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION inami._progress() IS
+'The reports of the sessions loading a file or running a control, as they stand (inami.progress shows them).';
+
+CREATE VIEW inami.progress WITH (security_invoker = true) AS
+SELECT p.pid, p.kind,
+       -- a run waiting for another of the same kind and year says so
+       CASE WHEN a.wait_event_type = 'Lock' AND a.wait_event = 'advisory'
+            THEN 'waiting for another run of the same year' ELSE p.what END AS what,
+       p.year, p.run_id, p.done, p.total, p.started_at,
+       pg_catalog.clock_timestamp() - p.started_at AS elapsed,
+       CASE WHEN p.started_by = 'pg_cron' THEN 'pg_cron' ELSE coalesce(nullif(p.started_by, ''), 'client') END AS started_by,
+       pg_catalog.pg_get_userbyid(p.userid) AS username
+FROM inami._progress() p
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid;
+COMMENT ON VIEW inami.progress IS
+'Each load (inami.load_flow, inami.load_flow_file) and control run (run_systematic_control, run_proactive_flow) in progress, in every session: kind (load, systematic_control, proactive_flow), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
+
+------------------------------------------------------------------------------------------
+-- One OA's rows per role: row-level security, enabled by the DBA (inami.set_oa_security)
+------------------------------------------------------------------------------------------
+
+CREATE TABLE inami.oa_access (
+    role_name name NOT NULL,
+    oa text NOT NULL CHECK (inami.is_digits(oa, 3)),
+    PRIMARY KEY (role_name, oa)
+);
+COMMENT ON TABLE inami.oa_access IS
+'Which OA''s rows a role sees once row-level security is enabled (inami.set_oa_security): a role (and every role that inherits its privileges) sees the rows of each OA listed for it, and of no other. The owner and roles with BYPASSRLS see every row.';
+COMMENT ON COLUMN inami.oa_access.role_name IS 'A role (login or group); a row for a role that does not exist is ignored.';
+COMMENT ON COLUMN inami.oa_access.oa IS 'OA code (3 digits) whose rows the role sees.';
+SELECT pg_catalog.pg_extension_config_dump('inami.oa_access', '');
+
+-- The OA codes the current role sees (the policies below).
+CREATE FUNCTION inami._oa_visible() RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE BEGIN ATOMIC
+    SELECT a.oa FROM inami.oa_access a JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+    WHERE pg_catalog.pg_has_role(r.oid, 'USAGE');
+END;
+COMMENT ON FUNCTION inami._oa_visible() IS
+'The OA codes inami.oa_access lists for the current role or a role whose privileges it inherits: what the row-level security policies let it see.';
+
+-- A table that carries the OA code shows that OA's rows; a table that does not, the rows
+-- of the households it shows. flow_file: a file without OA (Syst04, Pro03, Pro04) is seen
+-- by all (its counts, not its rows). Syst_04 answers: by the OA in the request number
+-- (R4: its first 3 digits) or by the household listed in Syst_01 (an adopted household).
+CREATE POLICY oa ON inami.flow_file USING (oa IS NULL OR oa IN (SELECT inami._oa_visible()));
+CREATE POLICY oa ON inami.syst01_household USING (oa IN (SELECT inami._oa_visible()));
+CREATE POLICY oa ON inami.syst01_member USING (EXISTS (
+    SELECT FROM inami.syst01_household h
+    WHERE h.control_year = syst01_member.control_year AND h.request_number = syst01_member.request_number));
+CREATE POLICY oa ON inami.syst04_household USING (
+    pg_catalog.left(request_number, 3) IN (SELECT inami._oa_visible())
+    OR EXISTS (SELECT FROM inami.syst01_household h
+               WHERE h.control_year = syst04_household.control_year AND h.request_number = syst04_household.request_number));
+CREATE POLICY oa ON inami.syst04_member USING (
+    pg_catalog.left(request_number, 3) IN (SELECT inami._oa_visible())
+    OR EXISTS (SELECT FROM inami.syst01_household h
+               WHERE h.control_year = syst04_member.control_year AND h.request_number = syst04_member.request_number));
+CREATE POLICY oa ON inami.syst05_feedback_received USING (oa IN (SELECT inami._oa_visible()));
+CREATE POLICY oa ON inami.control_decision USING (oa IN (SELECT inami._oa_visible()));
+CREATE POLICY oa ON inami.household_event USING (EXISTS (
+    SELECT FROM inami.syst01_household h
+    WHERE h.control_year = household_event.control_year AND h.request_number = household_event.request_number));
+CREATE POLICY oa ON inami.pro01_household USING (oa IN (SELECT inami._oa_visible()));
+CREATE POLICY oa ON inami.pro01_member USING (EXISTS (
+    SELECT FROM inami.pro01_household h WHERE h.year = pro01_member.year AND h.request_number = pro01_member.request_number));
+CREATE POLICY oa ON inami.pro03_person USING (EXISTS (
+    SELECT FROM inami.pro01_member m WHERE m.year = pro03_person.year AND m.niss = pro03_person.niss));
+CREATE POLICY oa ON inami.pro04_result_received USING (EXISTS (
+    SELECT FROM inami.pro01_household h
+    WHERE h.year = pro04_result_received.year AND h.request_number = pro04_result_received.request_number));
+CREATE POLICY oa ON inami.proactive_decision USING (EXISTS (
+    SELECT FROM inami.pro01_household h WHERE h.year = proactive_decision.year AND h.request_number = proactive_decision.request_number));
+CREATE POLICY oa ON inami.proactive_outcome USING (EXISTS (
+    SELECT FROM inami.pro01_household h WHERE h.year = proactive_outcome.year AND h.request_number = proactive_outcome.request_number));
+
+-- The views read their tables as the caller, so that the policies apply to what they show.
+ALTER VIEW inami.syst04_ipcal SET (security_invoker = true);
+ALTER VIEW inami.syst04_answer SET (security_invoker = true);
+ALTER VIEW inami.syst04_unlisted SET (security_invoker = true);
+ALTER VIEW inami.pro03_ipcal SET (security_invoker = true);
+ALTER VIEW inami.pro03_answer SET (security_invoker = true);
+ALTER VIEW inami.dependent_limit_month SET (security_invoker = true);
+
+CREATE FUNCTION inami.set_oa_security(enabled boolean) RETURNS SETOF regclass
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT p.polrelid::regclass FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+             WHERE c.relnamespace = 'inami'::regnamespace AND p.polname = 'oa' ORDER BY c.relname
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', t, CASE WHEN enabled THEN 'ENABLE' ELSE 'DISABLE' END);
+        RETURN NEXT t;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION inami.set_oa_security(boolean) IS
+'Enables (true) or disables (false) row-level security on every inami table with an OA policy, and returns them: once enabled, a role sees only the rows of the OAs inami.oa_access lists for it. Only the owner of the tables can call it; the owner and roles with BYPASSRLS still see every row (the loaders and inami.systematic_households refuse to run for a role the policies apply to).';
+
+------------------------------------------------------------------------------------------
+-- Access levels: three NOLOGIN group roles, made when absent (roles belong to the cluster:
+-- DROP EXTENSION leaves them, and another database's inami shares them)
+------------------------------------------------------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'inami_analyst') THEN
+        CREATE ROLE inami_analyst NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'inami_operator') THEN
+        CREATE ROLE inami_operator NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'inami_parameters') THEN
+        CREATE ROLE inami_parameters NOLOGIN;
+    END IF;
+    -- an operator also reads what an analyst reads
+    IF NOT pg_catalog.pg_has_role('inami_operator', 'inami_analyst', 'MEMBER') THEN
+        GRANT inami_analyst TO inami_operator;
+    END IF;
+END;
+$$;
+
+-- Every privilege by level, from the catalog: nothing to PUBLIC; the schema to every level;
+-- parameter tables and the rules (functions that read no insured person's data) to
+-- parameter maintainers; every table, view and function that reads to analysts; writing
+-- the flows and running the controls to operators. Trigger and aggregate support
+-- functions need no EXECUTE for their callers and get none. The same block is in the
+-- upgrade script, so that both give the same privileges (pg_init_privs included).
+CREATE PROCEDURE inami._grant_levels()
+LANGUAGE plpgsql AS $$
+DECLARE
+    -- operators: the writers of rows and their plumbing
+    operator_routines text[] := ARRAY['load_flow', 'adopt_unlisted_households', 'run_systematic_control',
+        'run_proactive_flow', 'purge_expired', '_control_run_start', '_control_run_fail', '_control_run_raise',
+        '_control_lock_key', '_control_alive_key', '_progress_start', '_progress_end',
+        -- the sharded runs, from the coordinator
+        'run_systematic_control_sharded', 'run_proactive_flow_sharded', '_run_sharded', 'check_shards',
+        '_check_shard', '_dblink_schema'];
+    -- the owner's (load_flow_file: pg_read_server_files, as since 0.1.0)
+    owner_routines text[] := ARRAY['load_flow_file', 'set_oa_security', '_grant_levels',
+        -- the cluster's shape, and the sharded load of server files
+        'add_shard', 'create_sharded_table', 'publish_parameters', '_shard_take_id_range', '_conninfo_options',
+        'load_flow_file_sharded', '_load_flow_file_part'];
+    -- reading insured persons' data: analysts, not parameter maintainers
+    data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates',
+        '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',
+        'explain_decision', 'proactive_statistics', 'syst01_document', 'syst05_document', 'pro01_document',
+        'pro04_document', 'read_syst01', 'read_syst04', 'read_syst05', 'read_pro01', 'read_pro03', 'read_pro04',
+        '_progress', '_progress_available', '_oa_visible',
+        'syst05_document_sharded', 'pro04_document_sharded', 'explain_decision_sharded', '_sharded_document'];
+    parameter_tables text[] := ARRAY['pivot_index_step', 'dependent_limit_base', 'parameter_coverage', 'im_ceiling',
+        'ipcal_rule', 'return_code_asked_again', 'contribution_minimum_income', 'contribution_minimum_factor',
+        'contribution_minimum_sheltered', 'contribution_rate', 'dependent_limit_month', 'maf_social_ceiling',
+        'maf_income_bracket', 'privileges'];
+    r record;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    GRANT USAGE ON SCHEMA inami TO inami_analyst, inami_parameters;
+    FOR r IN SELECT p.oid::regprocedure AS f, p.proname::text AS name, p.prorettype = 'trigger'::regtype
+                    OR EXISTS (SELECT FROM pg_catalog.pg_aggregate a
+                               WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+                                               a.aggdeserialfn)) AS support
+             FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'inami'::regnamespace ORDER BY p.oid
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r.f);
+        IF r.support OR r.name = ANY (owner_routines) THEN
+            CONTINUE;
+        ELSIF r.name = ANY (operator_routines) THEN
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO inami_operator', r.f);
+        ELSE
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO inami_analyst', r.f);
+            IF NOT r.name = ANY (data_routines) THEN
+                EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO inami_parameters', r.f);
+            END IF;
+        END IF;
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS t, c.relname::text AS name, c.relkind
+             FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v') ORDER BY c.oid
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', r.t);
+        EXECUTE pg_catalog.format('GRANT SELECT ON %s TO inami_analyst', r.t);
+        IF r.name = ANY (parameter_tables) THEN
+            EXECUTE pg_catalog.format('GRANT SELECT%s ON %s TO inami_parameters',
+                                      CASE WHEN r.relkind = 'r' THEN ', INSERT, UPDATE, DELETE' ELSE '' END, r.t);
+        ELSIF r.relkind = 'r' AND r.name <> 'oa_access' THEN
+            EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON %s TO inami_operator', r.t);
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON PROCEDURE inami._grant_levels() IS
+'Internal to the install and upgrade scripts: grants every privilege of the access levels inami_analyst, inami_operator (a member of inami_analyst) and inami_parameters, revoking PUBLIC''s.';
+
+-- Which level grants what, from the privileges themselves: the reference of the access levels.
+CREATE VIEW inami.privileges AS
+SELECT o.object, o.kind, a.privilege_type AS privilege, r.rolname AS level
+FROM (SELECT c.oid::regclass::text, CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END, c.relacl
+      FROM pg_catalog.pg_class c
+      WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v')
+      UNION ALL
+      SELECT p.oid::regprocedure::text,
+             CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END, p.proacl
+      FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace = 'inami'::regnamespace) o(object, kind, acl)
+CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) a
+JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+WHERE r.rolname IN ('inami_analyst', 'inami_operator', 'inami_parameters', 'pg_read_server_files');
+COMMENT ON VIEW inami.privileges IS
+'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501, "permission denied for ...") names the object; this view names the level to grant.';
+
+CALL inami._grant_levels();
+
+------------------------------------------------------------------------------------------
 -- Last step, as at the end of an install: CREATE OR REPLACE drops a function's SET clause.
 ------------------------------------------------------------------------------------------
 -- Every PL/pgSQL function runs with search_path = pg_catalog, pg_temp: a function or

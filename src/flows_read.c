@@ -753,6 +753,9 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 	insert_flow_file(&l);
 	prepare_kind(&l);
 	inami_search_path_pop(guc_level);
+	/* inami.progress: records read of this file; how many it holds is not known before */
+	inami_progress_start("load", psprintf("%s %d: %s", l.h.kind_name, l.h.year, source),
+						 l.h.year, 0, -1);
 
 	for (;;)
 	{
@@ -771,6 +774,7 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 		add_record(&l, flow_record(p));
 		MemoryContextSwitchTo(old);
 		l.count++;
+		inami_progress_done(l.count);
 		if (l.nkeys == FLOW_BATCH || batch_bytes(&l) >= FLOW_BATCH_BYTES)
 			flush_all(&l);
 		if (l.progress_every > 0 && l.count % l.progress_every == 0)
@@ -792,6 +796,7 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 	}
 	inami_search_path_pop(guc_level);
 	SPI_finish();
+	inami_progress_end();
 	return l.count;
 }
 

@@ -43,6 +43,8 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+	/* inami.progress: its shared memory, when preloaded */
+	inami_progress_init();
 	/* any other inami.* name is a typo: refused, not kept as a placeholder */
 	MarkGUCPrefixReserved("inami");
 }

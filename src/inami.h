@@ -180,6 +180,18 @@ extern bool inami_flow_load_part;
 
 /* ---- control runs: declarations shared beyond their files ---- */
 
+/*
+ * progress.c: where a load or a control run stands, in shared memory for inami.progress
+ * (only with shared_preload_libraries = 'inami'; otherwise these do nothing).
+ */
+extern void inami_progress_init(void);
+extern bool inami_progress_available(void);
+extern void inami_progress_start(const char *kind, const char *what, int32 year, int64 run_id, int64 total);
+extern const char *inami_progress_kind(void);
+extern void inami_progress_what(const char *what);
+extern void inami_progress_done(int64 done);
+extern void inami_progress_end(void);
+
 /* ---- MAF (R6): declarations shared beyond its files ---- */
 
 /*

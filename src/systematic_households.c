@@ -440,6 +440,8 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	int			npending;
 	Answer	   *pending;
 	bool		asked[100] = {false};
+	bool		report;
+	int64		ndone = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -448,6 +450,11 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	inami_check_year(year, "control year");
 
 	ipcal = inami_ipcal_list_load(CurrentMemoryContext);
+	/* inami.progress: within a control run, the households decided so far */
+	report = only == NULL && inami_progress_kind() != NULL &&
+		strcmp(inami_progress_kind(), "systematic_control") == 0;
+	if (report)
+		inami_progress_what("reading the households and their answers");
 	inami_param_foreach("SELECT return_code FROM inami.return_code_asked_again", 0, NULL, NULL,
 						asked_again_row, asked);
 	members = palloc(max_members * sizeof(Member));
@@ -624,7 +631,11 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		out[8] = BoolGetDatum(nasked > 0 && nasked == nunknown);
 		MemoryContextSwitchTo(oldcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, out_null);
+		if (report)
+			inami_progress_done(++ndone);
 	}
+	if (report)
+		inami_progress_what("writing the decisions");
 
 	for (int i = 0; i < NSCANS; i++)
 		scan_close(&scans[i]);

@@ -4,7 +4,9 @@
 # of demo/ in order (NN-name.sh is sourced, NN-name.sql goes through psql) and print what
 # each step shows. The cluster is stopped and removed at the end.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-setup_throwaway
+# inami in shared_preload_libraries: inami.progress shows the loads and runs (without it,
+# everything else works the same and the view stays empty).
+setup_throwaway "shared_preload_libraries = 'inami'"
 say "throwaway cluster on port $PGPORT, socket $PGHOST"
 
 # What the steps share: where the files the server reads go, and how to run SQL.

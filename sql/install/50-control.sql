@@ -10,10 +10,12 @@ CREATE TABLE inami.control_run (
     year int CHECK (year BETWEEN 1990 AND 2200),
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     ended_at timestamptz CHECK (ended_at >= started_at),
-    status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
+    status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
     counts jsonb,
     error_sqlstate text CHECK (error_sqlstate ~ '^[0-9A-Z]{5}$'),
     error_message text,
+    cron_jobid bigint,
+    cron_runid bigint,
     CHECK ((status = 'running') = (ended_at IS NULL)),
     CHECK ((status = 'failed') = (error_sqlstate IS NOT NULL))
 );
@@ -24,10 +26,12 @@ COMMENT ON COLUMN inami.control_run.kind IS 'systematic_control, proactive_flow 
 COMMENT ON COLUMN inami.control_run.year IS 'Control year (systematic), year (proactive); NULL for a purge.';
 COMMENT ON COLUMN inami.control_run.started_at IS 'When the run started.';
 COMMENT ON COLUMN inami.control_run.ended_at IS 'When the run ended; NULL while running.';
-COMMENT ON COLUMN inami.control_run.status IS 'running, succeeded or failed.';
+COMMENT ON COLUMN inami.control_run.status IS 'running, succeeded, failed, or interrupted: the session ended while the run was running (a server crash, a terminated backend), as the next run of the same kind and year found.';
 COMMENT ON COLUMN inami.control_run.counts IS 'Counts per reason or code (or per table purged), as a JSON object.';
 COMMENT ON COLUMN inami.control_run.error_sqlstate IS 'SQLSTATE of the error that failed the run.';
-COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and hint) of the error that failed the run.';
+COMMENT ON COLUMN inami.control_run.error_message IS 'Message (with detail and hint) of the error that failed the run; for an interrupted run, which run found it and when.';
+COMMENT ON COLUMN inami.control_run.cron_jobid IS 'The pg_cron job that started the run (cron.job_run_details.jobid); NULL when not started by pg_cron.';
+COMMENT ON COLUMN inami.control_run.cron_runid IS 'The pg_cron run of that job (cron.job_run_details.runid); NULL when not started by pg_cron.';
 
 -- Syst_05: the decision for every Syst_01 household of a control year.
 CREATE TABLE inami.control_decision (

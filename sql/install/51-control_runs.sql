@@ -326,6 +326,11 @@ CREATE FUNCTION inami._control_run_start(kind text, year int) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     run bigint;
+    started timestamptz;
+    job bigint;
+    job_run bigint;
+    old bigint;
+    total bigint;
 BEGIN
     IF year IS NULL THEN
         RAISE EXCEPTION 'year must be between 1990 and 2200'
@@ -334,12 +339,79 @@ BEGIN
                   HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
     END IF;
     PERFORM inami._check_year(year, 'year');
-    INSERT INTO inami.control_run (kind, year) VALUES (kind, year) RETURNING run_id INTO run;
+    -- Started by pg_cron (it names its connections so): the job and run it is, for a join
+    -- with cron.job_run_details (read only when pg_cron is there; its rows of the running
+    -- job name this backend).
+    IF pg_catalog.current_setting('application_name') = 'pg_cron'
+       AND pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL THEN
+        EXECUTE 'SELECT d.jobid, d.runid FROM cron.job_run_details d
+                 WHERE d.job_pid = pg_catalog.pg_backend_pid() AND d.status IN (''starting'', ''running'')
+                 ORDER BY d.runid DESC LIMIT 1' INTO job, job_run;
+    END IF;
+    INSERT INTO inami.control_run (kind, year, cron_jobid, cron_runid) VALUES (kind, year, job, job_run)
+    RETURNING run_id, started_at INTO run, started;
+    -- The run is alive while its session holds this lock (released when the run ends,
+    -- inami._control_run_ended, or with the session): a run of the same kind and year left
+    -- "running" whose lock is free was interrupted (a crash, a terminated backend).
+    PERFORM pg_catalog.pg_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(run));
+    FOR old IN SELECT r.run_id FROM inami.control_run r
+               WHERE r.kind = $1 AND r.year = $2 AND r.status = 'running' AND r.run_id < run
+    LOOP
+        IF pg_catalog.pg_try_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(old)) THEN
+            -- the trigger releases the lock taken
+            UPDATE inami.control_run r
+            SET status = 'interrupted', ended_at = greatest(started, r.started_at),
+                error_message = pg_catalog.format('interrupted: its session ended while it was running; found by run %s, started at %s',
+                                                  run, started)
+            WHERE r.run_id = old AND r.status = 'running';
+            IF NOT FOUND THEN
+                PERFORM pg_catalog.pg_advisory_unlock(inami._control_lock_key('alive'), inami._control_alive_key(old));
+            END IF;
+        END IF;
+    END LOOP;
+    -- inami.progress (with shared_preload_libraries = 'inami'): the households to decide
+    IF inami._progress_available() THEN
+        IF kind = 'systematic_control' THEN
+            SELECT pg_catalog.count(*) INTO total FROM inami.syst01_household h WHERE h.control_year = $2;
+        ELSE
+            SELECT pg_catalog.count(*) INTO total FROM inami.pro01_household h WHERE h.year = $2;
+        END IF;
+        PERFORM inami._progress_start(kind, 'deciding the households', year, run, total);
+    END IF;
     RETURN run;
 END;
 $$;
 COMMENT ON FUNCTION inami._control_run_start(text, int) IS
-'Internal to the control runs: checks the year and writes the run''s log row (status running).';
+'Internal to the control runs: checks the year, writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), marks as interrupted the runs of the same kind and year whose session ended while they were running, and starts the run''s report in inami.progress.';
+
+-- The lock that tells a live run (inami._control_run_start): its second key.
+CREATE FUNCTION inami._control_alive_key(run bigint) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (run % 2147483647)::int;
+COMMENT ON FUNCTION inami._control_alive_key(bigint) IS
+'Second key of the session advisory lock a control run holds while it runs: pg_advisory_lock(inami._control_lock_key(''alive''), inami._control_alive_key(run_id)).';
+
+-- When a run's status leaves running: its report in inami.progress ends and its lock goes.
+CREATE FUNCTION inami._control_run_ended() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    k1 int := inami._control_lock_key('alive');
+    k2 int := inami._control_alive_key(NEW.run_id);
+BEGIN
+    PERFORM inami._progress_end(NEW.run_id);
+    IF EXISTS (SELECT FROM pg_catalog.pg_locks l
+               WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
+                 AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
+        PERFORM pg_catalog.pg_advisory_unlock(k1, k2);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION inami._control_run_ended() IS
+'Trigger of inami.control_run: when a run''s status leaves running, ends its report in inami.progress and releases the lock that told it alive.';
+CREATE TRIGGER control_run_ended AFTER UPDATE OF status ON inami.control_run
+FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
+EXECUTE FUNCTION inami._control_run_ended();
 
 -- R4: decide every Syst_01 household of a control year and store the Syst_05 feedback.
 CREATE PROCEDURE inami.run_systematic_control(control_year int)

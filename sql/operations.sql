@@ -1,0 +1,229 @@
+-- Operations: the access levels (every level against every table, view and routine), one
+-- OA's rows per role (row-level security), the run log's interrupted runs.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+
+CREATE ROLE ops_nobody; CREATE ROLE ops_analyst IN ROLE inami_analyst;
+CREATE ROLE ops_operator IN ROLE inami_operator; CREATE ROLE ops_parameters IN ROLE inami_parameters;
+CREATE ROLE ops_analyst_300 IN ROLE inami_analyst; CREATE ROLE ops_analyst_500 IN ROLE inami_analyst;
+
+-- q run as role r, rolled back: 'ok', 'ok: SQLSTATE' (allowed, failed otherwise) or 'denied: message'.
+CREATE FUNCTION pg_temp.try(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE format('SET LOCAL ROLE %I', r);
+        EXECUTE q;
+        RAISE EXCEPTION 'rolled back' USING ERRCODE = 'P0009';
+    EXCEPTION
+        WHEN insufficient_privilege THEN RETURN 'denied: ' || SQLERRM;
+        WHEN OTHERS THEN RETURN CASE WHEN SQLSTATE = 'P0009' THEN 'ok' ELSE 'ok: ' || SQLSTATE END;
+    END;
+END;
+$$;
+
+-- Every cell: each table (SELECT, INSERT, UPDATE, DELETE; a view: SELECT) and routine
+-- (EXECUTE, planned but not run: WHERE false; a procedure is called with NULLs).
+CREATE TEMP TABLE cells AS
+WITH objects AS (
+    SELECT c.oid::regclass::text AS object, p.privilege,
+           CASE p.privilege
+               WHEN 'SELECT' THEN format('SELECT FROM %s WHERE false', c.oid::regclass)
+               WHEN 'INSERT' THEN format('INSERT INTO %s (%I) SELECT NULL WHERE false', c.oid::regclass, a.attname)
+               WHEN 'UPDATE' THEN format('UPDATE %s SET %I = NULL WHERE false', c.oid::regclass, a.attname)
+               WHEN 'DELETE' THEN format('DELETE FROM %s WHERE false', c.oid::regclass) END AS query
+    FROM pg_class c
+    CROSS JOIN LATERAL (SELECT a.attname FROM pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = ''
+                        ORDER BY a.attnum LIMIT 1) a
+    CROSS JOIN LATERAL unnest(CASE c.relkind WHEN 'r' THEN ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']
+                                             ELSE ARRAY['SELECT'] END) p(privilege)
+    WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v')
+    UNION ALL
+    SELECT p.oid::regprocedure::text, 'EXECUTE',
+           CASE WHEN p.prokind = 'p'
+                THEN format('CALL %s(%s)', p.oid::regproc,
+                            (SELECT string_agg(format('NULL::%s', format_type(t, NULL)), ', ' ORDER BY n)
+                             FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n)))
+                ELSE format('SELECT %s(%s) FROM (SELECT %s OFFSET 0) s WHERE false', p.oid::regproc,
+                            (SELECT string_agg('s.a' || n, ', ' ORDER BY n) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n)),
+                            coalesce((SELECT string_agg(format('NULL::%s AS a%s', format_type(t, NULL), n), ', ' ORDER BY n)
+                                      FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n)), '1')) END
+    FROM pg_proc p
+    WHERE p.pronamespace = 'inami'::regnamespace AND p.prorettype <> 'trigger'::regtype
+      AND NOT EXISTS (SELECT FROM pg_aggregate a WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+                                                                   a.aggserialfn, a.aggdeserialfn))
+), levels(role, levels) AS (
+    VALUES ('ops_nobody', '{}'::text[]), ('ops_analyst', '{inami_analyst}'),
+           ('ops_operator', '{inami_operator,inami_analyst}'), ('ops_parameters', '{inami_parameters}')
+)
+SELECT l.role, o.object, o.privilege, o.query,
+       EXISTS (SELECT FROM inami.privileges v WHERE v.object = o.object AND v.privilege = o.privilege
+                                                AND v.level = ANY (l.levels)) AS expected,
+       pg_temp.try(l.role, o.query) AS actual
+FROM objects o CROSS JOIN levels l;
+
+SELECT plan(41);
+
+-- 1. The matrix: every cell the documented mapping (inami.privileges) allows works, every
+-- other is refused with 42501; a refusal is of an object that a level grants (the mapping
+-- names it), or of the owner's.
+SELECT is((SELECT count(*) FROM cells WHERE role = r), (SELECT count(*) FROM cells WHERE role = 'ops_analyst'),
+          r || ': every table, view and routine checked')
+FROM unnest(ARRAY['ops_nobody', 'ops_operator', 'ops_parameters']) r;
+SELECT cmp_ok((SELECT count(*) FROM cells WHERE role = 'ops_analyst'), '>', 150::bigint, 'the matrix has every object');
+SELECT is_empty(format($$SELECT object, privilege, expected, actual FROM cells
+                         WHERE role = %L AND (expected <> (actual LIKE 'ok%%') OR actual LIKE 'ok: 42501')$$, r),
+                r || ': each cell as inami.privileges says')
+FROM unnest(ARRAY['ops_nobody', 'ops_analyst', 'ops_operator', 'ops_parameters']) r;
+SELECT is_empty($$SELECT role, object, privilege FROM cells c WHERE actual LIKE 'denied:%'
+                  AND NOT EXISTS (SELECT FROM inami.privileges v WHERE v.object = c.object AND v.privilege = c.privilege)
+                  AND object NOT IN ('inami.set_oa_security(boolean)', 'inami._grant_levels()')
+                  AND NOT (object = 'inami.oa_access' AND privilege <> 'SELECT')$$,
+                'every refusal is of an object a level grants (inami.privileges names it), or the owner''s (writing inami.oa_access)');
+SELECT is((SELECT array_agg(DISTINCT actual) FROM cells WHERE role = 'ops_nobody'),
+          ARRAY['denied: permission denied for schema inami'], 'a role without a level: nothing, the schema refused');
+-- The design, cell by cell.
+SELECT is_empty($$SELECT object, privilege FROM cells WHERE role = 'ops_analyst' AND privilege <> 'SELECT'
+                  AND privilege <> 'EXECUTE' AND actual LIKE 'ok%'$$, 'an analyst changes no row');
+SELECT set_eq($$SELECT object FROM cells WHERE role = 'ops_parameters' AND privilege = 'INSERT' AND actual LIKE 'ok%'$$,
+              $$SELECT object FROM cells WHERE role = 'ops_parameters' AND privilege = 'SELECT' AND actual LIKE 'ok%'
+                AND object IN (SELECT c.oid::regclass::text FROM pg_class c WHERE c.relkind = 'r')$$,
+              'a parameter maintainer reads and writes the parameter tables, and no other table');
+SELECT is_empty($$SELECT object FROM cells WHERE role = 'ops_parameters' AND actual LIKE 'ok%'
+                  AND object ~ '^inami\.(syst|pro0|control_|household_event|proactive_|flow_file|oa_access|systematic|explain|read_)'$$,
+                'a parameter maintainer reads no insured person''s data');
+SELECT is((SELECT actual FROM cells WHERE role = 'ops_parameters' AND object = 'inami.niss_is_valid(text)'), 'ok',
+          'a parameter maintainer calls the rules');
+SELECT is_empty($$SELECT object, privilege FROM cells WHERE role = 'ops_operator' AND privilege IN ('INSERT', 'UPDATE', 'DELETE')
+                  AND actual LIKE 'ok%' AND object IN (SELECT object FROM cells WHERE role = 'ops_parameters' AND privilege = 'INSERT'
+                                                       AND actual LIKE 'ok%')$$,
+                'an operator changes no parameter');
+SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object IN ('inami.load_flow(text)')),
+          'ops_analyst denied:, ops_nobody denied:, ops_operator ok, ops_parameters denied:', 'load_flow: operators');
+SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object = 'inami.load_flow_file(text)'),
+          'ops_analyst denied:, ops_nobody denied:, ops_operator denied:, ops_parameters denied:',
+          'load_flow_file: pg_read_server_files only, also for an operator');
+SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role)
+           FROM cells WHERE object = 'inami.run_systematic_control(integer)'),
+          'ops_analyst denied:, ops_nobody denied:, ops_operator ok: 220, ops_parameters denied:',
+          'run_systematic_control: operators (NULL year: 22023)');
+SELECT is((SELECT actual FROM cells WHERE role = 'ops_analyst' AND object = 'inami.run_systematic_control(integer)'),
+          'denied: permission denied for procedure run_systematic_control', 'a refusal is PostgreSQL''s, naming the object');
+SELECT is((SELECT level FROM inami.privileges WHERE object = 'inami.run_systematic_control(integer)'), 'inami_operator',
+          '... and inami.privileges names the level it needs');
+SELECT is_empty($$SELECT o.object FROM (SELECT c.oid::regclass::text, c.relacl FROM pg_class c WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v')
+                  UNION ALL SELECT p.oid::regprocedure::text, p.proacl FROM pg_proc p WHERE p.pronamespace = 'inami'::regnamespace) o(object, acl)
+                  WHERE o.acl IS NULL OR EXISTS (SELECT FROM aclexplode(o.acl) a WHERE a.grantee = 0)$$,
+                'nothing of inami is granted to PUBLIC');
+SELECT ok(pg_has_role('inami_operator', 'inami_analyst', 'MEMBER') AND NOT pg_has_role('inami_parameters', 'inami_analyst', 'MEMBER')
+          AND NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'inami_analyst'),
+          'the levels are NOLOGIN group roles; an operator is an analyst too');
+
+-- 2. One OA's rows per role. Households of OA 300 and 500 of control year 2024 and of the
+-- 2024 proactive flow, decided by the owner.
+CREATE FUNCTION pg_temp.niss(n int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT nine || lpad((97 - (nine::bigint % 97))::text, 2, '0') FROM (SELECT '8001010' || lpad(n::text, 2, '0') AS nine) s
+$$;
+INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count)
+VALUES ('Syst01', 2024, '300', 'ops-300', 2), ('Syst01', 2024, '500', 'ops-500', 2),
+       ('Pro01', 2024, '300', 'pro-300', 2), ('Pro01', 2024, '500', 'pro-500', 2);
+INSERT INTO inami.syst01_household (control_year, request_number, oa, requester_niss, file_id)
+SELECT 2024, inami.request_number(o, 2024, pg_temp.niss(n)), o, pg_temp.niss(n),
+       (SELECT file_id FROM inami.flow_file WHERE source_name = 'ops-' || o)
+FROM (VALUES ('300', 1), ('300', 2), ('500', 3), ('500', 4)) v(o, n);
+INSERT INTO inami.syst01_member SELECT control_year, request_number, requester_niss FROM inami.syst01_household WHERE control_year = 2024;
+INSERT INTO inami.household_event (control_year, request_number, event, event_date)
+SELECT control_year, request_number, 'death', '2024-06-01' FROM inami.syst01_household WHERE control_year = 2024;
+INSERT INTO inami.pro01_household (year, request_number, oa, requester_niss, file_id)
+SELECT 2024, inami.request_number(o, 2024, pg_temp.niss(n)), o, pg_temp.niss(n),
+       (SELECT file_id FROM inami.flow_file WHERE source_name = 'pro-' || o)
+FROM (VALUES ('300', 1), ('300', 2), ('500', 3), ('500', 4)) v(o, n);
+INSERT INTO inami.pro01_member SELECT year, request_number, requester_niss FROM inami.pro01_household WHERE year = 2024;
+CALL inami.run_systematic_control(2024);
+CALL inami.run_proactive_flow(2024);
+UPDATE inami.proactive_decision SET code = 'OK' WHERE year = 2024;
+INSERT INTO inami.proactive_outcome (year, request_number, niss, category, contacted)
+SELECT year, request_number, niss, 4, true FROM inami.pro01_member WHERE year = 2024;
+INSERT INTO inami.oa_access VALUES ('ops_analyst_300', '300'), ('ops_analyst_500', '500'), ('ops_gone', '500');
+GRANT SELECT ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
+
+SELECT is((SELECT array_agg(t::text ORDER BY t::text) FROM inami.set_oa_security(true) t),
+          '{inami.control_decision,inami.flow_file,inami.household_event,inami.pro01_household,inami.pro01_member,inami.pro03_person,inami.pro04_result_received,inami.proactive_decision,inami.proactive_outcome,inami.syst01_household,inami.syst01_member,inami.syst04_household,inami.syst04_member,inami.syst05_feedback_received}',
+          'set_oa_security(true) enables row-level security on every table with an OA policy');
+SELECT is(pg_temp.try('ops_operator', 'SELECT inami.set_oa_security(false)'),
+          'denied: permission denied for function set_oa_security', 'only the owner enables or disables it');
+
+-- Every table and view, as the analyst of OA 300: what of OA 500 it sees, by household.
+CREATE TEMP TABLE seen (who text, what text, n bigint);
+CREATE FUNCTION pg_temp.seen_as(r name) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    k bigint;
+BEGIN
+    FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c WHERE c.relnamespace = 'inami'::regnamespace
+             AND c.relkind IN ('r', 'v') AND c.relname <> 'oa_access' AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid
+                                                     AND a.attname IN ('request_number', 'niss', 'oa'))
+    LOOP
+        EXECUTE format('SET LOCAL ROLE %I', r);
+        EXECUTE format($q$SELECT count(*) FROM (SELECT to_jsonb(x) j FROM %s x) s
+                          WHERE j->>'oa' = '500' OR left(j->>'request_number', 3) = '500'
+                             OR j->>'niss' IN (SELECT pg_temp.niss(3) UNION SELECT pg_temp.niss(4))$q$, t.rel) INTO k;
+        RESET ROLE;
+        INSERT INTO seen VALUES (r, t.rel::text, k);
+    END LOOP;
+END;
+$$;
+SELECT pg_temp.seen_as('ops_analyst_300');
+SELECT pg_temp.seen_as('ops_analyst');
+SELECT cmp_ok((SELECT count(*) FROM seen WHERE who = 'ops_analyst_300'), '>=', 18::bigint, 'every table and view with households looked at');
+SELECT is_empty($$SELECT what, n FROM seen WHERE who = 'ops_analyst_300' AND n > 0$$,
+                'the analyst of OA 300 sees no row of OA 500 in any table or view');
+SELECT is((SELECT count(*) FROM seen WHERE who = 'ops_analyst' AND n > 0), 0::bigint,
+          'an analyst no OA is listed for sees nothing');
+SET ROLE ops_analyst_300;
+SELECT is((SELECT array_agg(DISTINCT oa) FROM inami.syst01_household WHERE control_year = 2024), '{300}', 'its own households, all of them');
+SELECT is((SELECT count(*) FROM inami.syst01_household h JOIN inami.syst01_member m USING (control_year, request_number)
+           JOIN inami.household_event e USING (control_year, request_number) JOIN inami.control_decision d USING (control_year, request_number)
+           WHERE h.control_year = 2024), 2::bigint, 'joins: the households of OA 300 with their members, events and decisions');
+SELECT is((SELECT inami.household_income(m.return_code, m.income, m.rule_birth_date, m.income_year) IS NULL
+                  AND count(*) = 2 FROM inami.systematic_members(2024) m), true, 'an aggregate over systematic_members: OA 300''s members only');
+SELECT is((SELECT households FROM inami.proactive_statistics(2024) WHERE report_table = 2 AND category = 4), 2::bigint,
+          'proactive_statistics counts OA 300''s households only');
+SELECT ok(inami.syst05_document(2024, '300')::text ~ '3002024' AND inami.syst05_document(2024, '500')::text !~ '5002024',
+          'syst05_document: the households of OA 300, none of OA 500');
+SELECT ok(inami.pro04_document(2024, '300')::text ~ '3002024' AND inami.pro04_document(2024, '500')::text !~ '5002024', 'pro04_document: the households of OA 300, none of OA 500');
+SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.request_number('500', 2024, pg_temp.niss(3))),
+                 'P0002', NULL, 'explain_decision: a household of OA 500 is unknown to the analyst of OA 300');
+SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.request_number('300', 2024, pg_temp.niss(1))),
+                 '0A000', NULL, 'explain_decision of its own: refused (systematic_households reads the tables directly), nothing shown');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2024), 4::bigint, 'the owner sees every OA');
+SELECT is((SELECT count(*) FROM inami.set_oa_security(false)), 14::bigint, 'set_oa_security(false) disables it again');
+SET ROLE ops_analyst_300;
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2024), 4::bigint, 'disabled: every analyst sees every OA');
+RESET ROLE;
+
+-- 3. A run left running by a session that ended (no lock tells it alive) is marked
+-- interrupted by the next run of the same kind and year, with when and by which run.
+INSERT INTO inami.control_run (kind, year, started_at) VALUES ('systematic_control', 2024, '2025-03-01 02:00+00');
+INSERT INTO inami.control_run (kind, year, started_at) VALUES ('proactive_flow', 2024, '2025-03-01 02:00+00');
+CALL inami.run_systematic_control(2024);
+SELECT is((SELECT status || ' ' || (ended_at = (SELECT max(started_at) FROM inami.control_run WHERE status = 'succeeded' AND kind = 'systematic_control'))
+                  || ' ' || (error_message ~ '^interrupted: its session ended while it was running; found by run \d+, started at ')
+           FROM inami.control_run WHERE started_at = '2025-03-01 02:00+00' AND kind = 'systematic_control'),
+          'interrupted true true', 'the next run marks it interrupted, ended when found, with the run and its start');
+SELECT is((SELECT status FROM inami.control_run WHERE started_at = '2025-03-01 02:00+00' AND kind = 'proactive_flow'), 'running',
+          'a run of another kind is left alone');
+SELECT is((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()), 0::bigint,
+          'the ended runs hold no lock');
+
+SELECT * FROM finish();
+
+DELETE FROM inami.oa_access;
+DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
+DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+DROP OWNED BY ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500;
+DROP ROLE ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500;
