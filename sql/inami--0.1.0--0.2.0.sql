@@ -2105,7 +2105,7 @@ COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
 -- progress of loads and runs (inami.progress), one OA's rows per role (row-level security,
 -- inami.oa_access, inami.set_oa_security) and the access levels (inami_analyst,
 -- inami_operator, inami_parameters; inami.privileges). As in sql/install/50-control.sql,
--- 51-control_runs.sql and 70-operations.sql. Keep this section after every section that
+-- 51-control_runs.sql and 80-operations.sql. Keep this section after every section that
 -- creates a table, view or routine: its last statement grants the levels on all of them.
 ------------------------------------------------------------------------------------------
 ALTER TABLE inami.control_run ADD COLUMN cron_jobid bigint, ADD COLUMN cron_runid bigint,
