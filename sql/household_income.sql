@@ -1,6 +1,6 @@
 -- R3: the income of an IM household and its verdict (Circ. O.A. 2024/165 4.2-4.4).
 \set VERBOSITY default
-SELECT plan(90);
+SELECT plan(91);
 
 -- The members of the tests: (household, return code, income, birth date, income year).
 -- Plain tables, not temporary ones: parallel workers cannot read temporary tables.
@@ -25,6 +25,7 @@ FROM (VALUES ('00', 15000::numeric, '1980-03-04'::date)) AS v(rc, inc, bd);
 -- The ceiling: equal is NOK, one cent under is OK.
 SELECT is(inami.im_verdict(31932.20, 3, 2022), 'NOK', 'a total equal to the ceiling -> NOK');
 SELECT is(inami.im_verdict(31932.19, 3, 2022), 'OK', 'one cent under the ceiling -> OK');
+SELECT throws_ok($$SELECT inami.im_verdict('NaN', 3, 2022)$$, '22023', NULL, 'a NaN total is no amount');
 SELECT is(inami.im_verdict(31932.21, 3, 2022), 'NOK', 'one cent over the ceiling -> NOK');
 SELECT is(inami.im_verdict(inami.household_income(rc, inc, bd, 2022), 3, 2022), 'NOK', 'members adding up to exactly the ceiling -> NOK')
 FROM (VALUES ('00', 20000.00, '1980-03-04'::date), ('00', 11932.20, NULL), ('04', NULL, '2012-01-01')) AS v(rc, inc, bd);
@@ -130,8 +131,8 @@ SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 1e30, NULL::date, 2022)')$
 SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', 10.001, NULL::date, 2022)')$$,
                  '22003', 'income must be a finite amount with at most two decimals', 'an amount with 3 decimals is an error');
 SELECT is(pg_temp.hi($$VALUES ('00', 10.0100, NULL::date, 2022)$$), 10.01, 'trailing zero decimals are fine');
-SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''NaN''::numeric, NULL::date, 2022)')$$, '22003', NULL, 'NaN is an error');
-SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''Infinity''::numeric, NULL::date, 2022)')$$, '22003', NULL, 'infinity is an error');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''NaN''::numeric, NULL::date, 2022)')$$, '22023', NULL, 'NaN is an error');
+SELECT throws_ok($$SELECT pg_temp.hi('VALUES (''00'', ''Infinity''::numeric, NULL::date, 2022)')$$, '22023', NULL, 'infinity is an error');
 -- The amount decoder reads numeric's base-10000 digits: every magnitude and digit layout
 -- (digits before and after the point, zero digits trimmed, signs) gives its exact value.
 -- A negative amount is read beside the largest one, so that the total shows it exactly.

@@ -1,6 +1,6 @@
 -- R6: MAF households, ceilings and the counter (Circ. O.A. 2024/160 "C", 2024/245 "D").
 \set VERBOSITY default
-SELECT plan(101);
+SELECT plan(103);
 
 -- Test persons: one address per example, NISS built from the birth date and a serial.
 CREATE FUNCTION pg_temp.niss(d date, s int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -507,6 +507,8 @@ SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'inami.m
 
 SELECT throws_ok($$SELECT inami.maf_ceiling(2024, 'NaN', false)$$, '22023', 'household_income must be a finite amount', 'maf_ceiling: a NaN income');
 SELECT throws_ok($$SELECT inami.maf_ceiling(2024, 'Infinity', true)$$, '22023', NULL, 'maf_ceiling: an infinite income');
+SELECT throws_ok($$SELECT inami.maf_refunded(a, 450) FROM (VALUES (10.00), ('NaN')) v(a)$$, '22023', NULL, 'maf_refunded: a NaN amount');
+SELECT throws_ok($$SELECT inami.maf_refund(a, 450) OVER (ORDER BY a) FROM (VALUES (10.00), ('-Infinity')) v(a)$$, '22023', NULL, 'maf_refund: an infinite amount');
 
 SELECT * FROM finish();
 

@@ -74,9 +74,9 @@ inami_cents_append(StringInfo buf, int64 cents)
 }
 
 /*
- * Complain that an amount is not a whole number of cents within int64: out of range when
- * it is whole cents (the message must not blame decimals it does not have), else what
- * is wrong with its form.
+ * Complain that an amount is not a whole number of cents within int64: not an amount
+ * (22023) when NaN or infinite, out of range when it is whole cents (the message must not
+ * blame decimals it does not have), else what is wrong with its form.
  */
 void
 inami_cents_error(Numeric num, const char *what)
@@ -84,8 +84,14 @@ inami_cents_error(Numeric num, const char *what)
 	Datum		value = PointerGetDatum(pg_detoast_datum((struct varlena *) num));
 	char	   *shown = DatumGetCString(DirectFunctionCall1(numeric_out, value));
 
-	if (!numeric_is_nan(DatumGetNumeric(value)) && !numeric_is_inf(DatumGetNumeric(value)) &&
-		DatumGetBool(DirectFunctionCall2(numeric_eq, value,
+	/* NaN and the infinities are no amounts at all: as the SQL functions say of them */
+	if (numeric_is_nan(DatumGetNumeric(value)) || numeric_is_inf(DatumGetNumeric(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite amount", what),
+				 errdetail("The value given is %s.", shown),
+				 errhint("Give an amount in EUR; NaN and the infinities are not amounts.")));
+	if (DatumGetBool(DirectFunctionCall2(numeric_eq, value,
 										 DirectFunctionCall2(numeric_round, value,
 															 Int32GetDatum(2)))))
 		ereport(ERROR,

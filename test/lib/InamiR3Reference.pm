@@ -77,11 +77,13 @@ sub cents
 	return $r->{val};
 }
 
-# An amount as SQL numeric text -> { val => cents } or { err => { 22003 => 1 } }: NaN and
-# infinities, a non-zero third decimal and anything beyond the limit are 22003.
+# An amount as SQL numeric text -> { val => cents } or { err => { SQLSTATE => 1 } }: NaN
+# and the infinities are no amount (22023); a non-zero third decimal and anything beyond
+# the limit are 22003.
 sub parse_amount
 {
 	my ($s) = @_;
+	return { err => { '22023' => 1 } } if $s =~ /^-?(nan|inf(inity)?)$/i;
 	return { err => { '22003' => 1 } } unless $s =~ /^(-?)(\d+)(?:\.(\d+))?$/;
 	my ($neg, $int, $frac) = ($1, $2, $3 // '');
 	return { err => { '22003' => 1 } } if length($frac) > 2 && substr($frac, 2) =~ /[1-9]/;
