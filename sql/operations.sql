@@ -65,7 +65,7 @@ SELECT l.role, o.object, o.privilege, o.query,
        pg_temp.try(l.role, o.query) AS actual
 FROM objects o CROSS JOIN levels l;
 
-SELECT plan(41);
+SELECT plan(43);
 
 -- 1. The matrix: every cell the documented mapping (inami.privileges) allows works, every
 -- other is refused with 42501; a refusal is of an object that a level grants (the mapping
@@ -189,6 +189,9 @@ SELECT is_empty($$SELECT what, n FROM seen WHERE who = 'ops_analyst_300' AND n >
                 'the analyst of OA 300 sees no row of OA 500 in any table or view');
 SELECT is((SELECT count(*) FROM seen WHERE who = 'ops_analyst' AND n > 0), 0::bigint,
           'an analyst no OA is listed for sees nothing');
+CREATE TEMP TABLE explained AS
+SELECT * FROM inami.explain_decision(inami.request_number('300', 2024, pg_temp.niss(1)), 2024);
+GRANT SELECT ON pg_temp.explained TO PUBLIC;
 SET ROLE ops_analyst_300;
 SELECT is((SELECT array_agg(DISTINCT oa) FROM inami.syst01_household WHERE control_year = 2024), '{300}', 'its own households, all of them');
 SELECT is((SELECT count(*) FROM inami.syst01_household h JOIN inami.syst01_member m USING (control_year, request_number)
@@ -203,9 +206,20 @@ SELECT ok(inami.syst05_document(2024, '300')::text ~ '3002024' AND inami.syst05_
 SELECT ok(inami.pro04_document(2024, '300')::text ~ '3002024' AND inami.pro04_document(2024, '500')::text !~ '5002024', 'pro04_document: the households of OA 300, none of OA 500');
 SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.request_number('500', 2024, pg_temp.niss(3))),
                  'P0002', NULL, 'explain_decision: a household of OA 500 is unknown to the analyst of OA 300');
-SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.request_number('300', 2024, pg_temp.niss(1))),
-                 '0A000', NULL, 'explain_decision of its own: refused (systematic_households reads the tables directly), nothing shown');
+SELECT results_eq(format('SELECT step, what, value, rule FROM inami.explain_decision(%L, 2024)', inami.request_number('300', 2024, pg_temp.niss(1))),
+                  'SELECT step, what, value, rule FROM pg_temp.explained ORDER BY step',
+                  'explain_decision of its own household: every step, as the owner sees it');
+SELECT throws_ok('SELECT count(*) FROM inami.systematic_households(2024)', '0A000',
+                 'inami.systematic_households does not apply row-level security to a whole year',
+                 'systematic_households of a whole year under row-level security: refused, nothing shown');
 RESET ROLE;
+-- A policy of the DBA's that shows part of a household: refused, not read whole.
+DO $$ BEGIN EXECUTE format('CREATE POLICY hide_one ON inami.syst01_member AS RESTRICTIVE USING (niss <> %L)', pg_temp.niss(1)); END $$;
+SET ROLE ops_analyst_300;
+SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.request_number('300', 2024, pg_temp.niss(1))),
+                 '0A000', NULL, 'a household the policies show in part: refused, nothing shown');
+RESET ROLE;
+DROP POLICY hide_one ON inami.syst01_member;
 SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2024), 4::bigint, 'the owner sees every OA');
 SELECT is((SELECT count(*) FROM inami.set_oa_security(false)), 14::bigint, 'set_oa_security(false) disables it again');
 SET ROLE ops_analyst_300;
