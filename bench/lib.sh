@@ -43,6 +43,27 @@ bench_rounds() {
 	done
 }
 
+# bench_rounds_prep LABEL PREP SQL [LABEL PREP SQL ...]: as bench_rounds, with PREP (a shell
+# command, may be empty) run untimed before each run of SQL.
+bench_rounds_prep() {
+	local -a labels=() preps=() sqls=() runs=()
+	local i j t0 t1
+	while [ $# -gt 0 ]; do labels+=("$1"); preps+=("$2"); sqls+=("$3"); runs+=(""); shift 3; done
+	for ((i = 0; i < ${BENCH_RUNS:-3}; i++)); do
+		for j in "${!labels[@]}"; do
+			[ -n "${preps[$j]}" ] && eval "${preps[$j]}" >/dev/null
+			t0=$(date +%s%N)
+			bench_sql -c "${sqls[$j]}" >/dev/null
+			t1=$(date +%s%N)
+			runs[$j]+="$(( (t1 - t0) / 1000000 )) "
+		done
+	done
+	for j in "${!labels[@]}"; do
+		BENCH_MS[${labels[$j]}]=$(printf '%s\n' ${runs[$j]} | bench_median)
+		printf '  %-58s %8d ms  (%s)\n' "${labels[$j]}" "${BENCH_MS[${labels[$j]}]}" "${runs[$j]% }"
+	done
+}
+
 # bench_ratio A B: print how A compares to B (A's time / B's time).
 bench_ratio() {
 	local a=$1 b=$2
