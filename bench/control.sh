@@ -104,6 +104,7 @@ control_no_decisions() {
 	bench_sql -c "DELETE FROM inami.control_decision WHERE control_year = $1" -c "VACUUM inami.control_decision"
 	control_quiet
 }
+BENCH_TMP_PEAK=$(mktemp)
 bench_sql -c "CREATE TABLE bench_join (control_year int, request_number text, oa text, member_rows bigint, shipment int,
                                        items bigint, household_total numeric, all_known boolean)"
 for size in 100k 1M; do
@@ -118,6 +119,13 @@ for size in 100k 1M; do
 			"INSERT INTO inami.control_decision SELECT * FROM bench_decisions WHERE control_year = $year" \
 		"run_systematic_control, $size, first run" "control_no_decisions $year" "CALL inami.run_systematic_control($year)" \
 		"run_systematic_control, $size, rerun" control_quiet "CALL inami.run_systematic_control($year)"
+	# the backend's private memory during a first run (peak RssAnon, sampled every 0.1 s)
+	control_no_decisions "$year" >/dev/null
+	bench_peak_rss control_mem >"$BENCH_TMP_PEAK" &
+	PGAPPNAME=control_mem bench_sql -c "CALL inami.run_systematic_control($year)" >/dev/null
+	wait
+	printf '  run_systematic_control, %s, first run: peak RssAnon %d MB (work_mem %s)\n' "$size" \
+		$(( $(cat "$BENCH_TMP_PEAK") / 1024 )) "$(bench_sql -Atc "SHOW work_mem")"
 	bench_sql -Atc "SELECT format('  %s households, %s decisions, %s rows in the floor', (SELECT count(*) FROM inami.syst01_household WHERE control_year = $year),
 	                (SELECT count(*) FROM inami.control_decision WHERE control_year = $year), (SELECT count(*) FROM bench_join))"
 done
@@ -132,10 +140,17 @@ bench_ratio "run_systematic_control, 1M, first run" "run_systematic_control, 100
 bench_ratio "run_systematic_control, 1M, rerun" "run_systematic_control, 100k, rerun"
 bench_ratio "floor: INSERT ... SELECT joining the inputs, 1M" "floor: INSERT ... SELECT joining the inputs, 100k"
 bench_sql -c "SELECT year, status, counts FROM inami.control_run ORDER BY run_id DESC LIMIT 2"
+# Disk, for capacity planning: the tables of both years (1.1M households), indexes included.
+bench_sql -c "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)) AS total,
+                     pg_size_pretty(pg_indexes_size(c.oid)) AS indexes
+              FROM pg_class c WHERE c.oid IN ('inami.syst01_household'::regclass, 'inami.syst01_member'::regclass,
+                  'inami.syst04_household'::regclass, 'inami.syst04_member'::regclass,
+                  'inami.household_event'::regclass, 'inami.control_decision'::regclass) ORDER BY 1"
 # Leave the cluster as it was for the next benchmark (flows loads a Syst01 of 2024 too).
 # (TRUNCATE when the cluster holds nothing else: deleting 1.1M households row by row, with
 # their cascades, takes minutes.)
 bench_sql -c "DROP TABLE bench_join, bench_decisions" >/dev/null
+rm -f "$BENCH_TMP_PEAK"
 if [ "$(bench_sql -Atc "SELECT count(*) FROM inami.flow_file WHERE source_name NOT LIKE 'bench %'")" = 0 ]; then
 	bench_sql -c "SET client_min_messages = warning" -c "TRUNCATE inami.flow_file, inami.control_run CASCADE" >/dev/null
 else

@@ -14,33 +14,22 @@
 # FLOWS_HOUSEHOLDS (default 200000, about 110 MB) sets the size; FLOWS_RUNS (default 3)
 # rounds, each running every contender in turn; the median of each is printed.
 FLOWS_HOUSEHOLDS=${FLOWS_HOUSEHOLDS:-200000}
-fdir=$(mktemp -d /tmp/inami-flows.XXXXXX)
+# FLOWS_DIR=DIR keeps the generated files in DIR (made if missing) and uses them again when
+# they are there (generating 1M households takes minutes); otherwise a temporary directory.
+fdir=${FLOWS_DIR:-$(mktemp -d /tmp/inami-flows.XXXXXX)}
+mkdir -p "$fdir"
 chown postgres:postgres "$fdir"
 chmod 755 "$fdir"
-say "generating $FLOWS_HOUSEHOLDS households (Syst01, Syst04 shipment 1) into $fdir"
-perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst01 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst01.xml"
-perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst04 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst04.xml"
+if [ -z "${FLOWS_DIR:-}" ] || [ ! -s "$fdir/syst04.xml" ] || [ "$(cat "$fdir/households" 2>/dev/null)" != "$FLOWS_HOUSEHOLDS" ]; then
+	say "generating $FLOWS_HOUSEHOLDS households (Syst01, Syst04 shipment 1) into $fdir"
+	perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst01 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst01.xml"
+	perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst04 --households "$FLOWS_HOUSEHOLDS" --out "$fdir/syst04.xml"
+	echo "$FLOWS_HOUSEHOLDS" >"$fdir/households"
+fi
 cc -O2 -o "$fdir/flow2csv" "$INAMI_ROOT/bench/flow2csv.c" $(xml2-config --cflags --libs)
 chmod 644 "$fdir"/*.xml
 printf '  Syst04 file: %d MB\n' $(( $(stat -c %s "$fdir/syst04.xml") / 1048576 ))
 bench_sql -c "SELECT inami.load_flow_file('$fdir/syst01.xml')" >/dev/null
-
-# flows_peak_rss APP: the peak RssAnon (kB) of the backend whose application_name is APP,
-# sampled until it ends; printed on stdout.
-flows_peak_rss() {
-	local app=$1 pid="" peak=0 v
-	for _ in $(seq 1 600); do
-		pid=$(bench_sql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
-		[ -n "$pid" ] && break
-		sleep 0.05
-	done
-	while [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; do
-		v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-		sleep 0.1
-	done
-	echo "$peak"
-}
 
 # flows_run LABEL APP CMD: time CMD once, sampling the memory of backend APP; the times of
 # the rounds go to FLOWS_TIMES[LABEL], the highest peak to FLOWS_PEAK[LABEL].
@@ -51,7 +40,7 @@ flows_run() {
 	# every load starts from empty Syst_04 tables (after a DELETE, the dead index entries
 	# of the load before would slow the next one)
 	bench_sql -c "TRUNCATE inami.syst04_member, inami.syst04_household; DELETE FROM inami.flow_file WHERE kind = 'Syst04'; CHECKPOINT" >/dev/null
-	flows_peak_rss "$app" >"$peakfile" &
+	bench_peak_rss "$app" >"$peakfile" &
 	local sampler=$!
 	t0=$(date +%s%N)
 	eval "$cmd"
@@ -157,4 +146,5 @@ bench_ratio "load_flow_file" "floor: xmllint --stream + COPY into primary-key-on
 [ "${FLOWS_COPY_INAMI:-1}" = 1 ] && bench_ratio "COPY into inami's tables (every constraint)" "COPY into primary-key-only tables"
 [ "${FLOWS_XMLTABLE:-1}" = 1 ] && bench_ratio "xmltable over pg_read_file" "load_flow_file"
 bench_sql -c "DELETE FROM inami.flow_file; DROP SCHEMA floor CASCADE" >/dev/null
-rm -rf "$fdir"
+rm -f "$fdir"/*.csv "$fdir/flow2csv"
+[ -n "${FLOWS_DIR:-}" ] || rm -rf "$fdir"

@@ -64,6 +64,23 @@ bench_rounds_prep() {
 	done
 }
 
+# bench_peak_rss APP: the peak RssAnon (kB) of the backend whose application_name is APP,
+# sampled until it ends; printed on stdout.
+bench_peak_rss() {
+	local app=$1 pid="" peak=0 v
+	for _ in $(seq 1 600); do
+		pid=$(bench_sql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	while [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; do
+		v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+		sleep 0.1
+	done
+	echo "$peak"
+}
+
 # bench_ratio A B: print how A compares to B (A's time / B's time).
 bench_ratio() {
 	local a=$1 b=$2
