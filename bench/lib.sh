@@ -81,6 +81,30 @@ bench_peak_rss() {
 	echo "$peak"
 }
 
+# bench_cpu LABEL SQL: run SQL once in a backend of its own and print its wall time, its
+# CPU time (user + system of the backend process, from /proc: core-seconds, whatever else
+# the machine runs) and its peak RssAnon; the CPU seconds go to BENCH_CPU[LABEL].
+declare -A BENCH_CPU
+bench_cpu() {
+	local label=$1 sql=$2 app="bench_cpu_$$" f peakfile out t0 t1 hz
+	hz=$(getconf CLK_TCK)
+	f=$(mktemp)
+	peakfile=$(mktemp)
+	printf '%s\n' 'SELECT pg_backend_pid() AS pid \gset' '\setenv BPID :pid' \
+		"\\! awk '{ print \"before\", \$14 + \$15 }' /proc/\$BPID/stat" '\o /dev/null' "$sql;" '\o' \
+		"\\! awk '{ print \"after\", \$14 + \$15 }' /proc/\$BPID/stat" >"$f"
+	bench_peak_rss "$app" >"$peakfile" &
+	t0=$(date +%s%N)
+	out=$(PGAPPNAME=$app bench_sql -At -f "$f")
+	t1=$(date +%s%N)
+	wait
+	BENCH_CPU[$label]=$(awk -v hz="$hz" '$1 == "before" { b = $2 } $1 == "after" { a = $2 } END { printf "%.1f", (a - b) / hz }' <<<"$out")
+	BENCH_MS[$label]=$(( (t1 - t0) / 1000000 ))
+	printf '  %-58s %8.1f s wall %8s s CPU  peak RssAnon %5d MB\n' "$label" \
+		"$(awk -v ms="${BENCH_MS[$label]}" 'BEGIN { print ms / 1000 }')" "${BENCH_CPU[$label]}" $(( $(cat "$peakfile") / 1024 ))
+	rm -f "$f" "$peakfile"
+}
+
 # bench_ratio A B: print how A compares to B (A's time / B's time).
 bench_ratio() {
 	local a=$1 b=$2
