@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(188);
+SELECT plan(190);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -387,7 +387,14 @@ SELECT throws_ok($$INSERT INTO inami.syst01_member VALUES (2030, '30020309001010
 SELECT throws_ok($$INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
                    VALUES (2028, '300202890010100123', 1, 2026, '90010100123', -1)$$, '23503', NULL,
                  'a plain INSERT of a Syst04 household without its file is refused by the foreign key');
+-- A CHECK of a loaded table holds on the loader's rows (here one that only the table knows).
+ALTER TABLE inami.syst01_member ADD CONSTRAINT not_this_member CHECK (niss <> '92020200538') NOT VALID;
 DROP TRIGGER note_loaded_row ON inami.syst01_member;
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2030"'), '3002024', '3002030'))$$,
+                 '23514', 'new row for relation "syst01_member" violates check constraint "not_this_member"',
+                 'a CHECK of a loaded table refuses the loader''s row');
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2030), 0::bigint, 'and nothing of the file stays');
+ALTER TABLE inami.syst01_member DROP CONSTRAINT not_this_member;
 DROP FUNCTION public.note_loaded_row();
 DROP TABLE public.loaded_rows;
 DELETE FROM inami.flow_file WHERE year IN (2028, 2029);
