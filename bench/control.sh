@@ -1,6 +1,11 @@
-# Control runs (issue 7): run_systematic_control on 100k and 1M households against one
-# INSERT ... SELECT of as many rows (the floor: writing the decisions and nothing else),
-# and 100k -> 1M (linear = 10x). The data are generated with SQL, reproducibly (no random):
+# Control runs: run_systematic_control on 100k and 1M households against the floor, the
+# cheapest thing PostgreSQL does with the same rows: one INSERT ... SELECT joining the four
+# input tables (Syst01 households and members, Syst04 answers and members) grouped by
+# household into a bare table (no key, no constraint). Beside it, for the reading: the
+# computation alone (systematic_candidates counted) and the write alone (the run's own
+# rows INSERT ... SELECTed into control_decision, its keys and constraints). Contenders
+# run in turn, round after round (BENCH_RUNS, default 3); 100k -> 1M (linear = 10x).
+# The data are generated with SQL, reproducibly (no random):
 # household i has 1 to 3 members (an adult requester, an adult, a child), 90% answered in
 # shipment 1, 5% answered "03" in shipment 1 and "00" in shipment 2, 5% never answered;
 # one or two IPCAL items per known member; 1% have a composition change.
@@ -58,7 +63,6 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source)
 SELECT t, c, f, 'bench', 'bench row' FROM unnest(ARRAY[2022, 2023]) AS t,
        (VALUES ('1250', 1), ('1460', -1)) AS r(c, f)
 ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS bench_floor (LIKE inami.control_decision INCLUDING DEFAULTS);
 CREATE TABLE IF NOT EXISTS bench_decisions (LIKE inami.control_decision);
 SQL
 bench_gen 2023 100000
@@ -76,61 +80,77 @@ SELECT format('  systematic_households = grouped systematic_members: %s househol
               (SELECT count(*) FROM (SELECT * FROM c EXCEPT ALL SELECT * FROM s) a)
               + (SELECT count(*) FROM (SELECT * FROM s EXCEPT ALL SELECT * FROM c) b))"
 
-# Floor A: the decisions into a bare copy of the table (no key, no constraint), six columns.
-# Floor B: replace the year's rows of inami.control_decision (six columns), with its
-# primary key, CHECKs and the two foreign keys (Syst_01 household, run log).
-# Floor C: one INSERT ... SELECT of the very rows the run wrote (every column) into
-# inami.control_decision, the year's rows deleted and vacuumed before (untimed): writing
-# the decisions and nothing else.
-FLOOR_A="TRUNCATE bench_floor; INSERT INTO bench_floor (control_year, request_number, oa, reason, right_end, run_id)
-SELECT control_year, request_number, oa, 'KEEPSYST', make_date(control_year + 1, 12, 31), 1
-FROM inami.syst01_household WHERE control_year ="
-floor_b() {
-	echo "BEGIN; DELETE FROM inami.control_decision WHERE control_year = $1;
-INSERT INTO inami.control_decision (control_year, request_number, oa, reason, right_end, run_id)
-SELECT control_year, request_number, oa, 'KEEPSYST', make_date(control_year + 1, 12, 31),
-       (SELECT max(run_id) FROM inami.control_run)
-FROM inami.syst01_household WHERE control_year = $1; COMMIT;"
+# The floor: the four inputs joined member by member, grouped by household, into a bare
+# table: what any control must at least read and write.
+floor_join() {
+	echo "TRUNCATE bench_join; INSERT INTO bench_join
+SELECT h.control_year, h.request_number, min(h.oa), count(*), max(a.shipment), sum(cardinality(a.ipcal_code)),
+       max(s.household_total), bool_and(a.return_code = '00')
+FROM inami.syst01_household h
+JOIN inami.syst01_member m ON m.control_year = h.control_year AND m.request_number = h.request_number
+LEFT JOIN inami.syst04_member a ON a.control_year = m.control_year AND a.request_number = m.request_number AND a.niss = m.niss
+LEFT JOIN inami.syst04_household s ON s.control_year = a.control_year AND s.request_number = a.request_number
+                                   AND s.shipment = a.shipment
+WHERE h.control_year = $1
+GROUP BY h.control_year, h.request_number"
 }
-FLOOR_C="INSERT INTO inami.control_decision SELECT * FROM bench_decisions WHERE control_year ="
 # Before every timed run (untimed): a checkpoint, so that no run pays for the writes of the
-# one before it (floor B writes a million rows: its checkpoint would slow what follows).
+# one before it.
 control_quiet() {
 	bench_sql -c "CHECKPOINT"
 }
-# Before a first run (and floor C): the year has no decision (deleted and vacuumed).
+# Before a first run (and the write alone): the year has no decision (deleted, vacuumed).
 control_no_decisions() {
 	bench_sql -c "DELETE FROM inami.control_decision WHERE control_year = $1" -c "VACUUM inami.control_decision"
 	control_quiet
 }
-bench_sql -c "INSERT INTO inami.control_run (kind, year, ended_at, status) VALUES ('systematic_control', 2023, clock_timestamp(), 'succeeded')"
+BENCH_TMP_PEAK=$(mktemp)
+bench_sql -c "CREATE TABLE bench_join (control_year int, request_number text, oa text, member_rows bigint, shipment int,
+                                       items bigint, household_total numeric, all_known boolean)"
 for size in 100k 1M; do
 	year=$([ "$size" = 100k ] && echo 2023 || echo 2024)
-	bench_time "floor A: INSERT ... SELECT $size rows, bare table" "$FLOOR_A $year" control_quiet
-	bench_time "floor B: replace $size rows of control_decision" "$(floor_b "$year")" control_quiet
-	bench_time "candidates alone (the computation), $size" "SELECT count(*) FROM inami.systematic_candidates($year)" control_quiet
-	bench_time "run_systematic_control, $size, first run" "CALL inami.run_systematic_control($year)" "control_no_decisions $year"
-	bench_time "run_systematic_control, $size, rerun" "CALL inami.run_systematic_control($year)" control_quiet
-	bench_sql -c "INSERT INTO bench_decisions SELECT * FROM inami.control_decision WHERE control_year = $year"
-	bench_time "floor C: INSERT ... SELECT the run's $size rows" "$FLOOR_C $year" "control_no_decisions $year"
+	# the run's own rows, for the write alone
+	bench_sql -c "CALL inami.run_systematic_control($year)" -c "INSERT INTO bench_decisions SELECT * FROM inami.control_decision WHERE control_year = $year"
+	bench_rounds_prep \
+		"floor: INSERT ... SELECT joining the inputs, $size" control_quiet "$(floor_join "$year")" \
+		"the computation alone (systematic_candidates), $size" control_quiet \
+			"SELECT count(*) FROM inami.systematic_candidates($year)" \
+		"the write alone (the run's rows into control_decision), $size" "control_no_decisions $year" \
+			"INSERT INTO inami.control_decision SELECT * FROM bench_decisions WHERE control_year = $year" \
+		"run_systematic_control, $size, first run" "control_no_decisions $year" "CALL inami.run_systematic_control($year)" \
+		"run_systematic_control, $size, rerun" control_quiet "CALL inami.run_systematic_control($year)"
+	# the backend's private memory during a first run (peak RssAnon, sampled every 0.1 s)
+	control_no_decisions "$year" >/dev/null
+	bench_peak_rss control_mem >"$BENCH_TMP_PEAK" &
+	PGAPPNAME=control_mem bench_sql -c "CALL inami.run_systematic_control($year)" >/dev/null
+	wait
+	printf '  run_systematic_control, %s, first run: peak RssAnon %d MB (work_mem %s)\n' "$size" \
+		$(( $(cat "$BENCH_TMP_PEAK") / 1024 )) "$(bench_sql -Atc "SHOW work_mem")"
+	bench_sql -Atc "SELECT format('  %s households, %s decisions, %s rows in the floor', (SELECT count(*) FROM inami.syst01_household WHERE control_year = $year),
+	                (SELECT count(*) FROM inami.control_decision WHERE control_year = $year), (SELECT count(*) FROM bench_join))"
 done
 for size in 100k 1M; do
-	for run in "first run" rerun; do
-		bench_ratio "run_systematic_control, $size, $run" "floor A: INSERT ... SELECT $size rows, bare table"
-		bench_ratio "run_systematic_control, $size, $run" "floor B: replace $size rows of control_decision"
-		bench_ratio "run_systematic_control, $size, $run" "floor C: INSERT ... SELECT the run's $size rows"
-	done
-	bench_ratio "candidates alone (the computation), $size" "floor A: INSERT ... SELECT $size rows, bare table"
+	floor="floor: INSERT ... SELECT joining the inputs, $size"
+	bench_ratio "run_systematic_control, $size, first run" "$floor"
+	bench_ratio "run_systematic_control, $size, rerun" "$floor"
+	bench_ratio "the computation alone (systematic_candidates), $size" "$floor"
+	bench_ratio "the write alone (the run's rows into control_decision), $size" "$floor"
 done
 bench_ratio "run_systematic_control, 1M, first run" "run_systematic_control, 100k, first run"
 bench_ratio "run_systematic_control, 1M, rerun" "run_systematic_control, 100k, rerun"
-bench_ratio "floor B: replace 1M rows of control_decision" "floor B: replace 100k rows of control_decision"
-bench_ratio "floor C: INSERT ... SELECT the run's 1M rows" "floor C: INSERT ... SELECT the run's 100k rows"
+bench_ratio "floor: INSERT ... SELECT joining the inputs, 1M" "floor: INSERT ... SELECT joining the inputs, 100k"
 bench_sql -c "SELECT year, status, counts FROM inami.control_run ORDER BY run_id DESC LIMIT 2"
+# Disk, for capacity planning: the tables of both years (1.1M households), indexes included.
+bench_sql -c "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)) AS total,
+                     pg_size_pretty(pg_indexes_size(c.oid)) AS indexes
+              FROM pg_class c WHERE c.oid IN ('inami.syst01_household'::regclass, 'inami.syst01_member'::regclass,
+                  'inami.syst04_household'::regclass, 'inami.syst04_member'::regclass,
+                  'inami.household_event'::regclass, 'inami.control_decision'::regclass) ORDER BY 1"
 # Leave the cluster as it was for the next benchmark (flows loads a Syst01 of 2024 too).
 # (TRUNCATE when the cluster holds nothing else: deleting 1.1M households row by row, with
 # their cascades, takes minutes.)
-bench_sql -c "DROP TABLE bench_floor, bench_decisions" >/dev/null
+bench_sql -c "DROP TABLE bench_join, bench_decisions" >/dev/null
+rm -f "$BENCH_TMP_PEAK"
 if [ "$(bench_sql -Atc "SELECT count(*) FROM inami.flow_file WHERE source_name NOT LIKE 'bench %'")" = 0 ]; then
 	bench_sql -c "SET client_min_messages = warning" -c "TRUNCATE inami.flow_file, inami.control_run CASCADE" >/dev/null
 else

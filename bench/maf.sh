@@ -1,7 +1,9 @@
-# MAF (issue 8): maf_household over 1M addresses (3M persons) against array_agg grouped the
-# same way (the floor), and the MAF counter maf_refund over MAF_BENCH_CONTRIBUTIONS
-# contributions (default 30M) against sum() OVER the same window (the floor). Every result
-# is consumed (sum of cardinalities, sum of refunds).
+# MAF: maf_household over 1M addresses (3M persons) against array_agg grouped the same way
+# (the floor), and the MAF counter maf_refund over MAF_BENCH_CONTRIBUTIONS contributions
+# (default 30M) against sum() OVER the same window (the floor). Every result is consumed
+# (sum of cardinalities, sum of refunds). Every query runs serially (one core each: the
+# same parallelism for all, and the per-core figures capacity planning needs), the
+# contenders of a comparison in turn, round after round (BENCH_RUNS, default 3).
 MAF_BENCH_ADDRESSES=${MAF_BENCH_ADDRESSES:-1000000}
 MAF_BENCH_CONTRIBUTIONS=${MAF_BENCH_CONTRIBUTIONS:-30000000}
 echo "  $MAF_BENCH_ADDRESSES addresses, $MAF_BENCH_CONTRIBUTIONS contributions"
@@ -31,14 +33,15 @@ ANALYZE bench_maf_person;
 SQL
 bench_sql -c "SELECT count(*) AS persons, count(DISTINCT address) AS addresses FROM bench_maf_person"
 
-bench_time "MAF floor: array_agg(niss) GROUP BY address" \
-	"SELECT sum(cardinality(h)) FROM (SELECT address, array_agg(niss) AS h FROM bench_maf_person GROUP BY address) s"
-bench_time "MAF array_agg(ROW(the 9 arguments)) GROUP BY address" \
-	"SELECT sum(cardinality(h)) FROM (SELECT address, array_agg(ROW(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of)) AS h FROM bench_maf_person GROUP BY address) s"
-bench_time "MAF maf_household(...) GROUP BY address" \
-	"SELECT sum(cardinality(h)) FROM (SELECT address, inami.maf_household(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of) AS h FROM bench_maf_person GROUP BY address) s"
-bench_time "MAF maf_household(...) GROUP BY address, rows unnested" \
-	"SELECT count(*) FILTER (WHERE (m).is_maf_social), sum((m).maf_household_no) FROM (SELECT unnest(inami.maf_household(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of)) AS m FROM bench_maf_person GROUP BY address) s"
+SERIAL="SET max_parallel_workers_per_gather = 0;"
+bench_rounds "MAF floor: array_agg(niss) GROUP BY address" \
+	"$SERIAL SELECT sum(cardinality(h)) FROM (SELECT address, array_agg(niss) AS h FROM bench_maf_person GROUP BY address) s" \
+	"MAF array_agg(ROW(the 9 arguments)) GROUP BY address" \
+	"$SERIAL SELECT sum(cardinality(h)) FROM (SELECT address, array_agg(ROW(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of)) AS h FROM bench_maf_person GROUP BY address) s" \
+	"MAF maf_household(...) GROUP BY address" \
+	"$SERIAL SELECT sum(cardinality(h)) FROM (SELECT address, inami.maf_household(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of) AS h FROM bench_maf_person GROUP BY address) s" \
+	"MAF maf_household(...) GROUP BY address, rows unnested" \
+	"$SERIAL SELECT count(*) FILTER (WHERE (m).is_maf_social), sum((m).maf_household_no) FROM (SELECT unnest(inami.maf_household(2024, niss, birth, has_im, im_basis, tp, host, spouse_niss, dependent_of)) AS m FROM bench_maf_person GROUP BY address) s"
 bench_ratio "MAF maf_household(...) GROUP BY address" "MAF floor: array_agg(niss) GROUP BY address"
 bench_ratio "MAF maf_household(...) GROUP BY address" "MAF array_agg(ROW(the 9 arguments)) GROUP BY address"
 bench_sql -c "DROP TABLE bench_maf_person"
@@ -52,14 +55,14 @@ SELECT (i / 30)::int AS household, i AS id, date '2024-01-01' + ((i * 7919) % 36
 FROM generate_series(1::bigint, :n) AS i;
 ANALYZE bench_maf_contribution;
 SQL
-bench_time "MAF floor: sum(amount) OVER (PARTITION BY household ORDER BY day, id)" \
-	"SELECT sum(r) FROM (SELECT sum(amount) OVER (PARTITION BY household ORDER BY day, id) AS r FROM bench_maf_contribution) s"
-bench_time "MAF maf_refund(amount, 450) OVER (PARTITION BY household ORDER BY day, id)" \
-	"SELECT sum(r) FROM (SELECT inami.maf_refund(amount, 450.00) OVER (PARTITION BY household ORDER BY day, id) AS r FROM bench_maf_contribution) s"
-bench_time "MAF floor: sum(amount) GROUP BY household" \
-	"SELECT sum(r) FROM (SELECT sum(amount) AS r FROM bench_maf_contribution GROUP BY household) s"
-bench_time "MAF maf_refunded(amount, 450) GROUP BY household" \
-	"SELECT sum(r) FROM (SELECT inami.maf_refunded(amount, 450.00) AS r FROM bench_maf_contribution GROUP BY household) s"
+bench_rounds "MAF floor: sum(amount) OVER (PARTITION BY household ORDER BY day, id)" \
+	"$SERIAL SELECT sum(r) FROM (SELECT sum(amount) OVER (PARTITION BY household ORDER BY day, id) AS r FROM bench_maf_contribution) s" \
+	"MAF maf_refund(amount, 450) OVER (PARTITION BY household ORDER BY day, id)" \
+	"$SERIAL SELECT sum(r) FROM (SELECT inami.maf_refund(amount, 450.00) OVER (PARTITION BY household ORDER BY day, id) AS r FROM bench_maf_contribution) s" \
+	"MAF floor: sum(amount) GROUP BY household" \
+	"$SERIAL SELECT sum(r) FROM (SELECT sum(amount) AS r FROM bench_maf_contribution GROUP BY household) s" \
+	"MAF maf_refunded(amount, 450) GROUP BY household" \
+	"$SERIAL SELECT sum(r) FROM (SELECT inami.maf_refunded(amount, 450.00) AS r FROM bench_maf_contribution GROUP BY household) s"
 bench_ratio "MAF maf_refund(amount, 450) OVER (PARTITION BY household ORDER BY day, id)" "MAF floor: sum(amount) OVER (PARTITION BY household ORDER BY day, id)"
 bench_ratio "MAF maf_refunded(amount, 450) GROUP BY household" "MAF floor: sum(amount) GROUP BY household"
 bench_sql -c "DROP TABLE bench_maf_contribution"

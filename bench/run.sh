@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run the benchmarks of bench/ (all, or those named) in one throwaway cluster, as root.
 # Each bench/NAME.sh is sourced with the helpers of bench/lib.sh and prints its ratios.
+# The extension is built without assertions (INAMI_BUILD=release), as it ships; set
+# INAMI_PGROOT to build and run against a private copy of PostgreSQL (tools/common.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
+export INAMI_BUILD=release
 setup_throwaway "shared_buffers = '2GB'
 work_mem = '256MB'
 maintenance_work_mem = '1GB'

@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(181);
+SELECT plan(190);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -363,6 +363,41 @@ SELECT throws_ok('SET inami.flow_progres_every = 5', '42602', 'invalid configura
 SELECT lives_ok('SET inami.flow_progress_every = 0', '0 (no NOTICE) is taken');
 SELECT is(current_setting('inami.flow_progress_every'), '0', 'and kept');
 RESET inami.flow_progress_every;
+
+-- Foreign keys: a loaded row's key to a row the load wrote itself (its inami.flow_file row,
+-- a member's household) is not checked row by row, since it cannot fail: no household is
+-- locked for its members (a per-row check locks the row it finds: FOR KEY SHARE sets xmax).
+-- A trigger of the user on a loaded table sends the rows through COPY's own path, every
+-- trigger and check with them; outside the loader every foreign key is checked as always.
+SELECT is(inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2028"'), '3002024', '3002028')),
+          3::bigint, 'a Syst01 of 2028 loads');
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2028 AND xmax <> '0'), 0::bigint,
+          'the loader locks no household for its members: their foreign key is not checked row by row');
+CREATE TABLE public.loaded_rows (niss text);
+CREATE FUNCTION public.note_loaded_row() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO public.loaded_rows VALUES (NEW.niss); RETURN NULL; END $$;
+CREATE TRIGGER note_loaded_row AFTER INSERT ON inami.syst01_member FOR EACH ROW EXECUTE FUNCTION public.note_loaded_row();
+SELECT is(inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2029"'), '3002024', '3002029')),
+          3::bigint, 'with a trigger of the user on syst01_member, a Syst01 of 2029 loads');
+SELECT is((SELECT count(*) FROM public.loaded_rows), 6::bigint, 'the user''s trigger fired for each of the six members');
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2029 AND xmax <> '0'), 3::bigint,
+          'and every member''s foreign key was checked row by row (each household locked)');
+SELECT throws_ok($$INSERT INTO inami.syst01_member VALUES (2030, '300203090010100123', '90010100123')$$, '23503', NULL,
+                 'a plain INSERT of a member without its household is refused by the foreign key');
+SELECT throws_ok($$INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+                   VALUES (2028, '300202890010100123', 1, 2026, '90010100123', -1)$$, '23503', NULL,
+                 'a plain INSERT of a Syst04 household without its file is refused by the foreign key');
+-- A CHECK of a loaded table holds on the loader's rows (here one that only the table knows).
+ALTER TABLE inami.syst01_member ADD CONSTRAINT not_this_member CHECK (niss <> '92020200538') NOT VALID;
+DROP TRIGGER note_loaded_row ON inami.syst01_member;
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2030"'), '3002024', '3002030'))$$,
+                 '23514', 'new row for relation "syst01_member" violates check constraint "not_this_member"',
+                 'a CHECK of a loaded table refuses the loader''s row');
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2030), 0::bigint, 'and nothing of the file stays');
+ALTER TABLE inami.syst01_member DROP CONSTRAINT not_this_member;
+DROP FUNCTION public.note_loaded_row();
+DROP TABLE public.loaded_rows;
+DELETE FROM inami.flow_file WHERE year IN (2028, 2029);
 
 SELECT * FROM finish();
 

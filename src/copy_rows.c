@@ -9,13 +9,30 @@
  *
  * Privileges are those of an INSERT into the listed columns (checked as COPY checks them);
  * a table with row-level security enabled is refused, as COPY FROM refuses it.
+ *
+ * A foreign key whose referenced rows the caller wrote itself, in this transaction, with
+ * the very values the rows carry (a member's household of the same file, the file's own
+ * inami.flow_file row), cannot fail and cannot lose its referenced row to another
+ * transaction (the row is not yet visible to any other): its per-row check, an SPI query
+ * that locks the referenced row, was most of a load's time. The caller names such
+ * referenced tables (inami_copy_rows_parent_written); when the only triggers an INSERT
+ * into the table would fire are the checks of those foreign keys, the rows go through
+ * the loop below, which does what CopyFrom does for a plain table without triggers
+ * (CHECK and NOT NULL constraints, multi-row heap inserts, index entries), and nothing
+ * else. Any other trigger, a user's included, sends the rows through CopyFrom with every
+ * trigger. A plain INSERT or COPY still runs every foreign-key check.
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -23,6 +40,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -35,19 +53,19 @@
  * buffer being flushed is kept here, and the one before restored afterwards (a trigger
  * on a table being loaded might load another file).
  */
-typedef struct CopySource
+typedef struct RowsSource
 {
 	const char *data;
 	int			len;
 	int			pos;
-} CopySource;
+} RowsSource;
 
-static CopySource *copy_source;
+static RowsSource *copy_source;
 
 static int
 copy_rows_source(void *outbuf, int minread, int maxread)
 {
-	CopySource *src = copy_source;
+	RowsSource *src = copy_source;
 	int			n = Min(maxread, src->len - src->pos);
 
 	memcpy(outbuf, src->data + src->pos, n);
@@ -73,6 +91,22 @@ inami_copy_rows_init(InamiCopyRows *rows, const char *schema, const char *table,
 	initStringInfo(&rows->data);
 	rows->nrows = 0;
 	rows->in_row = false;
+	rows->parents = NIL;
+}
+
+/*
+ * The caller writes, in this transaction and before flushing, every row of schema.table
+ * that the rows reference through a foreign key: that key's check is not needed (see the
+ * head of this file).
+ */
+void
+inami_copy_rows_parent_written(InamiCopyRows *rows, const char *schema, const char *table)
+{
+	Oid			relid = get_relname_relid(table, get_namespace_oid(schema, false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation %s.%s does not exist", schema, table);
+	rows->parents = lappend_oid(rows->parents, relid);
 }
 
 static void
@@ -155,6 +189,123 @@ inami_copy_end_row(InamiCopyRows *rows)
 }
 
 /*
+ * True when every trigger an INSERT into rel fires is the check of a foreign key to one of
+ * the parents (no trigger at all included).
+ */
+static bool
+only_written_parent_checks(Relation rel, List *parents)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return true;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (!TRIGGER_FOR_INSERT(t->tgtype))
+			continue;
+		if (t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgisinternal && list_member_oid(parents, t->tgconstrrelid))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+#define COPY_ROWS_BATCH 1000
+
+/*
+ * Insert the rows of cstate into rel as CopyFrom inserts them into a plain table without
+ * triggers: each row's CHECK and NOT NULL constraints, then batches of multi-row heap
+ * inserts and their index entries. Errors name the row's line, as COPY's do.
+ */
+static uint64
+insert_rows(CopyFromState cstate, Relation rel, List *rtable)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	ExprContext *econtext;
+	TupleTableSlot *row;
+	TupleTableSlot *batch[COPY_ROWS_BATCH];
+	uint64		lineno[COPY_ROWS_BATCH];
+	int			nbatch = 0;
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	mycid = GetCurrentCommandId(true);
+	ErrorContextCallback errcallback;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	uint64		n = 0;
+	bool		done = false;
+
+	ExecInitRangeTable(estate, rtable);
+	ExecInitResultRelation(estate, rri, 1);
+	CheckValidResultRel(rri, CMD_INSERT);
+	ExecOpenIndices(rri, false);
+	/* only the checks of foreign keys to written parents were there (the caller checked) */
+	rri->ri_TrigDesc = NULL;
+	estate->es_output_cid = mycid;
+	econtext = GetPerTupleExprContext(estate);
+	row = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	for (int i = 0; i < COPY_ROWS_BATCH; i++)
+		batch[i] = NULL;
+
+	errcallback.callback = CopyFromErrorCallback;
+	errcallback.arg = (void *) cstate;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	while (!done)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ResetPerTupleExprContext(estate);
+		MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		ExecClearTuple(row);
+		if (NextCopyFrom(cstate, econtext, row->tts_values, row->tts_isnull))
+		{
+			ExecStoreVirtualTuple(row);
+			if (rel->rd_att->constr)
+				ExecConstraints(rri, row, estate);
+			MemoryContextSwitchTo(oldcxt);
+			if (batch[nbatch] == NULL)
+				batch[nbatch] = table_slot_create(rel, NULL);
+			ExecCopySlot(batch[nbatch], row);
+			lineno[nbatch++] = cstate->cur_lineno;
+		}
+		else
+			done = true;
+		MemoryContextSwitchTo(oldcxt);
+
+		if (nbatch == COPY_ROWS_BATCH || (done && nbatch > 0))
+		{
+			uint64		save = cstate->cur_lineno;
+
+			table_multi_insert(rel, batch, nbatch, mycid, 0, bistate);
+			for (int i = 0; i < nbatch; i++)
+			{
+				/* a unique violation names the row's line */
+				cstate->cur_lineno = lineno[i];
+				ResetPerTupleExprContext(estate);
+				if (rri->ri_NumIndices > 0)
+					ExecInsertIndexTuples(rri, batch[i], estate, false, false, NULL, NIL);
+				ExecClearTuple(batch[i]);
+			}
+			cstate->cur_lineno = save;
+			n += nbatch;
+			nbatch = 0;
+		}
+	}
+
+	error_context_stack = errcallback.previous;
+	for (int i = 0; i < COPY_ROWS_BATCH && batch[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(batch[i]);
+	ExecDropSingleTupleTableSlot(row);
+	FreeBulkInsertState(bistate);
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	FreeExecutorState(estate);
+	return n;
+}
+
+/*
  * Insert the rows written so far, through CopyFrom, and empty the buffer. Returns the
  * count. A later statement of the transaction sees them (command counter incremented).
  */
@@ -167,8 +318,8 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 	CopyFromState cstate;
 	List	   *options;
 	ListCell   *lc;
-	CopySource	src;
-	CopySource *saved;
+	RowsSource	src;
+	RowsSource *saved;
 	volatile uint64 n = 0;
 
 	if (rows->nrows == 0)
@@ -208,7 +359,12 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 	PG_TRY();
 	{
 		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_rows_source, rows->columns, options);
-		n = CopyFrom(cstate);
+		if (rel->rd_rel->relkind == RELKIND_RELATION &&
+			!(rel->rd_att->constr && rel->rd_att->constr->has_generated_stored) &&
+			only_written_parent_checks(rel, rows->parents))
+			n = insert_rows(cstate, rel, pstate->p_rtable);
+		else
+			n = CopyFrom(cstate);
 		EndCopyFrom(cstate);
 	}
 	PG_FINALLY();

@@ -450,7 +450,14 @@ prepare_kind(FlowLoad *l)
 
 	l->ntables = 0;
 	for (int i = 0; i < 2 && k->table[i] != NULL; i++)
-		inami_copy_rows_init(&l->t[l->ntables++], "inami", k->table[i], k->columns[i]);
+	{
+		inami_copy_rows_init(&l->t[l->ntables], "inami", k->table[i], k->columns[i]);
+		/* the load's own inami.flow_file row; a member's household, flushed before it */
+		inami_copy_rows_parent_written(&l->t[l->ntables], "inami", "flow_file");
+		if (i == 1)
+			inami_copy_rows_parent_written(&l->t[l->ntables], "inami", k->table[0]);
+		l->ntables++;
+	}
 	l->check_args[0] = Int32GetDatum(l->h.year);
 	l->check_args[1] = k->oa_arg ? CStringGetTextDatum(l->h.oa) : Int32GetDatum(l->h.shipment);
 	if (k->check == NULL)

@@ -88,10 +88,12 @@ typedef struct InamiCopyRows
 	StringInfoData data;		/* the rows in COPY's text format */
 	int64		nrows;
 	bool		in_row;			/* a value of the current row is written */
+	List	   *parents;		/* referenced tables whose rows the caller wrote */
 } InamiCopyRows;
 
 extern void inami_copy_rows_init(InamiCopyRows *rows, const char *schema, const char *table,
 								 const char *columns);
+extern void inami_copy_rows_parent_written(InamiCopyRows *rows, const char *schema, const char *table);
 extern void inami_copy_text(InamiCopyRows *rows, const char *s);
 extern void inami_copy_int(InamiCopyRows *rows, int64 v);
 extern void inami_copy_cents(InamiCopyRows *rows, bool present, int64 cents);
