@@ -1,4 +1,4 @@
-# Household income (issue 5, R3): household_income over 1M households (~2.6M members) and
+# Household income (R3): household_income over 1M households (~2.6M members) and
 # ipcal_income over ~6M IPCAL items, generated reproducibly (setseed). In one run, as
 # ratios: against the floor (PostgreSQL's sum, grouped the same way), against the same
 # rule in plain SQL, against a PL/pgSQL aggregate, and 2 parallel workers against 1.

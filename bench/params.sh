@@ -1,4 +1,4 @@
-# Parameter lookups (issue 4): quarterly_dependent_limit and im_plafond over 10M rows,
+# Parameter lookups: quarterly_dependent_limit and im_plafond over 10M rows,
 # against the same query with a constant (the floor) and a join to a table of the values
 # (what an analyst would write without the extension). Every result is consumed (sum).
 bench_sql <<'SQL'

@@ -1,5 +1,5 @@
 # The cost of the search_path every PL/pgSQL function of inami runs with (SET search_path =
-# pg_catalog, pg_temp, README "Reference: security"): inami.maf_ceiling as installed
+# pg_catalog, pg_temp, doc/security.md): inami.maf_ceiling as installed
 # against a copy of it, same body, without the SET clause, each called
 # SEARCH_PATH_BENCH_CALLS times (default 1000000) in one query, in turn, round after round.
 # The difference divided by the number of calls is what the clause costs per call.
