@@ -26,21 +26,9 @@ bench_time() {
 # (BENCH_RUNS rounds), so that a drift of the machine weighs on each of them alike; keep
 # each one's median in ms and print it with its runs.
 bench_rounds() {
-	local -a labels=() sqls=() runs=()
-	local i j t0 t1
-	while [ $# -gt 0 ]; do labels+=("$1"); sqls+=("$2"); runs+=(""); shift 2; done
-	for ((i = 0; i < ${BENCH_RUNS:-3}; i++)); do
-		for j in "${!labels[@]}"; do
-			t0=$(date +%s%N)
-			bench_sql -c "${sqls[$j]}" >/dev/null
-			t1=$(date +%s%N)
-			runs[$j]+="$(( (t1 - t0) / 1000000 )) "
-		done
-	done
-	for j in "${!labels[@]}"; do
-		BENCH_MS[${labels[$j]}]=$(printf '%s\n' ${runs[$j]} | bench_median)
-		printf '  %-58s %8d ms  (%s)\n' "${labels[$j]}" "${BENCH_MS[${labels[$j]}]}" "${runs[$j]% }"
-	done
+	local -a args=()
+	while [ $# -gt 0 ]; do args+=("$1" "" "$2"); shift 2; done
+	bench_rounds_prep "${args[@]}"
 }
 
 # bench_rounds_prep LABEL PREP SQL [LABEL PREP SQL ...]: as bench_rounds, with PREP (a shell
