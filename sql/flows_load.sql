@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(190);
+SELECT plan(192);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -397,6 +397,24 @@ SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2030
 ALTER TABLE inami.syst01_member DROP CONSTRAINT not_this_member;
 DROP FUNCTION public.note_loaded_row();
 DROP TABLE public.loaded_rows;
+-- A trigger of the user on the household table (here one that drops every household): the
+-- members' foreign key is checked row by row again, and the load fails rather than leave
+-- members without their household.
+CREATE FUNCTION public.drop_household() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER drop_household BEFORE INSERT ON inami.syst01_household FOR EACH ROW EXECUTE FUNCTION public.drop_household();
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2031"'), '3002024', '3002031'))$$,
+                 '23503', NULL, 'a user''s trigger drops the households: the members'' foreign key refuses the members');
+DROP TRIGGER drop_household ON inami.syst01_household;
+DROP FUNCTION public.drop_household();
+-- A foreign key of the DBA's to other columns of the household (a member must be a
+-- requester) is not one the load's own rows answer: checked row by row.
+ALTER TABLE inami.syst01_household ADD CONSTRAINT requester_once UNIQUE (control_year, requester_niss);
+ALTER TABLE inami.syst01_member ADD CONSTRAINT member_is_requester FOREIGN KEY (control_year, niss)
+    REFERENCES inami.syst01_household (control_year, requester_niss) NOT VALID;
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2032"'), '3002024', '3002032'))$$,
+                 '23503', NULL, 'a foreign key of the DBA''s to other columns of the household is checked');
+ALTER TABLE inami.syst01_member DROP CONSTRAINT member_is_requester;
+ALTER TABLE inami.syst01_household DROP CONSTRAINT requester_once;
 DELETE FROM inami.flow_file WHERE year IN (2028, 2029);
 
 SELECT * FROM finish();

@@ -65,7 +65,7 @@ SELECT l.role, o.object, o.privilege, o.query,
        pg_temp.try(l.role, o.query) AS actual
 FROM objects o CROSS JOIN levels l;
 
-SELECT plan(43);
+SELECT plan(44);
 
 -- 1. The matrix: every cell the documented mapping (inami.privileges) allows works, every
 -- other is refused with 42501; a refusal is of an object that a level grants (the mapping
@@ -220,6 +220,18 @@ SELECT throws_ok(format('SELECT * FROM inami.explain_decision(%L, 2024)', inami.
                  '0A000', NULL, 'a household the policies show in part: refused, nothing shown');
 RESET ROLE;
 DROP POLICY hide_one ON inami.syst01_member;
+-- A household no Syst_01 here lists, answered for OA 500 (an unlisted Syst_04): nothing
+-- tells the analyst of OA 300 that it exists, no error either.
+INSERT INTO inami.flow_file (kind, year, income_year, shipment, source_name, record_count)
+VALUES ('Syst04', 2024, 2022, 1, 'ops-unlisted', 1);
+INSERT INTO inami.syst04_household (control_year, request_number, shipment, income_year, requester_niss, file_id)
+SELECT 2024, inami.request_number('500', 2024, pg_temp.niss(5)), 1, 2022, pg_temp.niss(5), file_id
+FROM inami.flow_file WHERE source_name = 'ops-unlisted';
+SET ROLE ops_analyst_300;
+SELECT is((SELECT count(*) FROM inami.systematic_households(2024, inami.request_number('500', 2024, pg_temp.niss(5)))), 0::bigint,
+          'a household listed nowhere here, answered for OA 500: nothing, and no error that tells it exists');
+RESET ROLE;
+DELETE FROM inami.flow_file WHERE source_name = 'ops-unlisted';
 SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2024), 4::bigint, 'the owner sees every OA');
 SELECT is((SELECT count(*) FROM inami.set_oa_security(false)), 14::bigint, 'set_oa_security(false) disables it again');
 SET ROLE ops_analyst_300;

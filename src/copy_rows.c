@@ -16,7 +16,9 @@
  * transaction (the row is not yet visible to any other): its per-row check, an SPI query
  * that locks the referenced row, was most of a load's time. The caller names such
  * referenced tables (inami_copy_rows_parent_written); when the only triggers an INSERT
- * into the table would fire are the checks of those foreign keys, the rows go through
+ * into the table would fire are the checks of those foreign keys (to the parent's primary
+ * key, from columns of the same names, a parent without a user's trigger or rule: see
+ * fkey_to_written_parent), and the table is no partition, the rows go through
  * the loop below, which does what CopyFrom does for a plain table without triggers
  * (CHECK and NOT NULL constraints, multi-row heap inserts, index entries), and nothing
  * else. Any other trigger, a user's included, sends the rows through CopyFrom with every
@@ -25,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -43,6 +46,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/rls.h"
 #include "utils/varlena.h"
 
@@ -189,23 +193,62 @@ inami_copy_end_row(InamiCopyRows *rows)
 }
 
 /*
+ * Is conoid, a foreign key of rel, one whose check cannot fail once the caller wrote the
+ * parent's rows: to the primary key of the parent, from columns of the same names (the
+ * very values the caller wrote there), and a parent no trigger or rule of a user's can
+ * drop or change rows of (such a one would leave the check needed)?
+ */
+static bool
+fkey_to_written_parent(Relation rel, List *fkeys, Oid conoid)
+{
+	ListCell   *lc;
+
+	foreach(lc, fkeys)
+	{
+		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+		Relation	parent;
+		Bitmapset  *pk;
+		bool		ok;
+
+		if (fk->conoid != conoid)
+			continue;
+		parent = table_open(fk->confrelid, AccessShareLock);
+		ok = !parent->rd_rel->relhasrules;
+		for (int i = 0; ok && parent->trigdesc != NULL && i < parent->trigdesc->numtriggers; i++)
+			ok = parent->trigdesc->triggers[i].tgisinternal;
+		pk = RelationGetIndexAttrBitmap(parent, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+		ok = ok && bms_num_members(pk) == fk->nkeys;
+		for (int j = 0; ok && j < fk->nkeys; j++)
+			ok = bms_is_member(fk->confkey[j] - FirstLowInvalidHeapAttributeNumber, pk) &&
+				strcmp(get_attname(RelationGetRelid(rel), fk->conkey[j], false),
+					   get_attname(fk->confrelid, fk->confkey[j], false)) == 0;
+		table_close(parent, AccessShareLock);
+		return ok;
+	}
+	return false;
+}
+
+/*
  * True when every trigger an INSERT into rel fires is the check of a foreign key to one of
- * the parents (no trigger at all included).
+ * the parents that cannot fail (fkey_to_written_parent); no trigger at all included.
  */
 static bool
 only_written_parent_checks(Relation rel, List *parents)
 {
 	TriggerDesc *td = rel->trigdesc;
+	List	   *fkeys;
 
 	if (td == NULL)
 		return true;
+	fkeys = RelationGetFKeyList(rel);
 	for (int i = 0; i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
 
 		if (!TRIGGER_FOR_INSERT(t->tgtype))
 			continue;
-		if (t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgisinternal && list_member_oid(parents, t->tgconstrrelid))
+		if (t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgisinternal &&
+			list_member_oid(parents, t->tgconstrrelid) && fkey_to_written_parent(rel, fkeys, t->tgconstraint))
 			continue;
 		return false;
 	}
@@ -359,7 +402,8 @@ inami_copy_rows_flush(InamiCopyRows *rows)
 	PG_TRY();
 	{
 		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_rows_source, rows->columns, options);
-		if (rel->rd_rel->relkind == RELKIND_RELATION &&
+		/* not a partition either: CopyFrom checks the partition constraint, the loop does not */
+		if (rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relispartition &&
 			!(rel->rd_att->constr && rel->rd_att->constr->has_generated_stored) &&
 			only_written_parent_checks(rel, rows->parents))
 			n = insert_rows(cstate, rel, pstate->p_rtable);

@@ -22,13 +22,15 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "inami.h"
 
-#define PROGRESS_TEXT 256
+/* room for a load's full source path (MAXPGPATH) and the words around it */
+#define PROGRESS_TEXT (MAXPGPATH + 64)
 
 typedef struct ProgressSlot
 {
@@ -136,10 +138,20 @@ progress_exit(int code, Datum arg)
 	inami_progress_end();
 }
 
-static void
-set_text(char *dst, const char *src, size_t size)
+/* How much of src fits in size bytes with its terminator, cut on a character boundary. */
+static int
+text_fits(const char *src, size_t size)
 {
-	strlcpy(dst, src ? src : "", size);
+	return src ? pg_mbcliplen(src, strlen(src), size - 1) : 0;
+}
+
+/* Copy len bytes of src (text_fits) and the terminator: short enough under a spinlock. */
+static void
+set_text(char *dst, const char *src, int len)
+{
+	if (len > 0)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 /*
@@ -151,6 +163,10 @@ inami_progress_start(const char *kind, const char *what, int32 year, int64 run_i
 {
 	ProgressSlot *s;
 	const char *app;
+	int			kind_len;
+	int			what_len;
+	int			app_len;
+	TimestampTz now;
 
 	if (slots == NULL || MyBackendId == InvalidBackendId || MyBackendId > nslots)
 		return;
@@ -162,6 +178,10 @@ inami_progress_start(const char *kind, const char *what, int32 year, int64 run_i
 		callbacks_done = true;
 	}
 	app = GetConfigOption("application_name", true, false);
+	kind_len = text_fits(kind, sizeof(s->kind));
+	what_len = text_fits(what, sizeof(s->what));
+	app_len = text_fits(app, sizeof(s->started_by));
+	now = GetCurrentTimestamp();
 	s = &slots[MyBackendId - 1];
 	SpinLockAcquire(&s->mutex);
 	s->pid = MyProcPid;
@@ -170,10 +190,10 @@ inami_progress_start(const char *kind, const char *what, int32 year, int64 run_i
 	s->run_id = run_id;
 	s->done = 0;
 	s->total = total;
-	s->started = GetCurrentTimestamp();
-	set_text(s->kind, kind, sizeof(s->kind));
-	set_text(s->what, what, sizeof(s->what));
-	set_text(s->started_by, app, sizeof(s->started_by));
+	s->started = now;
+	set_text(s->kind, kind, kind_len);
+	set_text(s->what, what, what_len);
+	set_text(s->started_by, app, app_len);
 	SpinLockRelease(&s->mutex);
 	mine = s;
 	mine_level = GetCurrentTransactionNestLevel();
@@ -189,10 +209,13 @@ inami_progress_kind(void)
 void
 inami_progress_what(const char *what)
 {
+	int			len;
+
 	if (mine == NULL)
 		return;
+	len = text_fits(what, sizeof(mine->what));
 	SpinLockAcquire(&mine->mutex);
-	set_text(mine->what, what, sizeof(mine->what));
+	set_text(mine->what, what, len);
 	SpinLockRelease(&mine->mutex);
 }
 

@@ -401,66 +401,84 @@ enum
 };
 
 
+/* The rows of the household (year, only) in a table: through its index, as the scans read. */
+static int64
+rows_present(Oid nsp, const char *name, int32 year, text *only)
+{
+	KeyScan		s;
+	int64		n = 0;
+
+	scan_open(&s, nsp, name, (const char *const[]) {NULL}, year, only);
+	for (; s.tuple != NULL; scan_next(&s))
+		n++;
+	scan_close(&s);
+	return n;
+}
+
+/* The same rows as the caller's policies show them (through SPI, where they apply). */
+static int64
+rows_seen(Oid nsp, const char *name, int32 year, text *only)
+{
+	Datum		args[2] = {Int32GetDatum(year), PointerGetDatum(only)};
+	Oid			types[2] = {INT4OID, TEXTOID};
+	bool		isnull;
+
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s.%s WHERE control_year OPERATOR(pg_catalog.=) $1 "
+									   "AND request_number OPERATOR(pg_catalog.=) $2",
+									   quote_identifier(get_namespace_name(nsp)), quote_identifier(name)),
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inami: counting the visible rows of %s failed", name);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * Row-level security: the scans read the tables directly, which would bypass it. One
  * household may still be read when the policies let the caller see every row of it in
  * every table (inami's own policies, by OA through the household, show all of it or
  * none): its rows are counted through SPI, where the policies apply, against the rows the
- * index holds. false: the caller sees none of it, so there is nothing to read. A year
- * under row-level security, or a household the policies show in part, is refused.
+ * index holds. false: there is no Syst_01 household to read for the caller (none, or one
+ * the policies hide), and nothing else is looked at, so that nothing tells what they hide.
+ * A year under row-level security, or a household the policies show in part, is refused.
  */
 static bool
 rls_allows(Oid nsp, const char *const *names, int32 year, text *only)
 {
-	bool		visible = true;
-	bool		connected = false;
+	bool		rls[NSCANS];
+	bool		any = false;
 
 	for (int i = 0; i < NSCANS; i++)
 	{
 		Oid			relid = get_relname_relid(names[i], nsp);
-		KeyScan		s;
-		int64		present = 0;
-		int64		seen;
-		Datum		args[2];
-		Oid			types[2] = {INT4OID, TEXTOID};
-		bool		isnull;
 
-		if (!OidIsValid(relid) || check_enable_rls(relid, InvalidOid, false) != RLS_ENABLED)
-			continue;
-		if (only == NULL)
+		rls[i] = OidIsValid(relid) && check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED;
+		if (rls[i] && only == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("inami.systematic_households does not apply row-level security to a whole year"),
 					 errdetail("Row-level security is enabled on inami.%s for the current role.", names[i]),
 					 errhint("Run the control as a role that bypasses row-level security, or ask for one household.")));
-		scan_open(&s, nsp, names[i], (const char *const[]) {NULL}, year, only);
-		for (; s.tuple != NULL; scan_next(&s))
-			present++;
-		scan_close(&s);
-		if (!connected && SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "inami: SPI_connect failed");
-		connected = true;
-		args[0] = Int32GetDatum(year);
-		args[1] = PointerGetDatum(only);
-		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s.%s WHERE control_year OPERATOR(pg_catalog.=) $1 "
-										   "AND request_number OPERATOR(pg_catalog.=) $2",
-										   quote_identifier(get_namespace_name(nsp)), quote_identifier(names[i])),
-								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inami: counting the visible rows of %s failed", names[i]);
-		seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (i == HH && present > 0 && seen == 0)
-			visible = false;
-		else if (visible && seen != present)
+		any |= rls[i];
+	}
+	if (!any)
+		return true;
+	if (rows_present(nsp, names[HH], year, only) == 0)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inami: SPI_connect failed");
+	if (rls[HH] && rows_seen(nsp, names[HH], year, only) == 0)
+	{
+		SPI_finish();
+		return false;
+	}
+	for (int i = 0; i < NSCANS; i++)
+		if (i != HH && rls[i] && rows_seen(nsp, names[i], year, only) != rows_present(nsp, names[i], year, only))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("row-level security shows part of household %s", text_to_cstring(only)),
-					 errdetail("The policies of inami.%s show %lld of its %lld rows of the household to the current role.",
-							   names[i], (long long) seen, (long long) present),
+					 errdetail("The policies of inami.%s hide some of the household's rows from the current role.", names[i]),
 					 errhint("inami reads a household whole: let the policies show all of it or none (inami.set_oa_security does).")));
-	}
-	if (connected)
-		SPI_finish();
-	return visible;
+	SPI_finish();
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(inami_systematic_households);
