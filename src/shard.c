@@ -17,6 +17,7 @@
 #include "catalog/partition.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "inami.h"
 
@@ -42,6 +43,22 @@ shard_hash(const char *key, int len, uint64 seed)
 	return h;
 }
 
+/*
+ * Equal keys must hash alike: under a nondeterministic collation keys of different bytes
+ * compare equal, and the hash of their bytes would send them to different shards.
+ */
+static void
+check_collation(Oid collid)
+{
+	if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("inami.text_shard_ops cannot hash keys under a nondeterministic collation"),
+				 errdetail("The key's collation is \"%s\", which compares keys of different bytes as equal.",
+						   get_collation_name(collid)),
+				 errhint("Shard on a column with a deterministic collation (the default, or \"C\").")));
+}
+
 /* Hash support function 1 of inami.text_shard_ops: the low 32 bits of the seed-0 hash. */
 PG_FUNCTION_INFO_V1(inami_shard_hash);
 Datum
@@ -49,6 +66,7 @@ inami_shard_hash(PG_FUNCTION_ARGS)
 {
 	text	   *key = PG_GETARG_TEXT_PP(0);
 
+	check_collation(PG_GET_COLLATION());
 	PG_RETURN_INT32((int32) (uint32) shard_hash(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), 0));
 }
 
@@ -60,6 +78,7 @@ inami_shard_hash_extended(PG_FUNCTION_ARGS)
 	text	   *key = PG_GETARG_TEXT_PP(0);
 	uint64		seed = (uint64) PG_GETARG_INT64(1);
 
+	check_collation(PG_GET_COLLATION());
 	PG_RETURN_INT64((int64) shard_hash(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), seed));
 }
 
@@ -76,6 +95,7 @@ inami_shard_of(PG_FUNCTION_ARGS)
 	int32		shards = PG_GETARG_INT32(1);
 	uint64		row_hash;
 
+	check_collation(PG_GET_COLLATION());
 	if (shards < 1 || shards > INAMI_MAX_SHARDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -47,6 +47,18 @@ is($coord->safe_psql('postgres', q{
 my ($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.shard_of('1', 0)});
 like($err, qr/number of shards must be between 1 and 1024.*DETAIL:  The number of shards given is 0/s,
 	'shard_of: 0 shards is an error with the value');
+# Under a nondeterministic collation keys of different bytes compare equal, and their bytes'
+# hash would place them on different shards: refused, by the operator class and shard_of.
+$coord->safe_psql('postgres', q{
+	CREATE COLLATION shard_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+	CREATE TABLE ci_keys (k text COLLATE shard_ci) PARTITION BY HASH (k inami.text_shard_ops);
+	CREATE TABLE ci_keys_0 PARTITION OF ci_keys FOR VALUES WITH (MODULUS 1, REMAINDER 0)});
+($rc, $out, $err) = $coord->psql('postgres', q{INSERT INTO ci_keys VALUES ('A')});
+like($err, qr/inami.text_shard_ops cannot hash keys under a nondeterministic collation.*DETAIL:  The key's collation is "shard_ci".*HINT:  Shard on a column with a deterministic collation/s,
+	'a key under a nondeterministic collation is refused by the operator class');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT inami.shard_of('A' COLLATE shard_ci, 2)});
+like($err, qr/cannot hash keys under a nondeterministic collation/, '... and by shard_of');
+$coord->safe_psql('postgres', 'DROP TABLE ci_keys; DROP COLLATION shard_ci');
 
 # Refused before anything is made: without dblink, a node without inami, another version,
 # another parameter row.
