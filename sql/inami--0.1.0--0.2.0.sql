@@ -1940,8 +1940,13 @@ DECLARE
     removed bigint;
 BEGIN
     -- Syst_05 and Pro_04 answer households one by one, each checked against the Syst_01 or
-    -- Pro_01 of this node, which holds only its share: not loaded this way.
-    kind := pg_catalog.substring(pg_catalog.encode(pg_catalog.pg_read_binary_file(path, 0, 4096), 'escape'), '<(?:[A-Za-z_][\w.-]*:)?(Syst0[1-5]|Pro0[1-4])[\s/>]');
+    -- Pro_01 of this node, which holds only its share: not loaded this way. Told from the
+    -- file's first bytes to refuse before loading; the kind the loader found is checked
+    -- again after it (a comment before the root can mislead the first look).
+    kind := pg_catalog.substring(pg_catalog.regexp_replace(
+                pg_catalog.encode(pg_catalog.pg_read_binary_file(path, 0, 4096), 'escape'),
+                '<!--.*?-->|<[?].*?[?]>', '', 'g'),
+            '<(?:[A-Za-z_][\w.-]*:)?(Syst0[1-5]|Pro0[1-4])[\s/>]');
     IF kind IN ('Syst05', 'Pro04') THEN
         RAISE EXCEPTION 'a % file is not loaded on the shards', kind
             USING ERRCODE = 'feature_not_supported',
@@ -1953,6 +1958,12 @@ BEGIN
     PERFORM pg_catalog.set_config('inami.flow_load_part', 'off', true);
     file := pg_catalog.currval(pg_catalog.pg_get_serial_sequence('inami.flow_file', 'file_id'));
     SELECT f.kind INTO kind FROM inami.flow_file f WHERE f.file_id = file;
+    IF kind IN ('Syst05', 'Pro04') THEN
+        RAISE EXCEPTION 'a % file is not loaded on the shards', kind
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = pg_catalog.format('%s answers households one by one; each shard lists only its own. The file: %s.', kind, path),
+                  HINT = 'Load it on the shard of each household: its lines for the households of inami.shard_of(request_number, shards) = position, with inami.load_flow on that shard.';
+    END IF;
     -- The tables of a file's records keyed by household (their members follow by cascade);
     -- Pro_03 answers are keyed by person (NISS) and stay on every shard.
     FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c

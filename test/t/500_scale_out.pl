@@ -431,6 +431,13 @@ print $f5 $syst05;
 close($f5);
 ($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$syst05_file')");
 like($err, qr/a Syst05 file is not loaded on the shards/, 'load_flow_file_sharded: a Syst05 file is refused');
+# The same with a comment before the root that names another kind.
+my $syst05_commented = $syst05 =~ s/^(<\?xml[^>]*\?>\s*)?/($1 \/\/ '') . "<!-- <Syst01 controlYear=\"2024\"> -->\n"/er;
+open($f5, '>', "$syst05_file.commented.xml") or die;
+print $f5 $syst05_commented;
+close($f5);
+($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$syst05_file.commented.xml')");
+like($err, qr/a Syst05 file is not loaded on the shards/, '... also behind a comment that names another kind');
 
 # Parameter replication: the coordinator publishes its operator rows, each shard subscribes
 # (without the first copy: add_shard found their rows equal); a row added or changed on
