@@ -23,7 +23,7 @@ INSERT INTO inami.ipcal_rule (tax_year, code, factor, label, source) VALUES
     (2023, '1460', -1, 'test: deduction', 'test row');
 SET client_min_messages = notice;
 
-SELECT plan(65);
+SELECT plan(66);
 
 -- H1  R3's example: 15,000 + 12,000 + a child born 2010 with code 01 -> 27,000.00, OK.
 -- H2  single, 30,000.00 -> over.
@@ -174,6 +174,14 @@ SELECT is((SELECT reason || ' ' || provisional FROM inami.systematic_candidates(
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202466010101092', 2024) WHERE what = 'provisional'$$,
                   $$VALUES ('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(2024) decides the household again')$$,
                   'explain_decision: a provisional decision made before the later shipment says to run the control again');
+-- Decided again after the later shipment, provisional for its cadastral income alone:
+-- explain says so, and not that a shipment came since.
+UPDATE inami.syst04_member SET cadastral_income = 1500.00 WHERE niss = '85073000160';
+CALL inami.run_systematic_control(2024);
+SELECT results_eq($$SELECT value FROM inami.explain_decision('300202485073000160', 2024) WHERE what = 'provisional'$$,
+                  $$VALUES ('the Syst_04 sent a cadastral income of 1500.00 that the OA has not assessed (on that amount): inami.syst05_document does not write this decision before a cadastral_income event gives the part counted')$$,
+                  'explain_decision: decided after the later shipment, provisional for the cadastral income alone');
+UPDATE inami.syst04_member SET cadastral_income = NULL WHERE niss = '85073000160';
 DELETE FROM inami.flow_file WHERE kind = 'Syst04' AND shipment = 2;
 CALL inami.run_systematic_control(2024);
 SELECT results_eq($$SELECT value FROM inami.explain_decision('300202475020200668', 2024) WHERE what = 'provisional'$$,

@@ -191,7 +191,10 @@ BEGIN
         asked_again := (SELECT string_agg(DISTINCT c, ', ' ORDER BY c) FROM unnest(asked_codes) AS c);
     END IF;
     later_loaded := inami._syst04_later_shipment_loaded(y);
-    IF d.provisional AND NOT live AND later_loaded THEN
+    -- a later shipment loaded since the decision's run started (not one the run already read)
+    IF d.provisional AND NOT live AND later_loaded
+       AND EXISTS (SELECT 1 FROM inami.flow_file f JOIN inami.control_run r ON r.run_id = d.run_id
+                   WHERE f.kind = 'Syst04' AND f.year = y AND f.shipment > 1 AND f.loaded_at >= r.started_at) THEN
         n := n + 1; step := n; what := 'provisional';
         value := format('a later Syst_04 shipment has been loaded since: CALL inami.run_systematic_control(%s) decides the household again', y);
         rule := 'Circ. O.A. 2024/165, 4.1 and 4.3: the second shipment answers what the first left open';
