@@ -133,6 +133,60 @@ utf8_clip(char *s, size_t size)
 		s[start - 1] = '\0';
 }
 
+/*
+ * The length of the valid UTF-8 character at s (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF), or 0. Reads no further than a NUL.
+ */
+static int
+utf8_char_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	unsigned char lo;
+	unsigned char hi;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF)
+	{
+		lo = c == 0xE0 ? 0xA0 : 0x80;
+		hi = c == 0xED ? 0x9F : 0xBF;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4)
+	{
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * A message the server raises must be valid UTF-8 (utf8_clip), and whole: libxml2 quotes
+ * bytes of the input in its messages whatever they are, so each byte that does not start
+ * a valid character becomes '?'.
+ */
+static void
+utf8_tidy(char *s, size_t size)
+{
+	unsigned char *u = (unsigned char *) s;
+
+	utf8_clip(s, size);
+	while (*u)
+	{
+		int			n = utf8_char_len(u);
+
+		if (n == 0)
+		{
+			*u = '?';
+			n = 1;
+		}
+		u += n;
+	}
+}
+
 /* Record an error (the first one wins); returns -1 for the caller to return. */
 static int
 fail(FlowParser *p, const char *sqlstate, const char *hint, const char *fmt_detail,
@@ -156,9 +210,9 @@ fail(FlowParser *p, const char *sqlstate, const char *hint, const char *detail,
 	va_end(ap);
 	snprintf(p->err.detail, sizeof(p->err.detail), "%s", detail ? detail : "");
 	snprintf(p->err.hint, sizeof(p->err.hint), "%s", hint ? hint : "");
-	utf8_clip(p->err.message, sizeof(p->err.message));
-	utf8_clip(p->err.detail, sizeof(p->err.detail));
-	utf8_clip(p->err.hint, sizeof(p->err.hint));
+	utf8_tidy(p->err.message, sizeof(p->err.message));
+	utf8_tidy(p->err.detail, sizeof(p->err.detail));
+	utf8_tidy(p->err.hint, sizeof(p->err.hint));
 	return -1;
 }
 
@@ -178,7 +232,7 @@ failf(FlowParser *p, const char *sqlstate, const char *hint, const char *message
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	utf8_clip(detail, sizeof(detail));
+	utf8_tidy(detail, sizeof(detail));
 	return fail(p, sqlstate, hint, detail, "%s", message);
 }
 
@@ -247,7 +301,7 @@ xml_error_handler(void *arg, xmlErrorPtr error)
 	p->xml_error_seen = true;
 	p->xml_error_line = error->line;
 	snprintf(p->xml_error, sizeof(p->xml_error), "%s", error->message ? error->message : "unknown error");
-	utf8_clip(p->xml_error, sizeof(p->xml_error));
+	utf8_tidy(p->xml_error, sizeof(p->xml_error));
 	n = strlen(p->xml_error);
 	while (n > 0 && (p->xml_error[n - 1] == '\n' || p->xml_error[n - 1] == ' '))
 		p->xml_error[--n] = '\0';
@@ -791,7 +845,7 @@ reader_failed(FlowParser *p)
 		char		detail[512];
 
 		snprintf(detail, sizeof(detail), "libxml2 says at line %d: %s.", p->xml_error_line, p->xml_error);
-		utf8_clip(detail, sizeof(detail));
+		utf8_tidy(detail, sizeof(detail));
 		fail(p, "2200M", "The file is not well-formed XML (bad UTF-8, truncated file, mismatched tags or an entity problem); fix it at the source and send it again.",
 			 detail, "exchange file is not well-formed XML");
 		p->err.line = p->xml_error_line;
