@@ -24,7 +24,7 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/inami.conf --temp-instance=$(CURDIR)
 
 # Isolation specs in test/specs, their expected output in test/expected; a throwaway
 # instance of their own, like the pg_regress suites.
-ISOLATION = control_concurrency proactive_outcome_concurrency flow_load_concurrency
+ISOLATION = control_concurrency proactive_outcome_concurrency flow_load_concurrency insert_select_locks
 ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-instance=$(CURDIR)/tmp_check_iso \
 	--temp-config=$(srcdir)/test/inami.conf
 

@@ -255,97 +255,135 @@ only_written_parent_checks(Relation rel, List *parents)
 	return true;
 }
 
-#define COPY_ROWS_BATCH 1000
+/*
+ * The row writer: rows into a plain table as CopyFrom inserts them into one without
+ * triggers: each row's CHECK and NOT NULL constraints, then batches of multi-row heap
+ * inserts and their index entries. Shared by the loaders (rows read back from COPY's
+ * text) and inami._insert_select (rows of a query, insert_select.c).
+ */
+void
+inami_row_writer_begin(InamiRowWriter *w, Relation rel, List *rtable)
+{
+	w->rel = rel;
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	ExecInitRangeTable(w->estate, rtable);
+	ExecInitResultRelation(w->estate, w->rri, 1);
+	CheckValidResultRel(w->rri, CMD_INSERT);
+	ExecOpenIndices(w->rri, false);
+	/* the caller checked that no trigger but foreign-key checks it answers for is there */
+	w->rri->ri_TrigDesc = NULL;
+	w->cid = GetCurrentCommandId(true);
+	w->estate->es_output_cid = w->cid;
+	w->bistate = GetBulkInsertState();
+	w->nbatch = 0;
+	w->n = 0;
+	w->tag_target = NULL;
+	w->mcxt = CurrentMemoryContext;
+	for (int i = 0; i < INAMI_ROW_WRITER_BATCH; i++)
+		w->batch[i] = NULL;
+}
+
+/* The per-row memory context: a row's values may live there until inami_row_writer_add. */
+MemoryContext
+inami_row_writer_row_context(InamiRowWriter *w)
+{
+	ResetPerTupleExprContext(w->estate);
+	return GetPerTupleMemoryContext(w->estate);
+}
+
+static void
+row_writer_flush(InamiRowWriter *w)
+{
+	uint64		save = w->tag_target ? *w->tag_target : 0;
+
+	if (w->nbatch == 0)
+		return;
+	table_multi_insert(w->rel, w->batch, w->nbatch, w->cid, 0, w->bistate);
+	for (int i = 0; i < w->nbatch; i++)
+	{
+		/* a unique violation names the row (COPY: its line) */
+		if (w->tag_target)
+			*w->tag_target = w->tag[i];
+		ResetPerTupleExprContext(w->estate);
+		if (w->rri->ri_NumIndices > 0)
+			ExecInsertIndexTuples(w->rri, w->batch[i], w->estate, false, false, NULL, NIL);
+		ExecClearTuple(w->batch[i]);
+	}
+	if (w->tag_target)
+		*w->tag_target = save;
+	w->n += w->nbatch;
+	w->nbatch = 0;
+}
 
 /*
- * Insert the rows of cstate into rel as CopyFrom inserts them into a plain table without
- * triggers: each row's CHECK and NOT NULL constraints, then batches of multi-row heap
- * inserts and their index entries. Errors name the row's line, as COPY's do.
+ * One row (a slot of the table's row type): its constraints checked now, inserted with
+ * its batch. tag is what *tag_target says while the row's index entries are made.
  */
+void
+inami_row_writer_add(InamiRowWriter *w, TupleTableSlot *row, uint64 tag)
+{
+	MemoryContext oldcxt;
+
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, row, w->estate);
+	oldcxt = MemoryContextSwitchTo(w->mcxt);
+	if (w->batch[w->nbatch] == NULL)
+		w->batch[w->nbatch] = table_slot_create(w->rel, NULL);
+	ExecCopySlot(w->batch[w->nbatch], row);
+	MemoryContextSwitchTo(oldcxt);
+	w->tag[w->nbatch++] = tag;
+	if (w->nbatch == INAMI_ROW_WRITER_BATCH)
+		row_writer_flush(w);
+}
+
+/* The last batch, and everything released; returns the rows inserted. */
+uint64
+inami_row_writer_end(InamiRowWriter *w)
+{
+	row_writer_flush(w);
+	for (int i = 0; i < INAMI_ROW_WRITER_BATCH && w->batch[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(w->batch[i]);
+	FreeBulkInsertState(w->bistate);
+	ExecCloseResultRelations(w->estate);
+	ExecCloseRangeTableRelations(w->estate);
+	FreeExecutorState(w->estate);
+	return w->n;
+}
+
+/* The rows of cstate through the row writer; errors name the row's line, as COPY's do. */
 static uint64
 insert_rows(CopyFromState cstate, Relation rel, List *rtable)
 {
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	ExprContext *econtext;
+	InamiRowWriter w;
 	TupleTableSlot *row;
-	TupleTableSlot *batch[COPY_ROWS_BATCH];
-	uint64		lineno[COPY_ROWS_BATCH];
-	int			nbatch = 0;
-	BulkInsertState bistate = GetBulkInsertState();
-	CommandId	mycid = GetCurrentCommandId(true);
 	ErrorContextCallback errcallback;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	uint64		n = 0;
-	bool		done = false;
 
-	ExecInitRangeTable(estate, rtable);
-	ExecInitResultRelation(estate, rri, 1);
-	CheckValidResultRel(rri, CMD_INSERT);
-	ExecOpenIndices(rri, false);
-	/* only the checks of foreign keys to written parents were there (the caller checked) */
-	rri->ri_TrigDesc = NULL;
-	estate->es_output_cid = mycid;
-	econtext = GetPerTupleExprContext(estate);
+	inami_row_writer_begin(&w, rel, rtable);
+	w.tag_target = &cstate->cur_lineno;
 	row = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
-	for (int i = 0; i < COPY_ROWS_BATCH; i++)
-		batch[i] = NULL;
 
 	errcallback.callback = CopyFromErrorCallback;
 	errcallback.arg = (void *) cstate;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	while (!done)
+	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		ResetPerTupleExprContext(estate);
-		MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		MemoryContextSwitchTo(inami_row_writer_row_context(&w));
 		ExecClearTuple(row);
-		if (NextCopyFrom(cstate, econtext, row->tts_values, row->tts_isnull))
-		{
-			ExecStoreVirtualTuple(row);
-			if (rel->rd_att->constr)
-				ExecConstraints(rri, row, estate);
-			MemoryContextSwitchTo(oldcxt);
-			if (batch[nbatch] == NULL)
-				batch[nbatch] = table_slot_create(rel, NULL);
-			ExecCopySlot(batch[nbatch], row);
-			lineno[nbatch++] = cstate->cur_lineno;
-		}
-		else
-			done = true;
-		MemoryContextSwitchTo(oldcxt);
-
-		if (nbatch == COPY_ROWS_BATCH || (done && nbatch > 0))
-		{
-			uint64		save = cstate->cur_lineno;
-
-			table_multi_insert(rel, batch, nbatch, mycid, 0, bistate);
-			for (int i = 0; i < nbatch; i++)
-			{
-				/* a unique violation names the row's line */
-				cstate->cur_lineno = lineno[i];
-				ResetPerTupleExprContext(estate);
-				if (rri->ri_NumIndices > 0)
-					ExecInsertIndexTuples(rri, batch[i], estate, false, false, NULL, NIL);
-				ExecClearTuple(batch[i]);
-			}
-			cstate->cur_lineno = save;
-			n += nbatch;
-			nbatch = 0;
-		}
+		if (!NextCopyFrom(cstate, GetPerTupleExprContext(w.estate), row->tts_values, row->tts_isnull))
+			break;
+		ExecStoreVirtualTuple(row);
+		inami_row_writer_add(&w, row, cstate->cur_lineno);
 	}
+	MemoryContextSwitchTo(oldcxt);
 
 	error_context_stack = errcallback.previous;
-	for (int i = 0; i < COPY_ROWS_BATCH && batch[i] != NULL; i++)
-		ExecDropSingleTupleTableSlot(batch[i]);
 	ExecDropSingleTupleTableSlot(row);
-	FreeBulkInsertState(bistate);
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	FreeExecutorState(estate);
-	return n;
+	return inami_row_writer_end(&w);
 }
 
 /*

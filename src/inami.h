@@ -15,6 +15,7 @@
 #include "nodes/pg_list.h"
 #include "utils/date.h"
 #include "utils/numeric.h"
+#include "utils/relcache.h"
 
 /* ---- inline: arguments read once per row ---- */
 
@@ -100,6 +101,29 @@ extern void inami_copy_cents(InamiCopyRows *rows, bool present, int64 cents);
 extern StringInfo inami_copy_raw(InamiCopyRows *rows);
 extern void inami_copy_end_row(InamiCopyRows *rows);
 extern uint64 inami_copy_rows_flush(InamiCopyRows *rows);
+
+/* The row writer (copy_rows.c): rows into a plain table without triggers, in batches. */
+#define INAMI_ROW_WRITER_BATCH 1000
+
+typedef struct InamiRowWriter
+{
+	Relation	rel;
+	struct EState *estate;
+	struct ResultRelInfo *rri;
+	struct TupleTableSlot *batch[INAMI_ROW_WRITER_BATCH];
+	uint64		tag[INAMI_ROW_WRITER_BATCH];
+	int			nbatch;
+	struct BulkInsertStateData *bistate;
+	CommandId	cid;
+	uint64		n;
+	uint64	   *tag_target;		/* set to a row's tag while its index entries are made */
+	MemoryContext mcxt;			/* where the batch lives */
+} InamiRowWriter;
+
+extern void inami_row_writer_begin(InamiRowWriter *w, Relation rel, List *rtable);
+extern MemoryContext inami_row_writer_row_context(InamiRowWriter *w);
+extern void inami_row_writer_add(InamiRowWriter *w, struct TupleTableSlot *row, uint64 tag);
+extern uint64 inami_row_writer_end(InamiRowWriter *w);
 
 /* ---- im_ceiling.c: R2 ---- */
 

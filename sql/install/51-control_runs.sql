@@ -413,6 +413,47 @@ CREATE TRIGGER control_run_ended AFTER UPDATE OF status ON inami.control_run
 FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
 EXECUTE FUNCTION inami._control_run_ended();
 
+-- INSERT INTO target <query>, the target's foreign keys checked once for every row
+-- (insert_select.c): what the runs write their decisions with.
+CREATE FUNCTION inami._insert_select(target regclass, query text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_insert_select'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION inami._insert_select(regclass, text) IS
+'Internal to the control runs: INSERT INTO target <query> (one SELECT of the table''s columns, in order), returning the rows inserted; with the privileges, constraints and errors of that INSERT, but the foreign keys checked once for all the rows, set-based, after they are in, their referenced rows locked FOR KEY SHARE as per-row checks lock them. A table with other triggers, rules, row-level security for the caller, or keys that are deferrable, MATCH FULL, or between different types, gets the plain INSERT.';
+
+-- R4: the decision of every Syst_01 household of a control year, as the run writes it: the
+-- first candidate of each, with every candidate when events compete (only the columns
+-- kept: the rule's text of a million candidates is not).
+CREATE FUNCTION inami._control_decisions(control_year int)
+RETURNS TABLE (request_number text, oa text, reason text, right_end date, household_size int, income_year int,
+               shipment int, sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
+               ceiling_source text, verdict text, events bigint[], candidates jsonb, sends_feedback boolean,
+               provisional boolean, cadastral_income numeric)
+LANGUAGE sql STABLE BEGIN ATOMIC
+    WITH c AS MATERIALIZED (
+        SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
+               c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
+               c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income, c.moved
+        FROM inami.systematic_candidates($1) c)
+    SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
+           c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
+           coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))),
+           -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback; those
+           -- of a household that moved before any answer here went to its new OA
+           NOT (c.moved AND c.shipment IS NULL), c.provisional, c.cadastral_income
+    FROM c
+    LEFT JOIN (SELECT c2.request_number,
+                      pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
+                                                   'from', coalesce('event ' || c2.event_id, 'income'))
+                                ORDER BY c2.precedence) AS candidates
+               FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
+      ON x.request_number = c.request_number
+    WHERE c.precedence = 1;
+END;
+COMMENT ON FUNCTION inami._control_decisions(int) IS
+'Internal to inami.run_systematic_control: the decision of every Syst_01 household of control_year, with what it was made from (the columns of inami.control_decision but the year and the run): the first of inami.systematic_candidates, every candidate as JSON, and whether this OA sends its feedback.';
+
 -- R4: decide every Syst_01 household of a control year and store the Syst_05 feedback.
 CREATE PROCEDURE inami.run_systematic_control(control_year int)
 LANGUAGE plpgsql AS $$
@@ -431,52 +472,40 @@ BEGIN
         -- A procedure that commits takes no SET clause: the built-ins and operators of the
         -- work (and of the functions it calls) are pg_catalog's for this transaction.
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        -- Only what changed is written: a decision the run reaches again is left as it is
-        -- (with the run that made it), so a rerun costs the computation, not a rewrite.
-        -- Only the columns used: the rule's text of a million candidates is not kept.
-        WITH c AS MATERIALIZED (
-            SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
-                   c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
-                   c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income, c.moved
-            FROM inami.systematic_candidates(y) c),
-        n AS (
-            SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
-                   c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
-                   coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-                       'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))) AS candidates,
-                   -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback; those
-                   -- of a household that moved before any answer here went to its new OA
-                   NOT (c.moved AND c.shipment IS NULL) AS sends_feedback, c.provisional, c.cadastral_income
-            FROM c
-            LEFT JOIN (SELECT c2.request_number,
-                              pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
-                                                           'from', coalesce('event ' || c2.event_id, 'income'))
-                                        ORDER BY c2.precedence) AS candidates
-                       FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
-              ON x.request_number = c.request_number
-            WHERE c.precedence = 1)
-        MERGE INTO inami.control_decision d
-        USING n ON d.control_year = y AND d.request_number = n.request_number
-        WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
-                          d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
-                          d.candidates, d.sends_feedback, d.provisional, d.cadastral_income)
-                         IS DISTINCT FROM
-                         (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
-                          n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                          n.candidates, n.sends_feedback, n.provisional, n.cadastral_income) THEN
-            UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
-                       household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
-                       sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
-                       ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
-                       candidates = n.candidates, sends_feedback = n.sends_feedback, provisional = n.provisional,
-                       cadastral_income = n.cadastral_income
-        WHEN NOT MATCHED THEN
-            INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
-                    sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates,
-                    sends_feedback, provisional, cadastral_income)
-            VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
-                    n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
-                    n.candidates, n.sends_feedback, n.provisional, n.cadastral_income);
+        -- The year's first run writes every decision at once, the foreign keys checked once
+        -- for all of them (inami._insert_select); a later one writes only what changed: a
+        -- decision the run reaches again is left as it is (with the run that made it), so a
+        -- rerun costs the computation, not a rewrite.
+        IF NOT EXISTS (SELECT FROM inami.control_decision d WHERE d.control_year = y) THEN
+            PERFORM inami._insert_select('inami.control_decision', pg_catalog.format(
+                'SELECT %s, n.request_number, n.oa, n.reason, n.right_end, %s::bigint, n.household_size, n.income_year,'
+                ' n.shipment, n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict,'
+                ' n.events, n.candidates, n.sends_feedback, n.provisional, n.cadastral_income'
+                ' FROM inami._control_decisions(%s) n', y, run, y));
+        ELSE
+            MERGE INTO inami.control_decision d
+            USING inami._control_decisions(y) n ON d.control_year = y AND d.request_number = n.request_number
+            WHEN MATCHED AND (d.oa, d.reason, d.right_end, d.household_size, d.income_year, d.shipment, d.sent_total,
+                              d.household_total, d.extra_income, d.ceiling, d.ceiling_source, d.verdict, d.events,
+                              d.candidates, d.sends_feedback, d.provisional, d.cadastral_income)
+                             IS DISTINCT FROM
+                             (n.oa, n.reason, n.right_end, n.household_size, n.income_year, n.shipment, n.sent_total,
+                              n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
+                              n.candidates, n.sends_feedback, n.provisional, n.cadastral_income) THEN
+                UPDATE SET oa = n.oa, reason = n.reason, right_end = n.right_end, run_id = run,
+                           household_size = n.household_size, income_year = n.income_year, shipment = n.shipment,
+                           sent_total = n.sent_total, household_total = n.household_total, extra_income = n.extra_income,
+                           ceiling = n.ceiling, ceiling_source = n.ceiling_source, verdict = n.verdict, events = n.events,
+                           candidates = n.candidates, sends_feedback = n.sends_feedback, provisional = n.provisional,
+                           cadastral_income = n.cadastral_income
+            WHEN NOT MATCHED THEN
+                INSERT (control_year, request_number, oa, reason, right_end, run_id, household_size, income_year, shipment,
+                        sent_total, household_total, extra_income, ceiling, ceiling_source, verdict, events, candidates,
+                        sends_feedback, provisional, cadastral_income)
+                VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
+                        n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
+                        n.candidates, n.sends_feedback, n.provisional, n.cadastral_income);
+        END IF;
         -- A household left without members has no decision any more (the others all have one,
         -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
         -- A decision this run wrote has members: only the others are looked at.

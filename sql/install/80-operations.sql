@@ -161,7 +161,7 @@ CREATE PROCEDURE inami._grant_levels()
 LANGUAGE plpgsql AS $$
 DECLARE
     -- operators: the writers of rows and their plumbing
-    operator_routines text[] := ARRAY['load_flow', 'adopt_unlisted_households', 'run_systematic_control',
+    operator_routines text[] := ARRAY['load_flow', 'adopt_unlisted_households', 'run_systematic_control', '_insert_select',
         'run_proactive_flow', 'purge_expired', '_control_run_start', '_control_run_fail', '_control_run_raise',
         '_control_lock_key', '_control_alive_key', '_progress_start', '_progress_end',
         -- the sharded runs, from the coordinator
@@ -173,7 +173,7 @@ DECLARE
         'add_shard', 'create_sharded_table', 'publish_parameters', '_shard_take_id_range', '_conninfo_options',
         'load_flow_file_sharded', '_load_flow_file_part'];
     -- reading insured persons' data: analysts, not parameter maintainers
-    data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates',
+    data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_control_decisions',
         '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',
         'explain_decision', 'proactive_statistics', 'syst01_document', 'syst05_document', 'pro01_document',
         'pro04_document', 'read_syst01', 'read_syst04', 'read_syst05', 'read_pro01', 'read_pro03', 'read_pro04',
