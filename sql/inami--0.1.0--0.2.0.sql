@@ -338,14 +338,14 @@ BEGIN
                 VALUES (y, n.request_number, n.oa, n.reason, n.right_end, run, n.household_size, n.income_year, n.shipment,
                         n.sent_total, n.household_total, n.extra_income, n.ceiling, n.ceiling_source, n.verdict, n.events,
                         n.candidates, n.sends_feedback, n.provisional, n.cadastral_income);
+            -- A household left without members has no decision any more (the others all have
+            -- one, and a household removed from Syst_01 takes its decision with it: ON DELETE
+            -- CASCADE). A decision this run wrote has members: only the others are looked at.
+            DELETE FROM inami.control_decision d
+            WHERE d.control_year = y AND d.run_id <> run
+              AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
+                              WHERE m.control_year = y AND m.request_number = d.request_number);
         END IF;
-        -- A household left without members has no decision any more (the others all have one,
-        -- and a household removed from Syst_01 takes its decision with it: ON DELETE CASCADE).
-        -- A decision this run wrote has members: only the others are looked at.
-        DELETE FROM inami.control_decision d
-        WHERE d.control_year = y AND d.run_id <> run
-          AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
-                          WHERE m.control_year = y AND m.request_number = d.request_number);
         UPDATE inami.control_run r
         SET status = 'succeeded', ended_at = clock_timestamp(),
             counts = (SELECT coalesce(pg_catalog.jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
