@@ -60,6 +60,8 @@ typedef struct KeyScan
 	int			key_len;
 	int			natts;			/* the columns read (scan_get) */
 	AttrNumber	atts[MAX_COLUMNS];
+	Datum	   *values;			/* the current row, deformed once (rows with a NULL */
+	bool	   *nulls;			/* have no cached offsets: one heap_getattr each is a walk) */
 } KeyScan;
 
 /* A member of the household being computed. */
@@ -137,7 +139,9 @@ scan_next(KeyScan *s)
 	MemoryContextSwitchTo(old);
 	if (s->tuple == NULL)
 		return;
-	d = heap_getattr(s->tuple, s->key_att, RelationGetDescr(s->heap), &isnull);
+	heap_deform_tuple(s->tuple, RelationGetDescr(s->heap), s->values, s->nulls);
+	d = s->values[s->key_att - 1];
+	isnull = s->nulls[s->key_att - 1];
 	if (isnull)
 		elog(ERROR, "inami: %s has a NULL request number", s->name);
 	t = DatumGetTextPP(d);
@@ -175,6 +179,8 @@ scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
 	s->name = name;
 	s->cxt = CurrentMemoryContext;
 	s->heap = table_open(relid, AccessShareLock);
+	s->values = palloc(sizeof(Datum) * RelationGetDescr(s->heap)->natts);
+	s->nulls = palloc(sizeof(bool) * RelationGetDescr(s->heap)->natts);
 	granted = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 	s->key_att = column(s->heap, "request_number", granted);
 	for (s->natts = 0; columns[s->natts] != NULL; s->natts++)
@@ -231,7 +237,8 @@ scan_get(KeyScan *s, Datum *values, bool *nulls)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, s->atts[i] - 1);
 
-		values[i] = heap_getattr(s->tuple, s->atts[i], desc, &nulls[i]);
+		values[i] = s->values[s->atts[i] - 1];
+		nulls[i] = s->nulls[s->atts[i] - 1];
 		if (!nulls[i])
 			values[i] = datumCopy(values[i], attr->attbyval, attr->attlen);
 	}
