@@ -19,7 +19,7 @@ INSERT INTO isel.household SELECT 2024, 'h' || i FROM generate_series(1, 5) i;
 INSERT INTO isel.household VALUES (2025, 'h1');
 INSERT INTO isel.run VALUES (1), (2);
 
-SELECT plan(29);
+SELECT plan(30);
 
 -- The rows, and their checks made once.
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h' || i, 1::bigint, i * 10.0 FROM generate_series(1, 3) i$$),
@@ -86,6 +86,9 @@ DROP TRIGGER note ON isel.decision;
 CREATE TABLE isel.rounded (amount numeric(6, 1));
 SELECT is(inami._insert_select('isel.rounded', 'SELECT 1.26::numeric'), 1::bigint, 'into a column of a typmod');
 SELECT is((SELECT amount FROM isel.rounded), 1.3, 'the value takes the column''s typmod');
+CREATE TABLE isel.numbered (id bigint GENERATED ALWAYS AS IDENTITY, what text);
+SELECT throws_ok($$SELECT inami._insert_select('isel.numbered', 'SELECT 7::bigint, ''x''')$$,
+                 '428C9', 'cannot insert a non-DEFAULT value into column "id"', 'a GENERATED ALWAYS identity takes no value');
 CREATE TABLE isel.late (id bigint REFERENCES isel.run DEFERRABLE INITIALLY DEFERRED);
 SELECT is(inami._insert_select('isel.late', 'SELECT 1::bigint'), 1::bigint, 'with a deferrable foreign key');
 

@@ -15,11 +15,12 @@
  * INSERT.
  *
  * Only where the result cannot differ from an INSERT's: a plain table (no partition),
- * without rules, generated columns or row-level security for the caller, whose only
- * triggers on INSERT are the checks of foreign keys that are not deferrable, MATCH SIMPLE,
- * to a plain table, between columns of the same types and deterministic collations; and a
- * query whose columns are the table's, in order, of the same types. Anything else is run
- * as INSERT INTO target <query>, every trigger included.
+ * without rules, generated columns, GENERATED ALWAYS identities or row-level security for
+ * the caller, whose only triggers on INSERT are the checks of foreign keys that are not
+ * deferrable, MATCH SIMPLE, to a plain table, between columns of the same types and
+ * deterministic collations; and a query whose columns are the table's, in order, of the
+ * same types and typmods. Anything else is run as INSERT INTO target <query>, every
+ * trigger included.
  */
 #include "postgres.h"
 
@@ -396,7 +397,10 @@ inami_insert_select(PG_FUNCTION_ARGS)
 	{
 		if (TupleDescAttr(desc, i)->attisdropped)
 			continue;
-		fast = TupleDescAttr(desc, i)->atttypid == TupleDescAttr(source->resultDesc, j)->atttypid &&
+		/* a value for GENERATED ALWAYS AS IDENTITY: the INSERT refuses it */
+		if (TupleDescAttr(desc, i)->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+			fast = false;
+		fast = fast && TupleDescAttr(desc, i)->atttypid == TupleDescAttr(source->resultDesc, j)->atttypid &&
 			(TupleDescAttr(desc, i)->atttypmod == -1 ||
 			 TupleDescAttr(desc, i)->atttypmod == TupleDescAttr(source->resultDesc, j)->atttypmod);
 		j++;
