@@ -2370,7 +2370,7 @@ BEGIN
 END;
 $$;
 
--- Every privilege by level, from the catalog: nothing to PUBLIC; the schema to every level;
+-- Every privilege by level, from the catalog: nothing to PUBLIC but the schema's USAGE;
 -- parameter tables and the rules (functions that read no insured person's data) to
 -- parameter maintainers; every table, view and function that reads to analysts; writing
 -- the flows and running the controls to operators. Trigger and aggregate support
@@ -2405,7 +2405,10 @@ DECLARE
     r record;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    GRANT USAGE ON SCHEMA inami TO inami_analyst, inami_parameters;
+    -- The schema's USAGE to PUBLIC reads nothing (every object is revoked from PUBLIC
+    -- below): a role without a level is refused each object, with the level it needs
+    -- (src/privileges.c), rather than the schema.
+    GRANT USAGE ON SCHEMA inami TO PUBLIC, inami_analyst, inami_parameters;
     FOR r IN SELECT p.oid::regprocedure AS f, p.proname::text AS name, p.prorettype = 'trigger'::regtype
                     OR EXISTS (SELECT FROM pg_catalog.pg_aggregate a
                                WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
@@ -2457,7 +2460,7 @@ CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) a
 JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
 WHERE r.rolname IN ('inami_analyst', 'inami_operator', 'inami_parameters', 'pg_read_server_files');
 COMMENT ON VIEW inami.privileges IS
-'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501, "permission denied for ...") names the object; this view names the level to grant.';
+'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501) names the object and, once the library is loaded (shared_preload_libraries = ''inami''), the level to grant: "permission denied for procedure inami.run_systematic_control: access level inami_operator needed".';
 
 CALL inami._grant_levels();
 
