@@ -128,7 +128,8 @@ is(wait_for(qq{SELECT d.status FROM inami.control_run r JOIN cron.job_run_detail
 $node->safe_psql('postgres', q{SELECT cron.unschedule('im-control')});
 
 # 4. A crash while a run is running: the row stays "running" until the next run of the
-# year, which marks it interrupted; a run still alive is left alone.
+# year, which marks it interrupted; a run still alive is left alone. The same for purges
+# (no year): two purges wait for the proactive outcomes another session locks.
 send_sql($holder, "SELECT pg_advisory_lock(inami._control_lock_key('systematic_control'), 2024);\n");
 wait_for("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'holder' AND l.locktype = 'advisory'");
 my $first = session('first', "CALL inami.run_systematic_control(2024);\n");
@@ -137,17 +138,40 @@ my $second = session('second', "CALL inami.run_systematic_control(2024);\n");
 wait_for("SELECT 1 FROM inami.progress WHERE what LIKE 'waiting%' AND run_id > $first_id");
 is($node->safe_psql('postgres', "SELECT status FROM inami.control_run WHERE run_id = $first_id"), 'running',
 	'a run waiting behind another is alive: the next run leaves it running');
+send_sql($holder, "BEGIN; LOCK TABLE inami.proactive_outcome IN ACCESS EXCLUSIVE MODE;\n");
+wait_for("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+          WHERE a.application_name = 'holder' AND l.relation = 'inami.proactive_outcome'::regclass AND l.granted");
+my @purges = map { session("purge$_", "CALL inami.purge_expired();\n") } (1, 2);
+is(wait_for("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'purge_' AND wait_event_type = 'Lock'
+             HAVING count(*) = 2"), '2', 'two purges wait for the proactive outcomes');
+is($node->safe_psql('postgres', q{SELECT string_agg(r.status || ' ' || p.kind || ' ' || p.what, ', ' ORDER BY r.run_id)
+	FROM inami.control_run r JOIN inami.progress p USING (run_id) WHERE r.kind = 'purge'}),
+	'running purge removing the expired years, running purge removing the expired years',
+	'both are running, the first one left alone by the second, and inami.progress shows them');
 $node->stop('immediate');
-$_->{h}->kill_kill for ($holder, $first, $second);
+$_->{h}->kill_kill for ($holder, $first, $second, @purges);
 $node->start;
-is($node->safe_psql('postgres', "SELECT count(*) FROM inami.control_run WHERE status = 'running'"), '2',
+is($node->safe_psql('postgres', "SELECT count(*) FROM inami.control_run WHERE status = 'running' AND kind = 'systematic_control'"), '2',
 	'after the crash both runs still say running');
+is($node->safe_psql('postgres', "SELECT count(*) FROM inami.control_run WHERE status = 'running' AND kind = 'purge'"), '2',
+	'... and both purges');
+$node->safe_psql('postgres', 'CALL inami.purge_expired()');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(status || ' ' || (ended_at = (SELECT max(started_at) FROM inami.control_run WHERE kind = 'purge'))
+	                  || ' ' || coalesce(error_message ~ ('^interrupted: its session ended while it was running; found by run '
+	                                                      || (SELECT max(run_id) FROM inami.control_run) || ', started at '), false),
+	                  ', ' ORDER BY run_id)
+	FROM inami.control_run WHERE kind = 'purge'}),
+	'interrupted true true, interrupted true true, succeeded false false',
+	'the next purge marks both interrupted, with when and by which purge');
+is($node->safe_psql('postgres', "SELECT count(*) FROM inami.control_run WHERE status = 'running' AND kind = 'systematic_control'"), '2',
+	'... and leaves the control runs to the next run of their year');
 $node->safe_psql('postgres', 'CALL inami.run_systematic_control(2024)');
 is($node->safe_psql('postgres', qq{
 	SELECT string_agg(status || ' ' || (ended_at = (SELECT max(started_at) FROM inami.control_run))
 	                  || ' ' || coalesce(error_message ~ ('found by run ' || (SELECT max(run_id) FROM inami.control_run) || ', started at '), false),
 	                  ', ' ORDER BY run_id)
-	FROM inami.control_run WHERE run_id >= $first_id}),
+	FROM inami.control_run WHERE run_id >= $first_id AND kind = 'systematic_control'}),
 	'interrupted true true, interrupted true true, succeeded false false',
 	'the next run of the year marks both interrupted, with when and by which run');
 
