@@ -2272,7 +2272,7 @@ SELECT p.pid, p.kind,
 FROM inami._progress() p
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid;
 COMMENT ON VIEW inami.progress IS
-'Each load (inami.load_flow, inami.load_flow_file) and control run (run_systematic_control, run_proactive_flow) in progress, in every session: kind (load, systematic_control, proactive_flow), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
+'Each load (inami.load_flow, inami.load_flow_file), control run (run_systematic_control, run_proactive_flow) and purge (purge_expired) in progress, in the sessions the caller may see as pg_stat_activity shows their queries (those of roles whose privileges it has; every session for a member of pg_read_all_stats or inami_operator): kind (load, systematic_control, proactive_flow, purge), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
 
 ------------------------------------------------------------------------------------------
 -- One OA's rows per role: row-level security, enabled by the DBA (inami.set_oa_security)

@@ -2,8 +2,9 @@
 # pg_cron and inami. Another session holds a lock the work needs, so that each load or run
 # is seen at a known point (no timing): a large generated Syst01 file being loaded, a
 # control run waiting for another run of its year, then reading the households, a run
-# started by a pg_cron job (with its job and run in inami.control_run), and a run left
-# "running" by a crash, marked interrupted by the next run of the year.
+# started by a pg_cron job (with its job and run in inami.control_run), and a run and two
+# purges left "running" by a crash, marked interrupted by the next run of the year and the
+# next purge. Who sees whose sessions in inami.progress: as in pg_stat_activity.
 use strict;
 use warnings;
 use IPC::Run;
@@ -36,12 +37,14 @@ sub wait_for
 	return '';
 }
 
-# A session kept open through its stdin, named by application_name.
+# A session kept open through its stdin, named by application_name (as role $user, or
+# the bootstrap superuser).
 sub session
 {
-	my ($name, $sql) = @_;
+	my ($name, $sql, $user) = @_;
 	my %s = (in => "SET application_name = '$name';\n$sql", out => '', err => '');
-	$s{h} = IPC::Run::start([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-d', $node->connstr('postgres') ],
+	$s{h} = IPC::Run::start([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-d', $node->connstr('postgres'),
+		($user ? ('-U', $user) : ()) ],
 		'<', \$s{in}, '>', \$s{out}, '2>', \$s{err});
 	$s{h}->pump_nb;
 	return \%s;
@@ -69,6 +72,34 @@ my $seen = wait_for("SELECT kind || ' | ' || what || ' | ' || (done > 0) || ' | 
                      FROM inami.progress WHERE kind = 'load'");
 is($seen, "load | Syst01 2024: $file | true | NULL | psql | 2024 | true",
 	'another session sees the load: the file, records read so far, no total, started by psql');
+
+# Whose sessions a role sees (pg_stat_activity's rule): its own, those of the roles whose
+# privileges it has, and every session for pg_read_all_stats and inami_operator.
+$node->safe_psql('postgres', q{
+	CREATE ROLE analyst_a LOGIN IN ROLE inami_analyst; CREATE ROLE analyst_b LOGIN IN ROLE inami_analyst;
+	CREATE ROLE lead LOGIN IN ROLE analyst_a; CREATE ROLE operator_o LOGIN IN ROLE inami_operator;
+	CREATE ROLE stats_s LOGIN IN ROLE inami_analyst, pg_read_all_stats;
+	-- (a DBA's grant: an analyst's own report, as a load or run of its own would make)
+	GRANT EXECUTE ON FUNCTION inami._progress_start(text, text, int, bigint, bigint) TO analyst_a;
+});
+sub seen_by
+{
+	my ($role) = @_;
+	return $node->safe_psql('postgres', q{
+		SELECT (SELECT coalesce(string_agg(p.kind || ' of ' || CASE WHEN r.rolsuper THEN 'the superuser' ELSE r.rolname END,
+		                                   ', ' ORDER BY p.kind), '')
+		        FROM inami.progress p JOIN pg_roles r ON r.rolname = p.username)
+		       || ' / ' || (SELECT count(*) FROM inami._progress())}, extra_params => [ '-U', $role ]);
+}
+my $own = session('own', "BEGIN;\nSELECT inami._progress_start('purge', 'own report', NULL, NULL, NULL);\n", 'analyst_a');
+wait_for("SELECT 1 FROM inami.progress WHERE what = 'own report'");
+is(seen_by('analyst_a'), 'purge of analyst_a / 1', 'an analyst sees its own session, not the superuser\'s load');
+is(seen_by('analyst_b'), ' / 0', 'another analyst sees neither (nor through inami._progress())');
+is(seen_by('lead'), 'purge of analyst_a / 1', 'a role with the privileges of the first sees its session');
+is(seen_by('operator_o'), 'load of the superuser, purge of analyst_a / 2', 'an operator sees every session');
+is(seen_by('stats_s'), 'load of the superuser, purge of analyst_a / 2', 'so does a member of pg_read_all_stats');
+send_sql($own, "ROLLBACK;\n");
+finish($own);
 send_sql($holder, "COMMIT;\n");
 finish($loader);
 like($loader->{out}, qr/60000/, 'the load ends: 60000 households');
