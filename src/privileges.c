@@ -48,6 +48,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -71,6 +72,10 @@ typedef bool (*allowed_fn) (Oid roleid, void *arg);
 
 static planner_hook_type prev_planner_hook = NULL;
 static ProcessUtility_hook_type prev_utility_hook = NULL;
+
+/* The oid of the schema inami, looked up again after any change of pg_namespace */
+static Oid	inami_nspid = InvalidOid;
+static bool inami_nspid_valid = false;
 
 static bool check_walker(Node *node, CheckContext *cx);
 
@@ -197,8 +202,16 @@ check_function(Oid funcid, FuncExpr *call, CheckContext *cx)
 	if (!HeapTupleIsValid(tup))
 		return;
 	form = (Form_pg_proc) GETSTRUCT(tup);
-	if (form->pronamespace == cx->nspid && pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-		refuse_function(funcid, form);
+	if (form->pronamespace == cx->nspid)
+	{
+		/* pg_proc_aclcheck, from the row at hand (the caller is no superuser) */
+		bool		isnull;
+		Datum		acl = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proacl, &isnull);
+
+		if (aclmask(isnull ? acldefault(OBJECT_FUNCTION, form->proowner) : DatumGetAclP(acl),
+					GetUserId(), form->proowner, ACL_EXECUTE, ACLMASK_ANY) == 0)
+			refuse_function(funcid, form);
+	}
 	if (call != NULL && list_length(cx->bodies) < MAX_BODY_DEPTH && !list_member_oid(cx->bodies, funcid))
 		body = sql_body(tup, call);
 	ReleaseSysCache(tup);
@@ -326,6 +339,12 @@ check_walker(Node *node, CheckContext *cx)
 	return expression_tree_walker(node, check_walker, cx);
 }
 
+static void
+nspid_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	inami_nspid_valid = false;
+}
+
 /* Whether to look at all: the schema inami is there, and the user is no superuser. */
 static bool
 check_start(CheckContext *cx)
@@ -334,7 +353,12 @@ check_start(CheckContext *cx)
 	cx->nspid = InvalidOid;
 	if (!IsTransactionState() || superuser())
 		return false;
-	cx->nspid = get_namespace_oid("inami", true);
+	if (!inami_nspid_valid)
+	{
+		inami_nspid = get_namespace_oid("inami", true);
+		inami_nspid_valid = true;
+	}
+	cx->nspid = inami_nspid;
 	return OidIsValid(cx->nspid);
 }
 
@@ -442,4 +466,5 @@ inami_privileges_init(void)
 	planner_hook = privileges_planner;
 	prev_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = privileges_utility;
+	CacheRegisterSyscacheCallback(NAMESPACEOID, nspid_invalidate, (Datum) 0);
 }
