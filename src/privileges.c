@@ -217,6 +217,7 @@ check_function(Oid funcid, FuncExpr *call, CheckContext *cx)
 	ReleaseSysCache(tup);
 	if (body != NULL)
 	{
+		check_stack_depth();
 		cx->bodies = lappend_oid(cx->bodies, funcid);
 		check_walker(body, cx);
 		cx->bodies = list_delete_last(cx->bodies);
@@ -299,9 +300,9 @@ check_relation(RangeTblEntry *rte, CheckContext *cx)
 static bool
 check_walker(Node *node, CheckContext *cx)
 {
+	/* (expression_tree_walker checks the depth of the stack) */
 	if (node == NULL)
 		return false;
-	check_stack_depth();
 	if (IsA(node, Query))
 	{
 		Query	   *q = (Query *) node;
