@@ -11,8 +11,9 @@
  *
  * - planner_hook, before planning: the rewritten query (subqueries, CTEs, sublinks, the
  *   functions in FROM, the relations of views, which PostgreSQL 15 keeps in the query for
- *   their permission checks), and the body of each SQL function it calls that the planner
- *   may inline (its own queries are planned here too when it is not inlined). Relations
+ *   their permission checks), and the body of each SQL function it calls that runs as the
+ *   caller (the planner may inline it; when it does not, its queries are planned here too,
+ *   each in turn). Relations
  *   are checked as the executor does (ExecCheckRTPerms: column privileges, the view
  *   owner's rights inside a view); functions, aggregates, window functions and operators'
  *   functions need EXECUTE for the current user, as in the executor.
@@ -147,9 +148,11 @@ refuse_function(Oid funcid, Form_pg_proc form)
 }
 
 /*
- * The body of SQL function call (whose pg_proc row is tup) as queries, when the planner
- * may inline it (a single statement, run as the caller); NULL otherwise, when its
- * statements are planned as their own (through this hook).
+ * The body of SQL function call (whose pg_proc row is tup) as queries: stored analysed
+ * (BEGIN ATOMIC, RETURN), or, in quotes, when the planner may inline it (one statement).
+ * NULL for a function that runs as another role or with its own settings (SECURITY
+ * DEFINER, SET), or a body in quotes the planner does not inline: its statements are
+ * planned on their own when it runs, through this hook, as the role they run as.
  */
 static Node *
 sql_body(HeapTuple tup, FuncExpr *call)
