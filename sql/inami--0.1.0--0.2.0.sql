@@ -683,7 +683,9 @@ BEGIN
     -- year(as_of) - 8 expired. The households of X whose right ended in X go a year
     -- earlier (below).
     last_year := extract(year FROM as_of)::int - 8;
-    INSERT INTO inami.control_run (kind, year) VALUES ('purge', NULL) RETURNING run_id INTO run;
+    -- Logged as the control runs are: alive while its session holds the lock
+    -- inami._control_run_start takes, marked interrupted by the next purge otherwise.
+    run := inami._control_run_start('purge', NULL);
     COMMIT;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     BEGIN
@@ -767,6 +769,8 @@ BEGIN
     END IF;
 END;
 $$;
+COMMENT ON PROCEDURE inami.purge_expired(date) IS
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X go with their Syst_04 answers, events and decision unless their decision or received Syst_05 runs the right into X+1 or they were decided after X (households without a decision go too): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table); a purge whose session ended while it ran (a crash, a terminated backend) is marked interrupted by the next purge. Call it outside a transaction block; schedulable with pg_cron.';
 
 CREATE OR REPLACE FUNCTION inami.maf_ceiling(year int, household_income numeric, maf_social boolean)
 RETURNS numeric
@@ -2169,13 +2173,16 @@ DECLARE
     old bigint;
     total bigint;
 BEGIN
-    IF year IS NULL THEN
-        RAISE EXCEPTION 'year must be between 1990 and 2200'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'The year given is NULL.',
-                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+    -- (a purge has no year: it removes every year whose keeping ended)
+    IF kind <> 'purge' THEN
+        IF year IS NULL THEN
+            RAISE EXCEPTION 'year must be between 1990 and 2200'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The year given is NULL.',
+                      HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+        END IF;
+        PERFORM inami._check_year(year, 'year');
     END IF;
-    PERFORM inami._check_year(year, 'year');
     -- Started by pg_cron (it names its connections so): the job and run it is, for a join
     -- with cron.job_run_details (read only when pg_cron is there; its rows of the running
     -- job name this backend).
@@ -2188,11 +2195,12 @@ BEGIN
     INSERT INTO inami.control_run (kind, year, cron_jobid, cron_runid) VALUES (kind, year, job, job_run)
     RETURNING run_id, started_at INTO run, started;
     -- The run is alive while its session holds this lock (released when the run ends,
-    -- inami._control_run_ended, or with the session): a run of the same kind and year left
-    -- "running" whose lock is free was interrupted (a crash, a terminated backend).
+    -- inami._control_run_ended, or with the session): a run of the same kind and year (a
+    -- purge: any earlier purge) left "running" whose lock is free was interrupted (a crash,
+    -- a terminated backend).
     PERFORM pg_catalog.pg_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(run));
     FOR old IN SELECT r.run_id FROM inami.control_run r
-               WHERE r.kind = $1 AND r.year = $2 AND r.status = 'running' AND r.run_id < run
+               WHERE r.kind = $1 AND r.year IS NOT DISTINCT FROM $2 AND r.status = 'running' AND r.run_id < run
     LOOP
         IF pg_catalog.pg_try_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(old)) THEN
             -- the trigger releases the lock taken
@@ -2210,16 +2218,17 @@ BEGIN
     IF inami._progress_available() THEN
         IF kind = 'systematic_control' THEN
             SELECT pg_catalog.count(*) INTO total FROM inami.syst01_household h WHERE h.control_year = $2;
-        ELSE
+        ELSIF kind = 'proactive_flow' THEN
             SELECT pg_catalog.count(*) INTO total FROM inami.pro01_household h WHERE h.year = $2;
         END IF;
-        PERFORM inami._progress_start(kind, 'deciding the households', year, run, total);
+        PERFORM inami._progress_start(kind, CASE WHEN kind = 'purge' THEN 'removing the expired years'
+                                                 ELSE 'deciding the households' END, year, run, total);
     END IF;
     RETURN run;
 END;
 $$;
 COMMENT ON FUNCTION inami._control_run_start(text, int) IS
-'Internal to the control runs: checks the year, writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), marks as interrupted the runs of the same kind and year whose session ended while they were running, and starts the run''s report in inami.progress.';
+'Internal to the control runs and purges: checks the year (a purge, kind purge, has none), writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), holds the lock that tells it alive, marks as interrupted the runs of the same kind and year (every earlier purge, for a purge) whose session ended while they were running, and starts the run''s report in inami.progress.';
 
 -- The lock that tells a live run (inami._control_run_start): its second key.
 CREATE FUNCTION inami._control_alive_key(run bigint) RETURNS int
@@ -2292,7 +2301,7 @@ SELECT p.pid, p.kind,
 FROM inami._progress() p
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid;
 COMMENT ON VIEW inami.progress IS
-'Each load (inami.load_flow, inami.load_flow_file) and control run (run_systematic_control, run_proactive_flow) in progress, in every session: kind (load, systematic_control, proactive_flow), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
+'Each load (inami.load_flow, inami.load_flow_file), control run (run_systematic_control, run_proactive_flow) and purge (purge_expired) in progress, in the sessions the caller may see as pg_stat_activity shows their queries (those of roles whose privileges it has; every session for a member of pg_read_all_stats or inami_operator): kind (load, systematic_control, proactive_flow, purge), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
 
 ------------------------------------------------------------------------------------------
 -- One OA's rows per role: row-level security, enabled by the DBA (inami.set_oa_security)
@@ -2399,7 +2408,7 @@ BEGIN
 END;
 $$;
 
--- Every privilege by level, from the catalog: nothing to PUBLIC; the schema to every level;
+-- Every privilege by level, from the catalog: nothing to PUBLIC but the schema's USAGE;
 -- parameter tables and the rules (functions that read no insured person's data) to
 -- parameter maintainers; every table, view and function that reads to analysts; writing
 -- the flows and running the controls to operators. Trigger and aggregate support
@@ -2434,7 +2443,10 @@ DECLARE
     r record;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    GRANT USAGE ON SCHEMA inami TO inami_analyst, inami_parameters;
+    -- The schema's USAGE to PUBLIC reads nothing (every object is revoked from PUBLIC
+    -- below): a role without a level is refused each object, with the level it needs
+    -- (src/privileges.c), rather than the schema.
+    GRANT USAGE ON SCHEMA inami TO PUBLIC, inami_analyst, inami_parameters;
     FOR r IN SELECT p.oid::regprocedure AS f, p.proname::text AS name, p.prorettype = 'trigger'::regtype
                     OR EXISTS (SELECT FROM pg_catalog.pg_aggregate a
                                WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
@@ -2486,7 +2498,7 @@ CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) a
 JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
 WHERE r.rolname IN ('inami_analyst', 'inami_operator', 'inami_parameters', 'pg_read_server_files');
 COMMENT ON VIEW inami.privileges IS
-'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501, "permission denied for ...") names the object; this view names the level to grant.';
+'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501) names the object and, once the library is loaded (shared_preload_libraries = ''inami''), the level to grant: "permission denied for procedure inami.run_systematic_control: access level inami_operator needed".';
 
 CALL inami._grant_levels();
 

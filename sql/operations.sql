@@ -1,4 +1,5 @@
--- Operations: the access levels (every level against every table, view and routine), one
+-- Operations: the access levels (every level against every table, view and routine, and
+-- the level each refusal names: the cluster preloads the library, test/inami.conf), one
 -- OA's rows per role (row-level security), the run log's interrupted runs.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
@@ -9,6 +10,7 @@ DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inam
 CREATE ROLE ops_nobody; CREATE ROLE ops_analyst IN ROLE inami_analyst;
 CREATE ROLE ops_operator IN ROLE inami_operator; CREATE ROLE ops_parameters IN ROLE inami_parameters;
 CREATE ROLE ops_analyst_300 IN ROLE inami_analyst; CREATE ROLE ops_analyst_500 IN ROLE inami_analyst;
+CREATE ROLE ops_super SUPERUSER;
 
 -- q run as role r, rolled back: 'ok', 'ok: SQLSTATE' (allowed, failed otherwise) or 'denied: message'.
 CREATE FUNCTION pg_temp.try(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -25,10 +27,14 @@ END;
 $$;
 
 -- Every cell: each table (SELECT, INSERT, UPDATE, DELETE; a view: SELECT) and routine
--- (EXECUTE, planned but not run: WHERE false; a procedure is called with NULLs).
+-- (EXECUTE, planned but not run: WHERE false; a procedure is called with NULLs); the owner
+-- of the extension and another superuser too. The level a refusal must name: the first of
+-- inami_analyst, inami_parameters, inami_operator (with an analyst's privileges) and
+-- pg_read_server_files that inami.privileges says grants the privilege; none: the owner's.
 CREATE TEMP TABLE cells AS
 WITH objects AS (
-    SELECT c.oid::regclass::text AS object, p.privilege,
+    SELECT c.oid::regclass::text AS object, CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END AS kind,
+           c.oid::regclass::text AS name, p.privilege,
            CASE p.privilege
                WHEN 'SELECT' THEN format('SELECT FROM %s WHERE false', c.oid::regclass)
                WHEN 'INSERT' THEN format('INSERT INTO %s (%I) SELECT NULL WHERE false', c.oid::regclass, a.attname)
@@ -42,7 +48,8 @@ WITH objects AS (
                                              ELSE ARRAY['SELECT'] END) p(privilege)
     WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v')
     UNION ALL
-    SELECT p.oid::regprocedure::text, 'EXECUTE',
+    SELECT p.oid::regprocedure::text, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+           'inami.' || quote_ident(p.proname), 'EXECUTE',
            CASE WHEN p.prokind = 'p'
                 THEN format('CALL %s(%s)', p.oid::regproc,
                             (SELECT string_agg(format('NULL::%s', format_type(t, NULL)), ', ' ORDER BY n)
@@ -57,27 +64,45 @@ WITH objects AS (
                                                                    a.aggserialfn, a.aggdeserialfn))
 ), levels(role, levels) AS (
     VALUES ('ops_nobody', '{}'::text[]), ('ops_analyst', '{inami_analyst}'),
-           ('ops_operator', '{inami_operator,inami_analyst}'), ('ops_parameters', '{inami_parameters}')
+           ('ops_operator', '{inami_operator,inami_analyst}'), ('ops_parameters', '{inami_parameters}'),
+           (current_user, NULL), ('ops_super', NULL)
 )
 SELECT l.role, o.object, o.privilege, o.query,
-       EXISTS (SELECT FROM inami.privileges v WHERE v.object = o.object AND v.privilege = o.privilege
-                                                AND v.level = ANY (l.levels)) AS expected,
-       pg_temp.try(l.role, o.query) AS actual
+       l.levels IS NULL OR EXISTS (SELECT FROM inami.privileges v WHERE v.object = o.object AND v.privilege = o.privilege
+                                                                   AND v.level = ANY (l.levels)) AS expected,
+       pg_temp.try(l.role, o.query) AS actual,
+       format('denied: permission denied for %s %s: %s', o.kind, o.name,
+              coalesce('access level ' || (SELECT u.level FROM unnest(ARRAY['inami_analyst', 'inami_parameters', 'inami_operator',
+                                                                            'pg_read_server_files']) WITH ORDINALITY u(level, n)
+                                           WHERE EXISTS (SELECT FROM inami.privileges v
+                                                         WHERE v.object = o.object AND v.privilege = o.privilege
+                                                           AND (v.level = u.level OR (u.level = 'inami_operator'
+                                                                                      AND v.level = 'inami_analyst')))
+                                           ORDER BY u.n LIMIT 1) || ' needed',
+                       'only the owner of extension inami may use it')) AS refusal
 FROM objects o CROSS JOIN levels l;
 
-SELECT plan(44);
+SELECT plan(69);
 
 -- 1. The matrix: every cell the documented mapping (inami.privileges) allows works, every
--- other is refused with 42501; a refusal is of an object that a level grants (the mapping
--- names it), or of the owner's.
+-- other is refused with 42501 naming the object and the level that grants it; a refusal is
+-- of an object that a level grants (the mapping names it), or of the owner's.
 SELECT is((SELECT count(*) FROM cells WHERE role = r), (SELECT count(*) FROM cells WHERE role = 'ops_analyst'),
-          r || ': every table, view and routine checked')
-FROM unnest(ARRAY['ops_nobody', 'ops_operator', 'ops_parameters']) r;
+          CASE r WHEN current_user THEN 'the owner' ELSE r END || ': every table, view and routine checked')
+FROM unnest(ARRAY['ops_nobody', 'ops_operator', 'ops_parameters', current_user, 'ops_super']) r;
 SELECT cmp_ok((SELECT count(*) FROM cells WHERE role = 'ops_analyst'), '>', 150::bigint, 'the matrix has every object');
 SELECT is_empty(format($$SELECT object, privilege, expected, actual FROM cells
                          WHERE role = %L AND (expected <> (actual LIKE 'ok%%') OR actual LIKE 'ok: 42501')$$, r),
-                r || ': each cell as inami.privileges says')
-FROM unnest(ARRAY['ops_nobody', 'ops_analyst', 'ops_operator', 'ops_parameters']) r;
+                CASE r WHEN current_user THEN 'the owner' ELSE r END || ': each cell as inami.privileges says')
+FROM unnest(ARRAY['ops_nobody', 'ops_analyst', 'ops_operator', 'ops_parameters', current_user, 'ops_super']) r;
+SELECT is_empty($$SELECT role, object, actual, refusal FROM cells WHERE actual LIKE 'denied:%' AND actual <> refusal$$,
+                'every refusal names the object and the level that grants it (or the owner''s)');
+SELECT cmp_ok((SELECT count(*) FROM cells WHERE actual LIKE 'denied:%access level%needed'), '>', 400::bigint,
+              '... of the many refused cells');
+SELECT is((SELECT string_agg(DISTINCT substring(actual from 'access level (\w+) needed'), ', ') FROM cells), 
+          'inami_analyst, inami_operator, inami_parameters, pg_read_server_files', '... each level named where it is needed');
+SELECT is((SELECT count(*) FROM cells WHERE role IN (current_user, 'ops_super') AND actual NOT LIKE 'ok%'), 0::bigint,
+          'the owner of the extension and a superuser are refused nothing');
 SELECT is_empty($$SELECT role, object, privilege FROM cells c WHERE actual LIKE 'denied:%'
                   AND NOT EXISTS (SELECT FROM inami.privileges v WHERE v.object = c.object AND v.privilege = c.privilege)
                   AND object NOT IN ('inami.set_oa_security(boolean)', 'inami._grant_levels()',
@@ -89,8 +114,10 @@ SELECT is_empty($$SELECT role, object, privilege FROM cells c WHERE actual LIKE 
                                      'inami._load_flow_file_part(text,integer,integer)')
                   AND NOT (object = 'inami.oa_access' AND privilege <> 'SELECT')$$,
                 'every refusal is of an object a level grants (inami.privileges names it), or the owner''s (writing inami.oa_access)');
-SELECT is((SELECT array_agg(DISTINCT actual) FROM cells WHERE role = 'ops_nobody'),
-          ARRAY['denied: permission denied for schema inami'], 'a role without a level: nothing, the schema refused');
+SELECT is((SELECT count(*) FROM cells WHERE role = 'ops_nobody' AND actual NOT LIKE 'denied: permission denied for %'),
+          0::bigint, 'a role without a level: every object refused (each with the level it needs, above)');
+SELECT ok(has_schema_privilege('ops_nobody', 'inami', 'USAGE') AND NOT has_schema_privilege('ops_nobody', 'inami', 'CREATE'),
+          'the schema''s USAGE is PUBLIC''s (it reads nothing), not CREATE');
 -- The design, cell by cell.
 SELECT is_empty($$SELECT object, privilege FROM cells WHERE role = 'ops_analyst' AND privilege <> 'SELECT'
                   AND privilege <> 'EXECUTE' AND actual LIKE 'ok%'$$, 'an analyst changes no row');
@@ -107,19 +134,20 @@ SELECT is_empty($$SELECT object, privilege FROM cells WHERE role = 'ops_operator
                   AND actual LIKE 'ok%' AND object IN (SELECT object FROM cells WHERE role = 'ops_parameters' AND privilege = 'INSERT'
                                                        AND actual LIKE 'ok%')$$,
                 'an operator changes no parameter');
-SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object IN ('inami.load_flow(text)')),
+SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object IN ('inami.load_flow(text)') AND role <> ALL (ARRAY[current_user, 'ops_super'])),
           'ops_analyst denied:, ops_nobody denied:, ops_operator ok, ops_parameters denied:', 'load_flow: operators');
-SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object = 'inami.load_flow_file(text)'),
+SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role) FROM cells WHERE object = 'inami.load_flow_file(text)' AND role <> ALL (ARRAY[current_user, 'ops_super'])),
           'ops_analyst denied:, ops_nobody denied:, ops_operator denied:, ops_parameters denied:',
           'load_flow_file: pg_read_server_files only, also for an operator');
 SELECT is((SELECT string_agg(role || ' ' || left(actual, 7), ', ' ORDER BY role)
-           FROM cells WHERE object = 'inami.run_systematic_control(integer)'),
+           FROM cells WHERE object = 'inami.run_systematic_control(integer)' AND role <> ALL (ARRAY[current_user, 'ops_super'])),
           'ops_analyst denied:, ops_nobody denied:, ops_operator ok: 220, ops_parameters denied:',
           'run_systematic_control: operators (NULL year: 22023)');
 SELECT is((SELECT actual FROM cells WHERE role = 'ops_analyst' AND object = 'inami.run_systematic_control(integer)'),
-          'denied: permission denied for procedure run_systematic_control', 'a refusal is PostgreSQL''s, naming the object');
+          'denied: permission denied for procedure inami.run_systematic_control: access level inami_operator needed',
+          'a refusal names the object and the level it needs');
 SELECT is((SELECT level FROM inami.privileges WHERE object = 'inami.run_systematic_control(integer)'), 'inami_operator',
-          '... and inami.privileges names the level it needs');
+          '... as inami.privileges does');
 SELECT is_empty($$SELECT o.object FROM (SELECT c.oid::regclass::text, c.relacl FROM pg_class c WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind IN ('r', 'v')
                   UNION ALL SELECT p.oid::regprocedure::text, p.proacl FROM pg_proc p WHERE p.pronamespace = 'inami'::regnamespace) o(object, acl)
                   WHERE o.acl IS NULL OR EXISTS (SELECT FROM aclexplode(o.acl) a WHERE a.grantee = 0)$$,
@@ -127,6 +155,82 @@ SELECT is_empty($$SELECT o.object FROM (SELECT c.oid::regclass::text, c.relacl F
 SELECT ok(pg_has_role('inami_operator', 'inami_analyst', 'MEMBER') AND NOT pg_has_role('inami_parameters', 'inami_analyst', 'MEMBER')
           AND NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'inami_analyst'),
           'the levels are NOLOGIN group roles; an operator is an analyst too');
+
+-- The refusal, whole: message, detail and hint.
+CREATE FUNCTION pg_temp.refusal(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    m text; d text; h text;
+BEGIN
+    BEGIN
+        EXECUTE format('SET LOCAL ROLE %I', r);
+        EXECUTE q;
+        RAISE EXCEPTION 'rolled back' USING ERRCODE = 'P0009';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+        RETURN CASE WHEN SQLSTATE = 'P0009' THEN 'ok' ELSE concat_ws(' | ', SQLSTATE, m, d, h) END;
+    END;
+END;
+$$;
+SELECT is(pg_temp.refusal('ops_analyst', 'CALL inami.run_systematic_control(2024)'),
+          '42501 | permission denied for procedure inami.run_systematic_control: access level inami_operator needed | '
+          'Role ops_analyst has no EXECUTE privilege on procedure inami.run_systematic_control; the level inami_operator grants it. | '
+          'GRANT inami_operator TO ops_analyst;', 'a CALL refused: the level, the role that lacks it, the GRANT to run');
+SELECT is(pg_temp.refusal('ops_operator', 'TRUNCATE inami.control_run'),
+          '42501 | permission denied for table inami.control_run: only the owner of extension inami may use it | '
+          'Role ops_operator has no TRUNCATE privilege on table inami.control_run, and no access level grants it. | '
+          'Run it as the owner of extension inami (or a superuser).', 'TRUNCATE: no level grants it, the owner''s');
+SELECT is(pg_temp.try('ops_operator', 'CALL inami.run_systematic_control(inami._shard_take_id_range(NULL))'),
+          'denied: permission denied for function inami._shard_take_id_range: only the owner of extension inami may use it',
+          'a CALL: the functions of its arguments too');
+-- folded into a constant by the planner (an immutable function): refused before
+SELECT is(pg_temp.try('ops_nobody', $$SELECT inami.niss_is_valid('85073003328')$$),
+          'denied: permission denied for function inami.niss_is_valid: access level inami_analyst needed',
+          'a call the planner folds into a constant');
+-- inside SQL functions (another role's, callable by all): inlined by the planner (RETURN, a
+-- body in quotes), or planned on its own (two statements)
+CREATE FUNCTION public.ops_valid(text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN inami.niss_is_valid($1);
+CREATE FUNCTION public.ops_valid_quoted(text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT inami.niss_is_valid($1)';
+CREATE FUNCTION public.ops_runs() RETURNS bigint LANGUAGE sql AS 'SELECT 1; SELECT count(*) FROM inami.control_run';
+SELECT is(pg_temp.try('ops_nobody', $$SELECT public.ops_valid('85073003328')$$),
+          'denied: permission denied for function inami.niss_is_valid: access level inami_analyst needed',
+          'a function called inside a SQL function (RETURN, inlined)');
+SELECT is(pg_temp.try('ops_nobody', $$SELECT public.ops_valid_quoted(n) FROM (VALUES ('85073003328')) v(n)$$),
+          'denied: permission denied for function inami.niss_is_valid: access level inami_analyst needed',
+          '... (a body in quotes, inlined)');
+SELECT is(pg_temp.try('ops_parameters', 'SELECT public.ops_runs()'),
+          'denied: permission denied for table inami.control_run: access level inami_analyst needed',
+          '... (planned on its own)');
+SELECT is(pg_temp.try('ops_parameters', $$SELECT public.ops_valid('85073003328'), public.ops_valid_quoted('85073003328')$$), 'ok',
+          '... and called by a role with the level');
+-- a view reads its tables as the caller (security_invoker): the table is named
+GRANT SELECT ON inami.syst04_answer TO ops_nobody;
+SELECT is(pg_temp.try('ops_nobody', 'SELECT * FROM inami.syst04_answer'),
+          'denied: permission denied for table inami.syst04_household: access level inami_analyst needed',
+          'a view of the caller''s rights granted alone: the table behind it is refused, with its level');
+REVOKE SELECT ON inami.syst04_answer FROM ops_nobody;
+-- a view that reads as its owner, granted by a DBA: no refusal
+CREATE VIEW public.ops_ceilings AS SELECT income_year, base FROM inami.im_ceiling;
+GRANT SELECT ON public.ops_ceilings TO ops_nobody;
+SELECT is(pg_temp.try('ops_nobody', 'SELECT * FROM public.ops_ceilings'), 'ok', 'a view that reads as its owner: not refused');
+-- column privileges a DBA granted are respected
+GRANT SELECT (run_id, status) ON inami.control_run TO ops_parameters;
+SELECT is(pg_temp.try('ops_parameters', 'SELECT run_id, status FROM inami.control_run'), 'ok',
+          'a column privilege granted by a DBA: those columns read');
+SELECT is(pg_temp.try('ops_parameters', 'SELECT count(*) FROM inami.control_run'), 'ok', '... and a count');
+SELECT is(pg_temp.try('ops_parameters', 'SELECT run_id, kind FROM inami.control_run'),
+          'denied: permission denied for table inami.control_run: access level inami_analyst needed', '... another column refused');
+-- COPY of a table (COPY to a file needs pg_write_server_files as well, granted here)
+GRANT pg_write_server_files TO ops_parameters;
+SELECT is(pg_temp.try('ops_parameters', $$COPY inami.control_run (run_id, status) TO '/dev/null'$$), 'ok',
+          'COPY of the columns granted');
+SELECT is(pg_temp.try('ops_parameters', $$COPY inami.control_run TO '/dev/null'$$),
+          'denied: permission denied for table inami.control_run: access level inami_analyst needed', 'COPY of the table refused');
+SELECT is(pg_temp.try('ops_analyst', $$COPY inami.im_ceiling FROM '/dev/null'$$),
+          'denied: permission denied for table inami.im_ceiling: access level inami_parameters needed', 'COPY FROM refused');
+REVOKE pg_write_server_files FROM ops_parameters;
+REVOKE SELECT (run_id, status) ON inami.control_run FROM ops_parameters;
+DROP VIEW public.ops_ceilings;
+DROP FUNCTION public.ops_valid(text), public.ops_valid_quoted(text), public.ops_runs();
 
 -- 2. One OA's rows per role. Households of OA 300 and 500 of control year 2024 and of the
 -- 2024 proactive flow, decided by the owner.
@@ -160,7 +264,8 @@ SELECT is((SELECT array_agg(t::text ORDER BY t::text) FROM inami.set_oa_security
           '{inami.control_decision,inami.flow_file,inami.household_event,inami.pro01_household,inami.pro01_member,inami.pro03_person,inami.pro04_result_received,inami.proactive_decision,inami.proactive_outcome,inami.syst01_household,inami.syst01_member,inami.syst04_household,inami.syst04_member,inami.syst05_feedback_received}',
           'set_oa_security(true) enables row-level security on every table with an OA policy');
 SELECT is(pg_temp.try('ops_operator', 'SELECT inami.set_oa_security(false)'),
-          'denied: permission denied for function set_oa_security', 'only the owner enables or disables it');
+          'denied: permission denied for function inami.set_oa_security: only the owner of extension inami may use it',
+          'only the owner enables or disables it');
 
 -- Every table and view, as the analyst of OA 300: what of OA 500 it sees, by household.
 CREATE TEMP TABLE seen (who text, what text, n bigint);
@@ -257,5 +362,5 @@ SELECT * FROM finish();
 DELETE FROM inami.oa_access;
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
 DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
-DROP OWNED BY ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500;
-DROP ROLE ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500;
+DROP OWNED BY ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500, ops_super;
+DROP ROLE ops_nobody, ops_analyst, ops_operator, ops_parameters, ops_analyst_300, ops_analyst_500, ops_super;

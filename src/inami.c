@@ -45,6 +45,8 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 	/* inami.progress: its shared memory, when preloaded */
 	inami_progress_init();
+	/* a refusal names the level needed: in every backend that loads the library */
+	inami_privileges_init();
 	/* any other inami.* name is a typo: refused, not kept as a placeholder */
 	MarkGUCPrefixReserved("inami");
 }

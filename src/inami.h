@@ -218,6 +218,9 @@ extern void inami_progress_what(const char *what);
 extern void inami_progress_done(int64 done);
 extern void inami_progress_end(void);
 
+/* privileges.c: a refusal of an inami object names the access level that grants it */
+extern void inami_privileges_init(void);
+
 /* ---- MAF (R6): declarations shared beyond its files ---- */
 
 /*

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
@@ -23,6 +24,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "mb/pg_wchar.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
@@ -255,11 +257,21 @@ inami_progress_end_sql(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(inami_progress_sql);
-/* inami._progress(): one row per backend reporting */
+/*
+ * inami._progress(): one row per backend reporting. What a backend loads or runs (the
+ * kind, year and file) is shown as pg_stat_activity shows a query: to a role that has the
+ * privileges of the role that started it, and to every role with those of
+ * pg_read_all_stats or inami_operator (the operators, who schedule the runs); another
+ * role sees its own sessions only.
+ */
 Datum
 inami_progress_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			me = GetUserId();
+	Oid			operator = get_role_oid("inami_operator", true);
+	bool		all = has_privs_of_role(me, ROLE_PG_READ_ALL_STATS) ||
+		(OidIsValid(operator) && has_privs_of_role(me, operator));
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; slots != NULL && i < nslots; i++)
@@ -271,7 +283,7 @@ inami_progress_sql(PG_FUNCTION_ARGS)
 		SpinLockAcquire(&slots[i].mutex);
 		c = slots[i];
 		SpinLockRelease(&slots[i].mutex);
-		if (c.pid == 0)
+		if (c.pid == 0 || !(all || has_privs_of_role(me, c.userid)))
 			continue;
 		v[0] = Int32GetDatum(c.pid);
 		v[1] = CStringGetTextDatum(c.kind);

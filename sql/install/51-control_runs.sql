@@ -332,13 +332,16 @@ DECLARE
     old bigint;
     total bigint;
 BEGIN
-    IF year IS NULL THEN
-        RAISE EXCEPTION 'year must be between 1990 and 2200'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'The year given is NULL.',
-                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+    -- (a purge has no year: it removes every year whose keeping ended)
+    IF kind <> 'purge' THEN
+        IF year IS NULL THEN
+            RAISE EXCEPTION 'year must be between 1990 and 2200'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The year given is NULL.',
+                      HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
+        END IF;
+        PERFORM inami._check_year(year, 'year');
     END IF;
-    PERFORM inami._check_year(year, 'year');
     -- Started by pg_cron (it names its connections so): the job and run it is, for a join
     -- with cron.job_run_details (read only when pg_cron is there; its rows of the running
     -- job name this backend).
@@ -351,11 +354,12 @@ BEGIN
     INSERT INTO inami.control_run (kind, year, cron_jobid, cron_runid) VALUES (kind, year, job, job_run)
     RETURNING run_id, started_at INTO run, started;
     -- The run is alive while its session holds this lock (released when the run ends,
-    -- inami._control_run_ended, or with the session): a run of the same kind and year left
-    -- "running" whose lock is free was interrupted (a crash, a terminated backend).
+    -- inami._control_run_ended, or with the session): a run of the same kind and year (a
+    -- purge: any earlier purge) left "running" whose lock is free was interrupted (a crash,
+    -- a terminated backend).
     PERFORM pg_catalog.pg_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(run));
     FOR old IN SELECT r.run_id FROM inami.control_run r
-               WHERE r.kind = $1 AND r.year = $2 AND r.status = 'running' AND r.run_id < run
+               WHERE r.kind = $1 AND r.year IS NOT DISTINCT FROM $2 AND r.status = 'running' AND r.run_id < run
     LOOP
         IF pg_catalog.pg_try_advisory_lock(inami._control_lock_key('alive'), inami._control_alive_key(old)) THEN
             -- the trigger releases the lock taken
@@ -373,16 +377,17 @@ BEGIN
     IF inami._progress_available() THEN
         IF kind = 'systematic_control' THEN
             SELECT pg_catalog.count(*) INTO total FROM inami.syst01_household h WHERE h.control_year = $2;
-        ELSE
+        ELSIF kind = 'proactive_flow' THEN
             SELECT pg_catalog.count(*) INTO total FROM inami.pro01_household h WHERE h.year = $2;
         END IF;
-        PERFORM inami._progress_start(kind, 'deciding the households', year, run, total);
+        PERFORM inami._progress_start(kind, CASE WHEN kind = 'purge' THEN 'removing the expired years'
+                                                 ELSE 'deciding the households' END, year, run, total);
     END IF;
     RETURN run;
 END;
 $$;
 COMMENT ON FUNCTION inami._control_run_start(text, int) IS
-'Internal to the control runs: checks the year, writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), marks as interrupted the runs of the same kind and year whose session ended while they were running, and starts the run''s report in inami.progress.';
+'Internal to the control runs and purges: checks the year (a purge, kind purge, has none), writes the run''s log row (status running, with the pg_cron job and run when pg_cron started it), holds the lock that tells it alive, marks as interrupted the runs of the same kind and year (every earlier purge, for a purge) whose session ended while they were running, and starts the run''s report in inami.progress.';
 
 -- The lock that tells a live run (inami._control_run_start): its second key.
 CREATE FUNCTION inami._control_alive_key(run bigint) RETURNS int

@@ -30,7 +30,9 @@ BEGIN
     -- year(as_of) - 8 expired. The households of X whose right ended in X go a year
     -- earlier (below).
     last_year := extract(year FROM as_of)::int - 8;
-    INSERT INTO inami.control_run (kind, year) VALUES ('purge', NULL) RETURNING run_id INTO run;
+    -- Logged as the control runs are: alive while its session holds the lock
+    -- inami._control_run_start takes, marked interrupted by the next purge otherwise.
+    run := inami._control_run_start('purge', NULL);
     COMMIT;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     BEGIN
@@ -115,4 +117,4 @@ BEGIN
 END;
 $$;
 COMMENT ON PROCEDURE inami.purge_expired(date) IS
-'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X go with their Syst_04 answers, events and decision unless their decision or received Syst_05 runs the right into X+1 or they were decided after X (households without a decision go too): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table). Call it outside a transaction block; schedulable with pg_cron.';
+'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X go with their Syst_04 answers, events and decision unless their decision or received Syst_05 runs the right into X+1 or they were decided after X (households without a decision go too): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table); a purge whose session ended while it ran (a crash, a terminated backend) is marked interrupted by the next purge. Call it outside a transaction block; schedulable with pg_cron.';

@@ -44,7 +44,7 @@ SELECT p.pid, p.kind,
 FROM inami._progress() p
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid;
 COMMENT ON VIEW inami.progress IS
-'Each load (inami.load_flow, inami.load_flow_file) and control run (run_systematic_control, run_proactive_flow) in progress, in every session: kind (load, systematic_control, proactive_flow), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
+'Each load (inami.load_flow, inami.load_flow_file), control run (run_systematic_control, run_proactive_flow) and purge (purge_expired) in progress, in the sessions the caller may see as pg_stat_activity shows their queries (those of roles whose privileges it has; every session for a member of pg_read_all_stats or inami_operator): kind (load, systematic_control, proactive_flow, purge), what it is doing (a load: the kind, year and source of the file), year, run_id (inami.control_run), done (records read; households decided), total (households to decide; NULL when not known, a load''s records), started_at, elapsed, started_by (pg_cron, or the application_name of the client, e.g. psql), username. Needs shared_preload_libraries = ''inami''; empty otherwise.';
 
 ------------------------------------------------------------------------------------------
 -- One OA's rows per role: row-level security, enabled by the DBA (inami.set_oa_security)
@@ -151,7 +151,7 @@ BEGIN
 END;
 $$;
 
--- Every privilege by level, from the catalog: nothing to PUBLIC; the schema to every level;
+-- Every privilege by level, from the catalog: nothing to PUBLIC but the schema's USAGE;
 -- parameter tables and the rules (functions that read no insured person's data) to
 -- parameter maintainers; every table, view and function that reads to analysts; writing
 -- the flows and running the controls to operators. Trigger and aggregate support
@@ -186,7 +186,10 @@ DECLARE
     r record;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    GRANT USAGE ON SCHEMA inami TO inami_analyst, inami_parameters;
+    -- The schema's USAGE to PUBLIC reads nothing (every object is revoked from PUBLIC
+    -- below): a role without a level is refused each object, with the level it needs
+    -- (src/privileges.c), rather than the schema.
+    GRANT USAGE ON SCHEMA inami TO PUBLIC, inami_analyst, inami_parameters;
     FOR r IN SELECT p.oid::regprocedure AS f, p.proname::text AS name, p.prorettype = 'trigger'::regtype
                     OR EXISTS (SELECT FROM pg_catalog.pg_aggregate a
                                WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
@@ -238,6 +241,6 @@ CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) a
 JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
 WHERE r.rolname IN ('inami_analyst', 'inami_operator', 'inami_parameters', 'pg_read_server_files');
 COMMENT ON VIEW inami.privileges IS
-'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501, "permission denied for ...") names the object; this view names the level to grant.';
+'The access levels: each privilege on an inami table, view or routine (object, kind, privilege: SELECT, INSERT, UPDATE, DELETE, EXECUTE) and the level that grants it (inami_analyst, inami_operator, inami_parameters; pg_read_server_files for load_flow_file). inami_operator is a member of inami_analyst and has its privileges too. A refusal (42501) names the object and, once the library is loaded (shared_preload_libraries = ''inami''), the level to grant: "permission denied for procedure inami.run_systematic_control: access level inami_operator needed".';
 
 CALL inami._grant_levels();
