@@ -27,7 +27,7 @@ my $err = run_error();
 like($err, qr/ERROR:  23514: new row for relation "control_decision" violates check constraint "operator_check"/,
 	'a CHECK: the caller gets the SQLSTATE and the message');
 like($err, qr/DETAIL:  Failing row contains/, 'the DETAIL');
-like($err, qr/CONTEXT:  .*PL\/pgSQL function inami\.run_systematic_control\(integer\) line \d+ at SQL statement/s,
+like($err, qr/CONTEXT:  .*PL\/pgSQL function inami\.run_systematic_control\(integer\) line \d+ at (?:SQL statement|PERFORM)/s,
 	'the CONTEXT of the statement that failed in the run');
 like($err, qr/SCHEMA NAME:  inami\n/, 'the schema');
 like($err, qr/TABLE NAME:  control_decision\n/, 'the table');
