@@ -352,7 +352,7 @@ is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ','
 	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
 
 # Sharded loading: a Syst_01 file of 2025 (written by the coordinator from its 2025 rows),
-# loaded on both shards at once; each reads the whole file and keeps its households.
+# loaded on both shards at once: the coordinator reads it once and sends each shard its part.
 $coord->safe_psql('postgres', q{
 	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'syst01 2025', 300);
 	INSERT INTO inami.syst01_household
