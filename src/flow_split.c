@@ -13,8 +13,9 @@
  * Memory: one buffer per shard, sent and emptied at FLOW_PART_CHUNK bytes; the statement
  * that sends a chunk (the chunk in hexadecimal) is made in a context reset after each
  * send; a per-record context; the reader's own buffers (libxml2, freed in PG_FINALLY).
- * Nothing grows with the size of the file: about shards x 3 x FLOW_PART_CHUNK at most
- * (each buffer, the statement, libpq's output buffer of each connection).
+ * Nothing grows with the size of the file: per shard, its buffer (FLOW_PART_CHUNK) and
+ * libpq's output buffer of its connection (twice that); while a chunk is sent, its
+ * statement and dblink's copy of it (twice that each).
  *
  * The values written are the reader's, each checked against its format: digits, codes,
  * amounts written back from cents, tax sheet numbers of [0-9A-Za-z./-]. None needs an XML
@@ -35,8 +36,15 @@
 #include "flow_parse.h"
 #include "flows_read.h"
 
-/* Bytes of a part sent to its shard at a time. */
+/*
+ * Bytes of a part sent to its shard at a time, at most: a part is sent once it holds
+ * FLOW_PART_CHUNK - FLOW_PART_SLACK bytes, and no record takes more than the slack (64
+ * members, 512 items), so that its buffer stays within FLOW_PART_CHUNK bytes, and the
+ * statement that sends it (twice that, in hexadecimal) within what libpq's output buffer
+ * grows to (twice FLOW_PART_CHUNK).
+ */
 #define FLOW_PART_CHUNK (1024 * 1024)
+#define FLOW_PART_SLACK (128 * 1024)
 
 /* One shard's part of the file. */
 typedef struct FlowPart
@@ -243,23 +251,32 @@ part_call(FlowSplit *s, FlowPart *part, SPIPlanPtr plan, Datum *args, const char
 static void
 part_send(FlowSplit *s, FlowPart *part)
 {
+	static const char suffix[] = "', 'hex'))";
 	MemoryContext old;
-	StringInfoData sql;
+	char	   *prefix;
+	size_t		plen;
+	size_t		size;
+	text	   *sql;
+	char	   *d;
 	Datum		args[2];
 
 	if (part->buf.len == 0)
 		return;
 	old = MemoryContextSwitchTo(s->send_cxt);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_catalog.lo_put(%u, " INT64_FORMAT ", pg_catalog.decode('",
-					 part->lo, part->sent);
-	enlargeStringInfo(&sql, part->buf.len * 2 + 16);
-	sql.len += (int) hex_encode(part->buf.data, part->buf.len, sql.data + sql.len);
-	sql.data[sql.len] = '\0';
-	appendStringInfoString(&sql, "', 'hex'))");
+	/* the statement made once, in its final size: no copy, no buffer doubled */
+	prefix = psprintf("SELECT pg_catalog.lo_put(%u, " INT64_FORMAT ", pg_catalog.decode('",
+					  part->lo, part->sent);
+	plen = strlen(prefix);
+	size = plen + (size_t) part->buf.len * 2 + sizeof(suffix) - 1;
+	sql = palloc(VARHDRSZ + size);
+	SET_VARSIZE(sql, VARHDRSZ + size);
+	d = VARDATA(sql);
+	memcpy(d, prefix, plen);
+	d += plen;
+	d += hex_encode(part->buf.data, part->buf.len, d);
+	memcpy(d, suffix, sizeof(suffix) - 1);
 	args[0] = CStringGetTextDatum(part->conn);
-	args[1] = PointerGetDatum(cstring_to_text_with_len(sql.data, sql.len));
-	pfree(sql.data);
+	args[1] = PointerGetDatum(sql);
 	part_call(s, part, s->put_plan, args, "receiving its part");
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(s->send_cxt);
@@ -427,7 +444,7 @@ inami_split_flow_file(PG_FUNCTION_ARGS)
 					continue;
 				part_record(&part->buf, &h, rec);
 				part->records++;
-				if (part->buf.len >= FLOW_PART_CHUNK)
+				if (part->buf.len >= FLOW_PART_CHUNK - FLOW_PART_SLACK)
 					part_send(&s, part);
 			}
 		}
