@@ -787,7 +787,7 @@ BEGIN
         BEGIN
             SELECT f.kind, f.records, f.parts, f.part_records INTO split_kind, split_records, split_parts, split_sent
             FROM inami._split_flow_file(path, dbl, names, live, positions, n) f;
-        EXCEPTION WHEN OTHERS THEN
+        EXCEPTION WHEN OTHERS OR query_canceled THEN
             FOREACH c IN ARRAY conns
             LOOP
                 BEGIN

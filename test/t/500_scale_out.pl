@@ -505,6 +505,19 @@ gen_file('pro03_2026.xml', '--kind', 'pro03', '--year', 2026, '--households', 10
 like($err, qr/not loaded on shard shard1, shard2.*DETAIL:  On shard shard1: Pro03 of year 2026 answers no loaded Pro01.* No shard loaded the file\./s,
 	'a Pro03 with no Pro01 of its year: refused');
 
+# The same household twice in a file: both records go to the shard of the household,
+# which refuses the file as one node does (the lines it names are those of its part).
+my $niss = $coord->safe_psql('postgres', q{SELECT min(requester_niss) FROM inami.syst01_household WHERE control_year = 2025});
+my $twice_rn = "3002032$niss";
+my $twice_shard = $coord->safe_psql('postgres', "SELECT inami.shard_of('$twice_rn', 2) + 1");
+open(my $tw, '>', $coord->data_dir . '/syst01_2032.xml') or die;
+print $tw qq{<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2032" oa="300">\n},
+	(qq{  <Household requestNumber="$twice_rn"><Requester niss="$niss"/><Member niss="$niss"/></Household>\n}) x 2, "</Syst01>\n";
+close($tw);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2032.xml')});
+like($err, qr/not loaded on shard shard$twice_shard\b.*DETAIL:  On shard shard$twice_shard: the same household twice in a file .*$twice_rn at lines \d+ and \d+ of the part of syst01_2032\.xml for shard position \d of 2\. No shard loaded the file\./s,
+	'the same household twice in a file: refused by the shard of the household, nothing loaded');
+
 # A file malformed near its end: the coordinator's reader refuses it with the line of the
 # file, after parts were sent; the shards' transactions are rolled back with them.
 my $bad = gen_file('syst01_2028.xml', '--kind', 'syst01', '--year', 2028, '--households', 20_000, '--seed', 5);
@@ -512,7 +525,7 @@ truncate($bad, (-s $bad) - 40) or die;
 ($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2028.xml')});
 like($err, qr/ERROR:  exchange file is not well-formed XML.*DETAIL:  .*Line \d{6} of syst01_2028\.xml/s,
 	'a file malformed after its first megabytes: the reader\'s error, with the line of the file');
-is(join('/', map { $node{$_}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year IN (2026, 2028)}) . ':'
+is(join('/', map { $node{$_}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year IN (2026, 2028, 2032)}) . ':'
 	. $node{$_}->safe_psql('postgres', $lo_left) } qw(shard1 shard2)),
 	'0:0/0:0', 'the refused files: nothing on the shards, no part left in a large object');
 
