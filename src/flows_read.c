@@ -1,6 +1,7 @@
 /*
  * flows_read.c
- *		Reading the exchange files in the server: load_flow(doc), load_flow_file(path) and
+ *		Reading the exchange files in the server: load_flow(doc), load_flow_file(path),
+ *		_load_flow_lo(part) (a shard's part of a file, in a large object: flow_split.c) and
  *		the set-returning readers read_syst01 ... read_pro04. All go through the one
  *		streamed reader of flow_parse.c; this file raises its errors, checks what needs
  *		the database (the shipment already loaded, the Syst_01 / Pro_01 households a file
