@@ -778,7 +778,7 @@ BEGIN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
             failed := failed || s.name;
             first_state := coalesce(first_state, st);
-            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
         END;
     END LOOP;
     IF pg_catalog.cardinality(failed) = 0 THEN
@@ -810,7 +810,7 @@ BEGIN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
                 failed := failed || names[i];
                 first_state := coalesce(first_state, st);
-                first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', names[i], pg_catalog.concat_ws(' ', msg, det)));
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', names[i], pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
             END;
         END LOOP;
     END IF;
@@ -830,7 +830,7 @@ BEGIN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
             failed := failed || s.shard;
             first_state := coalesce(first_state, st);
-            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.shard, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
         END;
     END LOOP;
     -- On the whole file: a Syst04 is refused when no Syst01 of the cluster lists any of its
@@ -863,7 +863,7 @@ BEGIN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
                 failed := failed || s.shard;
                 first_state := coalesce(first_state, st);
-                first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing: %s', s.shard, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
             END;
         END LOOP;
     END IF;

@@ -494,6 +494,24 @@ like($err, qr/shard "shard2" cannot be reached/, 'load_flow_file_sharded: a stop
 $node{shard2}->start;
 is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE kind = 'Pro03'}), '0',
 	'a stopped shard: nothing loaded on the other');
+# A shard that fails while it receives its part (another session holds pg_largeobject,
+# and the shard's lock_timeout ends the wait): named, with what it said; the other
+# shard's part, sent already, is rolled back with its transaction.
+$node{shard2}->safe_psql('postgres', q{ALTER DATABASE postgres SET lock_timeout = '200ms'});
+($hin, $hout, $herr) = ('', '', '');
+$holder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node{shard2}->connstr('postgres') ],
+	'<', \$hin, '>', \$hout, '2>', \$herr);
+$hin .= "BEGIN;\nLOCK TABLE pg_largeobject IN ACCESS EXCLUSIVE MODE;\n";
+$holder->pump_nb;
+wait_for($node{shard2}, q{SELECT 1 FROM pg_locks WHERE relation = 'pg_largeobject'::regclass AND mode = 'AccessExclusiveLock' AND granted});
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro03_2025.xml')});
+like($err, qr/the file pro03_2025\.xml was not loaded on shard shard2.*DETAIL:  On shard shard2, receiving its part: canceling statement due to lock timeout\. No shard loaded the file\./s,
+	'a shard failing while it receives its part: named, with its error');
+$hin .= "ROLLBACK;\n\\q\n";
+$holder->finish;
+$node{shard2}->safe_psql('postgres', 'ALTER DATABASE postgres RESET lock_timeout');
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE kind = 'Pro03'}) . ':'
+	. $node{shard1}->safe_psql('postgres', $lo_left), '0:0', '... nothing of the file on the other shard, not even its part');
 
 # Pro_03 persons are keyed by NISS: every shard receives and keeps all of them. A Pro_03
 # that answers no loaded Pro_01 is refused by every shard, and loaded nowhere.
