@@ -1,8 +1,9 @@
 # Scale-out: household_income grouped by household over a coordinator and two shards
 # (postgres_fdw foreign partitions, the aggregate run on the shards) against the same query
 # on one node, on the same rows; and the rows that cross the network per household, with
-# the aggregate pushed down and without. The shards are two databases of the benchmark's
-# cluster (one machine: this measures the overhead of the coordinator, not a speedup).
+# the aggregate pushed down and without; then the load of a Syst_01 through the coordinator
+# against one node's. The shards are two databases of the benchmark's cluster (one machine:
+# this measures the overhead of the coordinator, not a speedup).
 SCALE_BENCH_HOUSEHOLDS=${SCALE_BENCH_HOUSEHOLDS:-300000}
 echo "  $SCALE_BENCH_HOUSEHOLDS households, 1 to 5 members each"
 
@@ -66,6 +67,24 @@ bench_rounds \
 	"scale-out: the same, coordinator + 2 shards (rows fetched)" "SET enable_partitionwise_aggregate = off; $(printf "$scale_query" bench_member)"
 bench_ratio "scale-out: the same, coordinator + 2 shards (pushed down)" "scale-out: household_income GROUP BY household, one node"
 bench_ratio "scale-out: the same, coordinator + 2 shards (rows fetched)" "scale-out: household_income GROUP BY household, one node"
+
+# Loading a Syst_01 of SCALE_BENCH_HOUSEHOLDS households through the coordinator
+# (load_flow_file_sharded: the file read once there, each shard sent its part into a large
+# object, the shards loading at once) against load_flow_file of the same file on one node;
+# then the coordinator's backend over one sharded load: its CPU and its peak RssAnon.
+scale_file=$(mktemp /tmp/inami_bench_syst01_XXXXXX)
+perl "$INAMI_ROOT/bench/gen_flows.pl" --kind syst01 --year 2031 --households "$SCALE_BENCH_HOUSEHOLDS" --out "$scale_file"
+chmod 644 "$scale_file"
+echo "  a Syst01 of $(( $(stat -c %s "$scale_file") / 1048576 )) MB, $SCALE_BENCH_HOUSEHOLDS households"
+scale_unload="for db in postgres bench_shard1 bench_shard2; do psql -X -q -v ON_ERROR_STOP=1 -d \$db -c \"DELETE FROM inami.flow_file WHERE kind = 'Syst01' AND year = 2031\"; done"
+bench_rounds_prep \
+	"scale-out: load_flow_file of a Syst01, one node" "$scale_unload" "SELECT inami.load_flow_file('$scale_file')" \
+	"scale-out: load_flow_file_sharded, coordinator + 2 shards" "$scale_unload" "SELECT * FROM inami.load_flow_file_sharded('$scale_file')"
+bench_ratio "scale-out: load_flow_file_sharded, coordinator + 2 shards" "scale-out: load_flow_file of a Syst01, one node"
+eval "$scale_unload"
+bench_cpu "scale-out: load_flow_file_sharded, the coordinator's backend" "SELECT * FROM inami.load_flow_file_sharded('$scale_file')"
+eval "$scale_unload"
+rm -f "$scale_file"
 
 bench_sql -c "DROP TABLE bench_member, bench_member_one" -c "DELETE FROM inami.sharded_table" \
 	-c "DELETE FROM inami.shard" -c "DROP SERVER bench_shard1, bench_shard2 CASCADE"

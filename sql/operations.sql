@@ -111,7 +111,9 @@ SELECT is_empty($$SELECT role, object, privilege FROM cells c WHERE actual LIKE 
                                      'inami.publish_parameters(name)', 'inami._shard_take_id_range(integer)',
                                      'inami._conninfo_options(text,boolean)',
                                      'inami.load_flow_file_sharded(text,text[])',
-                                     'inami._load_flow_file_part(text,integer,integer)')
+                                     'inami._split_flow_file(text,text,text[],text[],integer[],integer)',
+                                     'inami._load_flow_part(oid,text,integer,integer)',
+                                     'inami._load_flow_lo(oid,text,text)')
                   AND NOT (object = 'inami.oa_access' AND privilege <> 'SELECT')$$,
                 'every refusal is of an object a level grants (inami.privileges names it), or the owner''s (writing inami.oa_access)');
 SELECT is((SELECT count(*) FROM cells WHERE role = 'ops_nobody' AND actual NOT LIKE 'denied: permission denied for %'),

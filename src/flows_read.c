@@ -1,6 +1,7 @@
 /*
  * flows_read.c
- *		Reading the exchange files in the server: load_flow(doc), load_flow_file(path) and
+ *		Reading the exchange files in the server: load_flow(doc), load_flow_file(path),
+ *		_load_flow_lo(part) (a shard's part of a file, in a large object: flow_split.c) and
  *		the set-returning readers read_syst01 ... read_pro04. All go through the one
  *		streamed reader of flow_parse.c; this file raises its errors, checks what needs
  *		the database (the shipment already loaded, the Syst_01 / Pro_01 households a file
@@ -23,6 +24,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "libpq/libpq-fs.h"
+#include "storage/large_object.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/array.h"
@@ -35,13 +38,14 @@
 
 #include "inami.h"
 #include "flow_parse.h"
+#include "flows_read.h"
 
 #define FLOW_BATCH 5000			/* records per batch of inserts */
 #define FLOW_LOCK_CLASS 1229865293	/* "INAM": first key of the advisory lock of a load */
 
 /* NISS check digits and birth date, through niss.c. */
-static bool
-flow_niss_ok(const char *s, int len)
+bool
+inami_flow_niss_ok(const char *s, int len)
 {
 	InamiNiss	parsed;
 
@@ -67,8 +71,8 @@ flow_interrupt_pending(void *ctx)
 }
 
 /* Both of the above, on a new reader. */
-static void
-flow_watch_interrupts(FlowParser *p)
+void
+inami_flow_watch_interrupts(FlowParser *p)
 {
 	flow_set_tick(p, flow_tick, NULL);
 	flow_set_interrupt(p, flow_interrupt_pending);
@@ -76,15 +80,9 @@ flow_watch_interrupts(FlowParser *p)
 
 /* ---- the file, streamed ---- */
 
-typedef struct FlowFile
-{
-	int			fd;
-	int			saved_errno;	/* of the read that failed; 0 while none did */
-} FlowFile;
-
 /* read(2) for libxml2: a chunk at a time, never the whole file. */
-static int
-flow_file_read(void *ctx, char *buf, int len)
+int
+inami_flow_file_read(void *ctx, char *buf, int len)
 {
 	FlowFile   *f = ctx;
 
@@ -107,8 +105,8 @@ flow_file_read(void *ctx, char *buf, int len)
  * read (NULL for a document given as text). When reading the file failed, the error is
  * the file's, with its errno.
  */
-static void
-flow_raise(FlowParser *p, const char *source, const FlowFile *file)
+void
+inami_flow_raise(FlowParser *p, const char *source, const FlowFile *file)
 {
 	const FlowError *e = flow_error(p);
 	int			code;
@@ -116,6 +114,9 @@ flow_raise(FlowParser *p, const char *source, const FlowFile *file)
 	/* the reader stopped for an interrupt: PostgreSQL's own error says which */
 	if (strcmp(e->sqlstate, "57014") == 0)
 		CHECK_FOR_INTERRUPTS();
+	/* reading the source raised an error, kept while in libxml2: that error */
+	if (file != NULL && file->error != NULL)
+		ReThrowError(file->error);
 	if (file != NULL && file->saved_errno != 0)
 	{
 		errno = file->saved_errno;
@@ -233,7 +234,8 @@ typedef struct FlowLoad
 {
 	FlowHeader	h;
 	const FlowKindTables *k;	/* kind_tables[h.kind] */
-	const char *source;
+	const char *source;			/* the document, in messages */
+	const char *name;			/* inami.flow_file.source_name */
 	int64		file_id;
 	int64		count;
 	int64		progress_every;
@@ -677,7 +679,7 @@ insert_flow_file(FlowLoad *l)
 	nulls[3] = l->h.income_year ? ' ' : 'n';
 	args[4] = Int32GetDatum(l->h.shipment);
 	nulls[4] = l->h.shipment ? ' ' : 'n';
-	args[5] = CStringGetTextDatum(l->source);
+	args[5] = CStringGetTextDatum(l->name);
 	if (SPI_execute_with_args("INSERT INTO inami.flow_file (kind, year, oa, income_year, shipment, source_name, record_count) "
 							  "VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING file_id",
 							  6, types, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
@@ -726,9 +728,12 @@ report_unlisted(FlowLoad *l)
 				 errhint("See inami.syst04_unlisted. The control decides Syst01 households: SELECT inami.adopt_unlisted_households(%d, 'your OA code') lists them as yours.", l->h.year)));
 }
 
-/* Load every record the parser gives (file: the file read, or NULL); returns the count. */
+/*
+ * Load every record the parser gives; returns the count. source names the document in
+ * messages, name is the flow_file row's source_name; file is the file read, or NULL.
+ */
 static int64
-flow_load(FlowParser *p, const char *source, const FlowFile *file)
+flow_load(FlowParser *p, const char *source, const char *name, const FlowFile *file)
 {
 	FlowLoad	l;
 	int			r;
@@ -736,9 +741,10 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 
 	memset(&l, 0, sizeof(l));
 	l.source = source;
-	flow_watch_interrupts(p);
+	l.name = name;
+	inami_flow_watch_interrupts(p);
 	if (flow_read_header(p) < 0)
-		flow_raise(p, source, file);
+		inami_flow_raise(p, source, file);
 	l.h = *flow_header(p);
 	l.progress_every = inami_flow_progress_every;	/* inami.c: 0 for none */
 
@@ -774,7 +780,7 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 		r = flow_next(p);
 		MemoryContextSwitchTo(old);
 		if (r < 0)
-			flow_raise(p, source, file);
+			inami_flow_raise(p, source, file);
 		if (r == 0)
 			break;
 		old = MemoryContextSwitchTo(l.batch_cxt);
@@ -808,8 +814,8 @@ flow_load(FlowParser *p, const char *source, const FlowFile *file)
 }
 
 /* The reader's state could not be allocated (flow_open_* returned NULL): what of. */
-static void
-reader_out_of_memory(const char *what)
+void
+inami_flow_reader_out_of_memory(const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -822,10 +828,10 @@ reader_out_of_memory(const char *what)
 static FlowParser *
 open_text(text *doc)
 {
-	FlowParser *p = flow_open_memory(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), flow_niss_ok);
+	FlowParser *p = flow_open_memory(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), inami_flow_niss_ok);
 
 	if (p == NULL)
-		reader_out_of_memory(psprintf("a document of %zu bytes", (size_t) VARSIZE_ANY_EXHDR(doc)));
+		inami_flow_reader_out_of_memory(psprintf("a document of %zu bytes", (size_t) VARSIZE_ANY_EXHDR(doc)));
 	return p;
 }
 
@@ -839,7 +845,7 @@ inami_load_flow(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		count = flow_load(p, "load_flow", NULL);
+		count = flow_load(p, "load_flow", "load_flow", NULL);
 	}
 	PG_FINALLY();
 	{
@@ -863,16 +869,18 @@ refuse_not_regular(const char *path, const struct stat *st)
 			 errhint("Give the path of a regular file that the PostgreSQL server's operating-system user can read, or pass the document to inami.load_flow(text).")));
 }
 
-PG_FUNCTION_INFO_V1(inami_load_flow_file);
-Datum
-inami_load_flow_file(PG_FUNCTION_ARGS)
+/*
+ * Open a file of the server for a reader, as load_flow_file does (its privilege, a
+ * regular file only); f->fd is then the caller's to close (CloseTransientFile).
+ */
+void
+inami_flow_file_open(const char *path, FlowFile *f)
 {
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	FlowFile	f = {-1, 0};
-	FlowParser *volatile p = NULL;
-	int64		count = 0;
 	struct stat st;
 
+	f->fd = -1;
+	f->saved_errno = 0;
+	f->error = NULL;
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -888,14 +896,14 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 	 */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		refuse_not_regular(path, &st);
-	f.fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
-	if (f.fd >= 0)
+	f->fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
+	if (f->fd >= 0)
 	{
-		if (fstat(f.fd, &st) != 0)
+		if (fstat(f->fd, &st) != 0)
 		{
 			int			saved = errno;
 
-			CloseTransientFile(f.fd);
+			CloseTransientFile(f->fd);
 			errno = saved;
 			ereport(ERROR,
 					(errcode_for_file_access(),
@@ -903,22 +911,22 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 		}
 		if (!S_ISREG(st.st_mode))
 		{
-			CloseTransientFile(f.fd);
+			CloseTransientFile(f->fd);
 			refuse_not_regular(path, &st);
 		}
 		/* reads of a regular file never wait anyway; clear the flag all the same */
-		if (fcntl(f.fd, F_SETFL, fcntl(f.fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		if (fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK) != 0)
 		{
 			int			saved = errno;
 
-			CloseTransientFile(f.fd);
+			CloseTransientFile(f->fd);
 			errno = saved;
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not set the flags of file \"%s\": %m", path)));
 		}
 	}
-	if (f.fd < 0)
+	if (f->fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\" for reading: %m", path),
@@ -926,17 +934,106 @@ inami_load_flow_file(PG_FUNCTION_ARGS)
 				 ? errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: the path is the server's, not the client's.")
 				 : errdetail("load_flow_file opens the file on the database server, as the server's operating-system user: a relative path starts in the server's data directory."),
 				 errhint("Give a path the PostgreSQL server's operating-system user can read, or pass a document of the client to inami.load_flow(text).")));
+}
+
+PG_FUNCTION_INFO_V1(inami_load_flow_file);
+Datum
+inami_load_flow_file(PG_FUNCTION_ARGS)
+{
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	FlowFile	f;
+	FlowParser *volatile p = NULL;
+	int64		count = 0;
+
+	inami_flow_file_open(path, &f);
 	PG_TRY();
 	{
-		p = flow_open_io(flow_file_read, &f, flow_niss_ok);
+		p = flow_open_io(inami_flow_file_read, &f, inami_flow_niss_ok);
 		if (p == NULL)
-			reader_out_of_memory(psprintf("file \"%s\"", path));
-		count = flow_load(p, path, &f);
+			inami_flow_reader_out_of_memory(psprintf("file \"%s\"", path));
+		count = flow_load(p, path, path, &f);
 	}
 	PG_FINALLY();
 	{
 		flow_close(p);
 		CloseTransientFile(f.fd);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(count);
+}
+
+/* ---- a shard's part of a file, in a large object ---- */
+
+/* A large object streamed to a reader; f is what inami_flow_raise reads of it. */
+typedef struct FlowLargeObject
+{
+	FlowFile	f;
+	LargeObjectDesc *lo;
+	MemoryContext cxt;			/* where an error of inv_read is kept */
+} FlowLargeObject;
+
+/*
+ * inv_read for libxml2, a chunk at a time. Inside libxml2 an error must not be raised:
+ * an error of inv_read is kept, the reading stops, and inami_flow_raise raises it once
+ * out of libxml2 (the transaction then aborts, which releases what inv_read held).
+ */
+static int
+flow_lo_read(void *ctx, char *buf, int len)
+{
+	FlowLargeObject *o = ctx;
+	MemoryContext old = CurrentMemoryContext;
+	volatile int n = -1;
+
+	if (o->f.error != NULL)
+		return -1;
+	PG_TRY();
+	{
+		n = inv_read(o->lo, buf, len);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(o->cxt);
+		o->f.error = CopyErrorData();
+		FlushErrorState();
+		MemoryContextSwitchTo(old);
+		n = -1;
+	}
+	PG_END_TRY();
+	return n;
+}
+
+/*
+ * inami._load_flow_lo(part oid, source text, name text): a shard loads the part of a
+ * file the coordinator wrote into the large object part (inami._split_flow_file), with
+ * the loader of load_flow_file, streamed from the large object (nothing grows with its
+ * size). source names the part in messages, name goes to inami.flow_file.source_name.
+ */
+PG_FUNCTION_INFO_V1(inami_load_flow_lo);
+Datum
+inami_load_flow_lo(PG_FUNCTION_ARGS)
+{
+	Oid			part = PG_GETARG_OID(0);
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	FlowLargeObject o;
+	FlowParser *volatile p = NULL;
+	int64		count = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.f.fd = -1;
+	o.cxt = CurrentMemoryContext;
+	o.lo = inv_open(part, INV_READ, CurrentMemoryContext);
+	PG_TRY();
+	{
+		p = flow_open_io(flow_lo_read, &o, inami_flow_niss_ok);
+		if (p == NULL)
+			inami_flow_reader_out_of_memory(psprintf("large object %u", part));
+		count = flow_load(p, source, name, &o.f);
+	}
+	PG_FINALLY();
+	{
+		flow_close(p);
+		inv_close(o.lo);
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64(count);
@@ -996,9 +1093,9 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 	{
 		const FlowHeader *h;
 
-		flow_watch_interrupts(p);
+		inami_flow_watch_interrupts(p);
 		if (flow_read_header(p) < 0)
-			flow_raise(p, "the document", NULL);
+			inami_flow_raise(p, "the document", NULL);
 		h = flow_header(p);
 		if (h->kind != expected)
 			ereport(ERROR,
@@ -1020,7 +1117,7 @@ read_flow(FunctionCallInfo fcinfo, FlowKind expected)
 			old = MemoryContextSwitchTo(record_cxt);
 			r = flow_next(p);
 			if (r < 0)
-				flow_raise(p, "the document", NULL);
+				inami_flow_raise(p, "the document", NULL);
 			if (r == 0)
 			{
 				MemoryContextSwitchTo(old);

@@ -204,6 +204,14 @@ extern int	inami_flow_progress_every;
 /* inami.c: the setting inami.flow_load_part (a shard's part of a file: listing checked by the caller) */
 extern bool inami_flow_load_part;
 
+/* ---- scale-out ---- */
+
+/* The largest number of shards inami.shard_of accepts (a partition bound's modulus). */
+#define INAMI_MAX_SHARDS 1024
+
+/* shard.c: inami.shard_of(key, shards) over len bytes of key (1 <= shards <= INAMI_MAX_SHARDS) */
+extern int	inami_shard_position(const char *key, int len, int shards);
+
 /* ---- control runs: declarations shared beyond their files ---- */
 
 /*

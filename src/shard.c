@@ -21,8 +21,6 @@
 
 #include "inami.h"
 
-/* The largest number of shards inami.shard_of accepts (a partition bound's modulus). */
-#define INAMI_MAX_SHARDS 1024
 
 /* FNV-1a 64 over len bytes, with seed folded into the basis, then fmix64. */
 static uint64
@@ -93,7 +91,6 @@ inami_shard_of(PG_FUNCTION_ARGS)
 {
 	text	   *key = PG_GETARG_TEXT_PP(0);
 	int32		shards = PG_GETARG_INT32(1);
-	uint64		row_hash;
 
 	check_collation(PG_GET_COLLATION());
 	if (shards < 1 || shards > INAMI_MAX_SHARDS)
@@ -103,7 +100,15 @@ inami_shard_of(PG_FUNCTION_ARGS)
 				 errdetail("The number of shards given is %d.", shards),
 				 errhint("Give the number of shards of the cluster: SELECT count(*) FROM inami.shard;")));
 
-	row_hash = hash_combine64(0, shard_hash(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-											HASH_PARTITION_SEED));
-	PG_RETURN_INT32((int32) (row_hash % (uint64) shards));
+	PG_RETURN_INT32(inami_shard_position(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), shards));
+}
+
+/* shard_of over len bytes of key, for 1 to INAMI_MAX_SHARDS shards (the caller checks). */
+int
+inami_shard_position(const char *key, int len, int shards)
+{
+	uint64		row_hash = hash_combine64(0, shard_hash(key, len, HASH_PARTITION_SEED));
+
+	Assert(shards >= 1 && shards <= INAMI_MAX_SHARDS);
+	return (int) (row_hash % (uint64) shards);
 }

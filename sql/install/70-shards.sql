@@ -670,36 +670,40 @@ $$;
 COMMENT ON FUNCTION inami.publish_parameters(name) IS
 'On a coordinator: publishes the operator''s rows (not shipped) of every parameter table (REPLICA IDENTITY FULL, so that updates and deletes replicate too) as publication; each shard subscribes to it, and every node computes with the same parameters. Needs wal_level = logical. Returns the number of tables published.';
 
--- Sharded loading. Each shard reads the WHOLE file with the one-node loader (streamed:
--- memory stays flat whatever the size), so the checks about the file as a whole are
--- judged on the whole file, and keeps only the households it holds. One check is the
--- coordinator's: a Syst04 none of whose households a Syst01 lists (on one node, an
--- error) is judged over all the shards, before any of them commits.
-CREATE FUNCTION inami._load_flow_file_part(path text, shard_position int, shards int,
-                                           OUT kind text, OUT kept bigint, OUT listed bigint)
+-- Sharded loading. The coordinator reads the file ONCE, with the one streamed reader
+-- (inami._split_flow_file, in C): each shard receives only its part, an exchange document
+-- of the same kind with only its households (Pro_03 persons, keyed by NISS, go to every
+-- shard), written into a large object made on the shard through dblink, in bounded chunks,
+-- inside the shard's open transaction. Each shard loads its part with the one-node loader
+-- (inami._load_flow_part, streamed from the large object), which makes every check of a
+-- one-node load on it; the coordinator judges on the whole file what a part cannot tell (a
+-- Syst04 none of whose households a Syst01 lists), then commits every shard, or none.
+CREATE FUNCTION inami._split_flow_file(path text, dblink_schema text, shard_names text[], connections text[],
+                                       positions int[], shards int,
+                                       OUT kind text, OUT records bigint, OUT parts oid[], OUT part_records bigint[])
+AS 'MODULE_PATHNAME', 'inami_split_flow_file'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION inami._split_flow_file(text, text, text[], text[], int[], int) IS
+'Run by inami.load_flow_file_sharded on the coordinator: reads the file at path once (streamed, checked by the reader) and writes each shard''s part (the same root, the households inami.shard_of places on the shard at that position of shards; Pro03 persons to every shard) into a new large object on the shard, through the dblink connection named (in its open transaction), 1 MB at a time. Returns the kind of the file, its records, and for each shard given the large object of its part and the records in it. Refuses Syst05 and Pro04 files.';
+
+CREATE FUNCTION inami._load_flow_lo(part oid, source text, name text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_load_flow_lo'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION inami._load_flow_lo(oid, text, text) IS
+'The loader of inami.load_flow_file over the document in the large object part (streamed): the same checks and tables; source names the document in messages, name is the source_name of its inami.flow_file row. Returns the records loaded.';
+
+CREATE FUNCTION inami._load_flow_part(part oid, path text, shard_position int, shards int,
+                                      OUT kind text, OUT kept bigint, OUT listed bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     file bigint;
-    t regclass;
-    removed bigint;
 BEGIN
-    -- Syst_05 and Pro_04 answer households one by one, each checked against the Syst_01 or
-    -- Pro_01 of this node, which holds only its share: not loaded this way. Told from the
-    -- file's first bytes to refuse before loading; the kind the loader found is checked
-    -- again after it (a comment before the root can mislead the first look).
-    kind := pg_catalog.substring(pg_catalog.regexp_replace(
-                pg_catalog.encode(pg_catalog.pg_read_binary_file(path, 0, 4096), 'escape'),
-                '<!--.*?-->|<[?].*?[?]>', '', 'g'),
-            '<(?:[A-Za-z_][\w.-]*:)?(Syst0[1-5]|Pro0[1-4])[\s/>]');
-    IF kind IN ('Syst05', 'Pro04') THEN
-        RAISE EXCEPTION 'a % file is not loaded on the shards', kind
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = pg_catalog.format('%s answers households one by one; each shard lists only its own. The file: %s.', kind, path),
-                  HINT = 'Load it on the shard of each household: its lines for the households of inami.shard_of(request_number, shards) = position, with inami.load_flow on that shard.';
-    END IF;
+    -- A Syst04 none of whose households a Syst01 here lists is the coordinator's to judge,
+    -- on the whole file; every other check is made here, as on one node.
     PERFORM pg_catalog.set_config('inami.flow_load_part', 'on', true);
-    kept := inami.load_flow_file(path);
+    kept := inami._load_flow_lo(part, pg_catalog.format('the part of %s for shard position %s of %s', path, shard_position, shards), path);
     PERFORM pg_catalog.set_config('inami.flow_load_part', 'off', true);
+    PERFORM pg_catalog.lo_unlink(part);
     file := pg_catalog.currval(pg_catalog.pg_get_serial_sequence('inami.flow_file', 'file_id'));
     SELECT f.kind INTO kind FROM inami.flow_file f WHERE f.file_id = file;
     IF kind IN ('Syst05', 'Pro04') THEN
@@ -708,19 +712,6 @@ BEGIN
                   DETAIL = pg_catalog.format('%s answers households one by one; each shard lists only its own. The file: %s.', kind, path),
                   HINT = 'Load it on the shard of each household: its lines for the households of inami.shard_of(request_number, shards) = position, with inami.load_flow on that shard.';
     END IF;
-    -- The tables of a file's records keyed by household (their members follow by cascade);
-    -- Pro_03 answers are keyed by person (NISS) and stay on every shard.
-    FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = 'inami'::regnamespace AND c.relkind = 'r'
-               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'file_id' AND NOT a.attisdropped)
-               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'request_number' AND NOT a.attisdropped)
-             ORDER BY c.relname
-    LOOP
-        EXECUTE pg_catalog.format('DELETE FROM %s WHERE file_id = $1 AND inami.shard_of(request_number, $2) <> $3', t)
-        USING file, shards, shard_position;
-        GET DIAGNOSTICS removed = ROW_COUNT;
-        kept := kept - removed;
-    END LOOP;
     IF kind = 'Syst04' THEN
         SELECT count(*) INTO listed FROM inami.syst04_household h
         WHERE h.file_id = file AND EXISTS (SELECT 1 FROM inami.syst01_household s
@@ -728,8 +719,8 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION inami._load_flow_file_part(text, int, int) IS
-'Run on a shard by inami.load_flow_file_sharded, in a transaction it commits once every shard has loaded: inami.load_flow_file(path), the whole file checked as on one node (but for a Syst04 whose households this node lists none of, judged by the coordinator), then only the households of the shard at shard_position kept (Pro_03 persons are kept whole). Returns the kind of the file, the households (or persons) kept and, for a Syst04, how many of them a Syst01 here lists. Refuses Syst05 and Pro04 files.';
+COMMENT ON FUNCTION inami._load_flow_part(oid, text, int, int) IS
+'Run on a shard by inami.load_flow_file_sharded, in a transaction it commits once every shard has loaded: loads the part of the file at path that the coordinator wrote into the large object part (the households of the shard at shard_position, Pro_03 persons whole) with the one-node loader, every check of a one-node load made on it but for a Syst04 whose households this node lists none of (judged by the coordinator on the whole file); the file''s row in inami.flow_file names path. Drops the large object. Returns the kind of the file, the households (or persons) loaded and, for a Syst04, how many of them a Syst01 here lists.';
 
 CREATE FUNCTION inami.load_flow_file_sharded(path text, shards text[] DEFAULT NULL)
 RETURNS TABLE (shard text, kept bigint)
@@ -740,6 +731,13 @@ DECLARE
     s record;
     c text;
     conns text[] := '{}';
+    names text[] := '{}';
+    live text[] := '{}';
+    positions int[] := '{}';
+    split_kind text;
+    split_records bigint;
+    split_parts oid[];
+    split_sent bigint[];
     failed text[] := '{}';
     first_error text;
     first_state text;
@@ -762,9 +760,9 @@ BEGIN
     LOOP
         PERFORM inami._check_shard(s.name);
     END LOOP;
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.inami_load_part (shard text, conn text, kind text, kept bigint, listed bigint);
-    TRUNCATE pg_temp.inami_load_part;
-    -- Started on every shard at once, each in a transaction left open.
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.inami_flow_part (shard text, conn text, sent bigint, kind text, kept bigint, listed bigint);
+    TRUNCATE pg_temp.inami_flow_part;
+    -- A connection to every shard, each in a transaction left open.
     FOR s IN SELECT h.name, h.position FROM inami.shard h WHERE shards IS NULL OR h.name = ANY (shards) ORDER BY h.position
     LOOP
         c := 'inami_load_' || s.name;
@@ -773,46 +771,90 @@ BEGIN
             EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
             conns := conns || c;
             EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''BEGIN'')', dbl) USING c;
-            EXECUTE pg_catalog.format('SELECT %I.dblink_send_query($1, $2)', dbl)
-            USING c, pg_catalog.format('SELECT * FROM inami._load_flow_file_part(%L, %s, %s)', path, s.position, n);
-            INSERT INTO pg_temp.inami_load_part VALUES (s.name, c, NULL, NULL, NULL);
+            names := names || s.name;
+            live := live || c;
+            positions := positions || s.position;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
             failed := failed || s.name;
             first_state := coalesce(first_state, st);
-            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, det)));
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.name, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
         END;
     END LOOP;
-    FOR s IN SELECT * FROM pg_temp.inami_load_part p ORDER BY p.shard
+    IF pg_catalog.cardinality(failed) = 0 THEN
+        -- The file read once, here; each shard's part into a large object there. A failure
+        -- (the file, a shard) is the error: every shard's transaction is rolled back.
+        BEGIN
+            SELECT f.kind, f.records, f.parts, f.part_records INTO split_kind, split_records, split_parts, split_sent
+            FROM inami._split_flow_file(path, dbl, names, live, positions, n) f;
+        EXCEPTION WHEN OTHERS OR query_canceled THEN
+            FOREACH c IN ARRAY conns
+            LOOP
+                BEGIN
+                    EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+                EXCEPTION WHEN OTHERS THEN
+                    NULL;
+                END;
+            END LOOP;
+            RAISE;
+        END;
+        -- Every shard loads its part at once.
+        FOR i IN 1 .. pg_catalog.cardinality(names)
+        LOOP
+            c := live[i];
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT %I.dblink_send_query($1, $2)', dbl)
+                USING c, pg_catalog.format('SELECT * FROM inami._load_flow_part(%s, %L, %s, %s)', split_parts[i], path, positions[i], n);
+                INSERT INTO pg_temp.inami_flow_part VALUES (names[i], c, split_sent[i], NULL, NULL, NULL);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+                failed := failed || names[i];
+                first_state := coalesce(first_state, st);
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', names[i], pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
+            END;
+        END LOOP;
+    END IF;
+    FOR s IN SELECT * FROM pg_temp.inami_flow_part p ORDER BY p.shard
     LOOP
         BEGIN
             EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1) AS t(kind text, kept bigint, listed bigint)', dbl)
             INTO k, kept, l USING s.conn;
             EXECUTE pg_catalog.format('SELECT * FROM %I.dblink_get_result($1, false) AS t(kind text, kept bigint, listed bigint)', dbl) USING s.conn;
-            UPDATE pg_temp.inami_load_part p SET kind = k, kept = load_flow_file_sharded.kept, listed = l WHERE p.shard = s.shard;
+            -- the shard loaded what it was sent, no more, no less
+            IF kept IS DISTINCT FROM s.sent THEN
+                RAISE EXCEPTION 'shard % loaded % records of the % of its part', s.shard, kept, s.sent
+                    USING ERRCODE = 'internal_error';
+            END IF;
+            UPDATE pg_temp.inami_flow_part p SET kind = k, kept = load_flow_file_sharded.kept, listed = l WHERE p.shard = s.shard;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
             failed := failed || s.shard;
             first_state := coalesce(first_state, st);
-            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
+            first_error := coalesce(first_error, pg_catalog.format('On shard %s: %s', s.shard, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
         END;
     END LOOP;
     -- On the whole file: a Syst04 is refused when no Syst01 of the cluster lists any of its
     -- households (the one-node check; loading it on the shards named only, the others'
     -- parts are already in).
-    IF pg_catalog.cardinality(failed) = 0 AND shards IS NULL
-       AND (SELECT bool_and(p.kind = 'Syst04') AND sum(p.kept) > 0 AND sum(p.listed) = 0 FROM pg_temp.inami_load_part p) THEN
-        failed := (SELECT pg_catalog.array_agg(p.shard ORDER BY p.shard) FROM pg_temp.inami_load_part p);
-        first_state := '23503';
-        first_error := pg_catalog.format('None of the %s households of %s is in a loaded Syst01 of its control year on any shard.',
-                                         (SELECT sum(p.kept) FROM pg_temp.inami_load_part p), path);
+    IF pg_catalog.cardinality(failed) = 0 AND shards IS NULL AND split_kind = 'Syst04' AND split_records > 0
+       AND (SELECT sum(p.listed) FROM pg_temp.inami_flow_part p) = 0 THEN
+        FOREACH c IN ARRAY conns
+        LOOP
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+            EXCEPTION WHEN OTHERS THEN
+                NULL;
+            END;
+        END LOOP;
         RAISE EXCEPTION 'Syst04 answers no household that a Syst01 lists'
-            USING ERRCODE = 'foreign_key_violation', DETAIL = first_error,
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = pg_catalog.format('None of the %s households of %s is in a loaded Syst01 of its control year on any shard.',
+                                             split_records, path),
                   HINT = 'Load the Syst01 of that control year first (inami.load_flow_file_sharded), or check that this file is of the right control year. No shard loaded the file.';
     END IF;
     -- Every shard's part committed when every shard has loaded it; otherwise none is.
     IF pg_catalog.cardinality(failed) = 0 THEN
-        FOR s IN SELECT * FROM pg_temp.inami_load_part p ORDER BY p.shard
+        FOR s IN SELECT * FROM pg_temp.inami_flow_part p ORDER BY p.shard
         LOOP
             BEGIN
                 EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''COMMIT'')', dbl) USING s.conn;
@@ -821,7 +863,7 @@ BEGIN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
                 failed := failed || s.shard;
                 first_state := coalesce(first_state, st);
-                first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing: %s', s.shard, pg_catalog.concat_ws(' ', msg, det)));
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing: %s', s.shard, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
             END;
         END LOOP;
     END IF;
@@ -842,9 +884,9 @@ BEGIN
                                                ELSE pg_catalog.format(' Shards %s committed their part before the failure.', pg_catalog.array_to_string(committed, ', ')) END,
                   HINT = CASE WHEN pg_catalog.cardinality(committed) = 0
                               THEN 'Fix the cause, then load the file again.'
-                              ELSE pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L);', path, failed::text) END;
+                              ELSE pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L); (a shard that has the file already refuses it: this shipment is already loaded).', path, failed::text) END;
     END IF;
-    FOR s IN SELECT p.shard, p.kept FROM pg_temp.inami_load_part p ORDER BY p.shard
+    FOR s IN SELECT p.shard, p.kept FROM pg_temp.inami_flow_part p ORDER BY p.shard
     LOOP
         shard := s.shard;
         kept := s.kept;
@@ -853,4 +895,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
-'On a coordinator: loads an exchange file (Syst01, Syst04, Pro01, Pro03) on every shard at once (or on those named): each shard reads the whole file with inami.load_flow_file (streamed, checked as on one node, the file row in its flow_file) and keeps the households inami.shard_of places there (Pro_03 persons, keyed by NISS, on every shard). A Syst04 none of whose households a Syst01 lists is judged on the whole cluster. The shards commit when all have loaded their part: a failure leaves the file on none (unless a shard fails while committing; the error names the shards to load it on). The path must be readable by every shard''s server. Returns the households (or persons) each shard kept.';
+'On a coordinator: loads an exchange file (Syst01, Syst04, Pro01, Pro03) of the coordinator''s server on every shard (or on those named). The coordinator reads it once (streamed) and sends each shard only its part (its households; Pro_03 persons, keyed by NISS, to every shard) into a large object there, in chunks; each shard loads its part with the one-node loader and its checks (the file row in its flow_file). A Syst04 none of whose households a Syst01 lists is judged on the whole file. The shards commit when all have loaded their part: a failure leaves the file on none (unless a shard fails while committing; the error names the shards to load it on). No shard reads the file. Returns the households (or persons) each shard loaded.';

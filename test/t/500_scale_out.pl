@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
 use IPC::Run;
 use Time::HiRes qw(usleep);
 
@@ -352,7 +353,7 @@ is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || status, ','
 	'shard1:succeeded,shard2:succeeded', 'the proactive flow runs on both shards');
 
 # Sharded loading: a Syst_01 file of 2025 (written by the coordinator from its 2025 rows),
-# loaded on both shards at once; each reads the whole file and keeps its households.
+# loaded on both shards at once: the coordinator reads it once and sends each shard its part.
 $coord->safe_psql('postgres', q{
 	INSERT INTO inami.flow_file (kind, year, oa, source_name, record_count) VALUES ('Syst01', 2025, '300', 'syst01 2025', 300);
 	INSERT INTO inami.syst01_household
@@ -438,6 +439,142 @@ print $f5 $syst05_commented;
 close($f5);
 ($rc, $out, $err) = $coord->psql('postgres', "SELECT * FROM inami.load_flow_file_sharded('$syst05_file.commented.xml')");
 like($err, qr/a Syst05 file is not loaded on the shards/, '... also behind a comment that names another kind');
+
+# The coordinator reads the file once and sends each shard its part: a file of its own data
+# directory, named by a path relative to it, which no shard has, loads on both shards.
+my $gen = "$FindBin::Bin/../../bench/gen_flows.pl";
+sub gen_file
+{
+	my ($name, @args) = @_;
+	my $path = $coord->data_dir . "/$name";
+	system('perl', $gen, @args, '--out', $path) == 0 or die "gen_flows.pl failed";
+	return $path;
+}
+sub count_in
+{
+	my ($path, $re) = @_;
+	open(my $in, '<', $path) or die "$path: $!";
+	my $n = 0;
+	while (<$in>) { $n++ while /$re/g; }
+	close($in);
+	return $n;
+}
+my $lo_left = q{SELECT count(*) FROM pg_largeobject_metadata};
+gen_file('pro01_2025.xml', '--kind', 'pro01', '--year', 2025, '--households', 40, '--seed', 3);
+($rc, $out, $err) = $node{shard1}->psql('postgres', q{SELECT inami.load_flow_file('pro01_2025.xml')});
+like($err, qr/could not open file "pro01_2025\.xml"/, 'a file of the coordinator\'s data directory: no shard can read it');
+# A shard failing at the commit phase (a deferred trigger of shard2 refuses the file at its
+# COMMIT): shard1 committed; the error names shard2, what committed and the rerun.
+$node{shard2}->safe_psql('postgres', q{
+	CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+	CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON inami.flow_file
+	    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();});
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro01_2025.xml')});
+like($err, qr/the file pro01_2025\.xml was not loaded on shard shard2.*DETAIL:  On shard shard2, committing: refused at commit.* Shards shard1 committed their part before the failure\..*HINT:  .*load_flow_file_sharded\('pro01_2025\.xml', '\{shard2\}'\)/s,
+	'a shard failing at the commit phase: named, with the shards that committed and the rerun on it alone');
+my $pro01 = q{SELECT count(*) || '/' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || '/' || (SELECT count(*) FROM inami.flow_file WHERE kind = 'Pro01' AND year = 2025) FROM inami.pro01_household WHERE year = 2025};
+my ($p1) = split m{/}, $node{shard1}->safe_psql('postgres', sprintf($pro01, 0));
+is($node{shard1}->safe_psql('postgres', sprintf($pro01, 0)) . ' ' . $node{shard2}->safe_psql('postgres', sprintf($pro01, 1)),
+	"$p1/$p1/1 0/0/0", 'the commit phase: shard1 has its part, shard2 nothing of the file');
+ok($p1 > 0 && $p1 < 40, "shard1 holds some of the 40 households ($p1)");
+$node{shard2}->safe_psql('postgres', 'DROP TRIGGER refuse_at_commit ON inami.flow_file');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || kept, ',') FROM inami.load_flow_file_sharded('pro01_2025.xml', '{shard2}')}),
+	'shard2:' . (40 - $p1), 'the rerun on the failed shard alone loads its part');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro01_2025.xml', '{shard1}')});
+like($err, qr/not loaded on shard shard1.*DETAIL:  On shard shard1: this Pro01 shipment is already loaded/s,
+	'a rerun on a shard that has the file: refused there (this shipment is already loaded)');
+is($node{shard1}->safe_psql('postgres', sprintf($pro01, 0)) . ' ' . $node{shard2}->safe_psql('postgres', sprintf($pro01, 1)),
+	"$p1/$p1/1 " . (40 - $p1) . '/' . (40 - $p1) . '/1', 'after the reruns: every household once, on its shard; one file row on each');
+
+my $pro03 = gen_file('pro03_2025.xml', '--kind', 'pro03', '--year', 2025, '--households', 40, '--seed', 3);
+# A stopped shard: the file is read by no one, loaded nowhere, and the shard named.
+$node{shard2}->stop;
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro03_2025.xml')});
+like($err, qr/shard "shard2" cannot be reached/, 'load_flow_file_sharded: a stopped shard is named');
+$node{shard2}->start;
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE kind = 'Pro03'}), '0',
+	'a stopped shard: nothing loaded on the other');
+# A shard that fails while it receives its part (another session holds pg_largeobject,
+# and the shard's lock_timeout ends the wait): named, with what it said; the other
+# shard's part, sent already, is rolled back with its transaction.
+$node{shard2}->safe_psql('postgres', q{ALTER DATABASE postgres SET lock_timeout = '200ms'});
+($hin, $hout, $herr) = ('', '', '');
+$holder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node{shard2}->connstr('postgres') ],
+	'<', \$hin, '>', \$hout, '2>', \$herr);
+$hin .= "BEGIN;\nLOCK TABLE pg_largeobject IN ACCESS EXCLUSIVE MODE;\n";
+$holder->pump_nb;
+wait_for($node{shard2}, q{SELECT 1 FROM pg_locks WHERE relation = 'pg_largeobject'::regclass AND mode = 'AccessExclusiveLock' AND granted});
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro03_2025.xml')});
+like($err, qr/the file pro03_2025\.xml was not loaded on shard shard2.*DETAIL:  On shard shard2, receiving its part: canceling statement due to lock timeout\. No shard loaded the file\./s,
+	'a shard failing while it receives its part: named, with its error');
+$hin .= "ROLLBACK;\n\\q\n";
+$holder->finish;
+$node{shard2}->safe_psql('postgres', 'ALTER DATABASE postgres RESET lock_timeout');
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE kind = 'Pro03'}) . ':'
+	. $node{shard1}->safe_psql('postgres', $lo_left), '0:0', '... nothing of the file on the other shard, not even its part');
+
+# Pro_03 persons are keyed by NISS: every shard receives and keeps all of them. A Pro_03
+# that answers no loaded Pro_01 is refused by every shard, and loaded nowhere.
+my $persons = count_in($pro03, qr/<Person /);
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('pro03_2025.xml')}),
+	"shard1:$persons,shard2:$persons", "a Pro03: every shard keeps every person ($persons)");
+gen_file('pro03_2026.xml', '--kind', 'pro03', '--year', 2026, '--households', 10);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('pro03_2026.xml')});
+like($err, qr/not loaded on shard shard1, shard2.*DETAIL:  On shard shard1: Pro03 of year 2026 answers no loaded Pro01.* No shard loaded the file\./s,
+	'a Pro03 with no Pro01 of its year: refused');
+
+# The same household twice in a file: both records go to the shard of the household,
+# which refuses the file as one node does (the lines it names are those of its part).
+my $niss = $coord->safe_psql('postgres', q{SELECT min(requester_niss) FROM inami.syst01_household WHERE control_year = 2025});
+my $twice_rn = "3002032$niss";
+my $twice_shard = $coord->safe_psql('postgres', "SELECT inami.shard_of('$twice_rn', 2) + 1");
+open(my $tw, '>', $coord->data_dir . '/syst01_2032.xml') or die;
+print $tw qq{<Syst01 xmlns="urn:be:inami:flows:1" controlYear="2032" oa="300">\n},
+	(qq{  <Household requestNumber="$twice_rn"><Requester niss="$niss"/><Member niss="$niss"/></Household>\n}) x 2, "</Syst01>\n";
+close($tw);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2032.xml')});
+like($err, qr/not loaded on shard shard$twice_shard\b.*DETAIL:  On shard shard$twice_shard: the same household twice in a file .*$twice_rn at lines \d+ and \d+ of the part of syst01_2032\.xml for shard position \d of 2\. No shard loaded the file\./s,
+	'the same household twice in a file: refused by the shard of the household, nothing loaded');
+
+# A file malformed near its end: the coordinator's reader refuses it with the line of the
+# file, after parts were sent; the shards' transactions are rolled back with them.
+my $bad = gen_file('syst01_2028.xml', '--kind', 'syst01', '--year', 2028, '--households', 20_000, '--seed', 5);
+truncate($bad, (-s $bad) - 40) or die;
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2028.xml')});
+like($err, qr/ERROR:  exchange file is not well-formed XML.*DETAIL:  .*Line \d{6} of syst01_2028\.xml/s,
+	'a file malformed after its first megabytes: the reader\'s error, with the line of the file');
+is(join('/', map { $node{$_}->safe_psql('postgres', q{SELECT count(*) FROM inami.flow_file WHERE year IN (2026, 2028, 2032)}) . ':'
+	. $node{$_}->safe_psql('postgres', $lo_left) } qw(shard1 shard2)),
+	'0:0/0:0', 'the refused files: nothing on the shards, no part left in a large object');
+
+# Memory: the coordinator's backend reads a file many times larger than the bound. Its
+# peak resident memory (VmHWM) in one session: at the start; after a file of 3.6 MB (what
+# any load takes: dblink, libpq and its buffers, the parts' buffers, the reader, the
+# catalogs); after one of 57 MB, which must add less than 8 MB to that peak (nothing
+# grows with the file); under 40 MB above the start in all.
+gen_file('syst01_2029.xml', '--kind', 'syst01', '--year', 2029, '--households', 20_000, '--seed', 6);
+my $big = gen_file('syst01_2027.xml', '--kind', 'syst01', '--year', 2027, '--households', 330_000, '--seed', 11);
+my $mb = int((-s $big) / 1024 / 1024);
+my $members = count_in($big, qr/<Member /);
+ok($mb >= 50, "a Syst01 of $mb MB");
+my $hwm = q{SELECT 'hwm ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+)'))[1];};
+($rc, $out, $err) = $coord->psql('postgres', "$hwm\nSELECT * FROM inami.load_flow_file_sharded('syst01_2029.xml');\n$hwm\n"
+	. "SELECT 'kept ' || string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('syst01_2027.xml');\n$hwm");
+my @kb = $out =~ /^hwm (\d+)$/mg;
+my ($kept_big) = $out =~ /^kept (.*)$/m;
+die "no VmHWM read: $out $err" unless @kb == 3;
+diag("the coordinator's VmHWM: $kb[0] kB at the start, " . ($kb[1] - $kb[0]) . " kB more after a file of 3.6 MB, "
+	. ($kb[2] - $kb[1]) . " kB more after one of $mb MB");
+ok($kb[2] - $kb[1] < 8 * 1024, "a Syst01 of $mb MB after one of 3.6 MB: the coordinator's peak memory grew by less than 8 MB (nothing grows with the file)");
+ok($kb[2] - $kb[0] < 40 * 1024, "a Syst01 of $mb MB: the coordinator's peak memory grew by less than 40 MB in all");
+my $y2027 = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || ':' || (SELECT count(*) FROM inami.syst01_member WHERE control_year = 2027) FROM inami.syst01_household WHERE control_year = 2027};
+my ($b1, $b1ok, $bm1) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($y2027, 0));
+my ($b2, $b2ok, $bm2) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($y2027, 1));
+is($kept_big // '', "shard1:$b1,shard2:$b2", 'the large file: each shard loaded its part');
+is(($b1 + $b2) . '/' . ($bm1 + $bm2) . "/$b1ok/$b2ok", "330000/$members/$b1/$b2",
+	'the large file: every household and member once over the shards, each on its shard');
+is(join('/', map { $node{$_}->safe_psql('postgres', $lo_left) } qw(shard1 shard2)), '0/0',
+	'the shards dropped the large objects of their parts');
 
 # Parameter replication: the coordinator publishes its operator rows, each shard subscribes
 # (without the first copy: add_shard found their rows equal); a row added or changed on
