@@ -651,6 +651,44 @@ is(($c1 + $c2) . "/$c2ok/" . $node{shard1}->safe_psql('postgres', sprintf($two_p
 	count_in($f2034, qr/<Household /) . "/$c2/0:1:0/0:1:0", 'after COMMIT PREPARED: every household of the file once over the shards, nothing prepared');
 is($coord->safe_psql('postgres', q{SELECT count(*) FROM inami.prepared_loads()}), '0', 'prepared_loads: nothing left');
 
+# A shard stopped once every shard prepared. shard1's COMMIT PREPARED is held (shard1
+# waits for a synchronous standby it does not have; its PREPARE, under synchronous_commit
+# = local for that transaction, did not wait); meanwhile shard2 stops. When shard1 is let
+# go, the coordinator's COMMIT PREPARED on shard2 finds its connection lost: shard2's part
+# stays prepared, on its disk, and is committed there once it is back.
+$node{shard1}->append_conf('postgresql.conf', "wal_level = replica\nmax_wal_senders = 2\n");
+$node{shard1}->restart;
+$node{shard1}->safe_psql('postgres', q{
+	CREATE FUNCTION prepare_locally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('synchronous_commit', 'local', true); RETURN NULL; END $$;
+	CREATE CONSTRAINT TRIGGER prepare_locally AFTER INSERT ON inami.flow_file
+	    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION prepare_locally();});
+$node{shard1}->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_standby_names = 'nobody'; SELECT pg_reload_conf();});
+my $f2035 = gen_file('syst01_2035.xml', '--kind', 'syst01', '--year', 2035, '--households', 40, '--seed', 12);
+my ($lout, $lerr) = ('', '');
+my $load = IPC::Run::start([ 'psql', '-X', '-d', $coord->connstr('postgres'), '-c',
+		q{SELECT * FROM inami.load_flow_file_sharded('syst01_2035.xml')} ], '>', \$lout, '2>', \$lerr);
+isnt(wait_for($node{shard1}, q{SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND query LIKE 'COMMIT PREPARED %'}), '',
+	'every shard prepared; shard1 commits its part');
+is($node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'inami\_load:%:shard2'}), '1',
+	'shard2 has its part prepared');
+$node{shard2}->stop('immediate');
+$node{shard1}->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf();});
+$load->finish;
+like($lerr, qr/ERROR:  the file syst01_2035\.xml is prepared but not committed on shard shard2\nDETAIL:  On shard shard2, committing its prepared part inami_load:\S+:shard2: .* Every shard had prepared its part; shard1 committed\. The part of shard2 is kept prepared on it\.\nHINT:  The load is decided: once the shard is back, finish it there: COMMIT PREPARED 'inami_load:[^']+:shard2'; on shard shard2 /s,
+	'a shard stopped before its COMMIT PREPARED: named with its prepared transaction, and how to finish it');
+($gid) = $lerr =~ /COMMIT PREPARED '([^']+)'/;
+$gid //= '';
+$node{shard2}->start;
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ' ' || finish, E'\n') FROM inami.prepared_loads()}),
+	"shard2 COMMIT PREPARED '$gid'", 'the stopped shard is back: its part is prepared, to be committed');
+$node{shard2}->safe_psql('postgres', "COMMIT PREPARED '$gid'");
+$node{shard1}->safe_psql('postgres', 'DROP TRIGGER prepare_locally ON inami.flow_file; DROP FUNCTION prepare_locally()');
+my $y2035 = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || ':' || (SELECT count(*) FROM inami.flow_file WHERE year = 2035) || ':' || (SELECT count(*) FROM pg_prepared_xacts) FROM inami.syst01_household WHERE control_year = 2035};
+my ($d1, $d1ok, $d1f, $d1p) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($y2035, 0));
+my ($d2, $d2ok, $d2f, $d2p) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($y2035, 1));
+is(($d1 + $d2) . " $d1ok/$d2ok $d1f/$d2f $d1p/$d2p", count_in($f2035, qr/<Household /) . " $d1/$d2 1/1 0/0",
+	'after COMMIT PREPARED on the restarted shard: every household once, on its shard; the file row on each; nothing prepared');
+
 # A load the coordinator stopped before its commit phase: a part prepared on one shard, no
 # shard committed it. prepared_loads says to roll it back.
 $node{shard1}->safe_psql('postgres', q{BEGIN; INSERT INTO inami.shard_load (gid, source_name) VALUES ('inami_load:1:2.3:shard1', 'lost.xml');
