@@ -1504,7 +1504,8 @@ COMMENT ON FUNCTION inami._check_shard(text) IS
 'Compares one shard (a foreign server) with this node: extension version, library version and every parameter table''s fingerprint; an error naming the first difference.';
 
 CREATE FUNCTION inami.check_shards()
-RETURNS TABLE (shard text, "position" int, inami_version text, parameter_tables int)
+RETURNS TABLE (shard text, "position" int, inami_version text, parameter_tables int,
+               max_prepared_transactions int, prepared_loads int)
 LANGUAGE plpgsql AS $$
 DECLARE
     s record;
@@ -1516,12 +1517,17 @@ BEGIN
         "position" := s.position;
         inami_version := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'inami');
         parameter_tables := (SELECT count(*) FROM inami.parameter_fingerprint());
+        EXECUTE pg_catalog.format(
+            'SELECT * FROM %I.dblink($1, $q$SELECT pg_catalog.current_setting(''max_prepared_transactions'')::int, '
+            '(SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE gid LIKE ''inami\_load:%%'' AND database = pg_catalog.current_database())::int$q$) '
+            'AS t(m int, p int)', inami._dblink_schema())
+        INTO max_prepared_transactions, prepared_loads USING s.name;
         RETURN NEXT;
     END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION inami.check_shards() IS
-'Checks every shard of this coordinator against it (same inami version, same parameter rows): one row per shard when all agree, an error naming the shard and the table at the first difference.';
+'Checks every shard of this coordinator against it (same inami version, same parameter rows): one row per shard when all agree, an error naming the shard and the table at the first difference. Also the shard''s max_prepared_transactions (0: inami.load_flow_file_sharded commits there without two-phase commit) and its sharded loads left prepared (inami.prepared_loads lists them).';
 
 -- conninfo's keywords: user and password go to the user mapping, the others to the server.
 CREATE FUNCTION inami._conninfo_options(conninfo text, for_user boolean) RETURNS text
@@ -1562,6 +1568,7 @@ DECLARE
     pos int;
     server_opts text := inami._conninfo_options(conninfo, false);
     user_opts text := inami._conninfo_options(conninfo, true);
+    max_prepared int;
 BEGIN
     PERFORM inami._dblink_schema();
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.fdwname = 'postgres_fdw') THEN
@@ -1589,6 +1596,14 @@ BEGIN
     EXECUTE pg_catalog.format('SELECT n FROM %I.dblink($1, $2) AS t(n int)', inami._dblink_schema())
     USING name, pg_catalog.format('SELECT inami._shard_take_id_range(%s)', pos);
     INSERT INTO inami.shard (name, position) VALUES (name, pos);
+    EXECUTE pg_catalog.format('SELECT m FROM %I.dblink($1, $q$SELECT pg_catalog.current_setting(''max_prepared_transactions'')::int$q$) AS t(m int)',
+                              inami._dblink_schema())
+    INTO max_prepared USING name;
+    IF max_prepared = 0 THEN
+        RAISE NOTICE 'shard "%" runs with max_prepared_transactions = 0', name
+            USING DETAIL = 'inami.load_flow_file_sharded commits a file on such a shard without two-phase commit: a shard failing while the shards commit leaves the file on those that committed.',
+                  HINT = 'Set max_prepared_transactions (e.g. 10) in the shard''s postgresql.conf and restart it.';
+    END IF;
     RETURN pos;
 END;
 $$;
@@ -1984,6 +1999,23 @@ LANGUAGE C STRICT;
 COMMENT ON FUNCTION inami._load_flow_lo(oid, text, text) IS
 'The loader of inami.load_flow_file over the document in the large object part (streamed): the same checks and tables; source names the document in messages, name is the source_name of its inami.flow_file row. Returns the records loaded.';
 
+-- On a shard: the sharded loads it committed through two-phase commit, by the name of
+-- their prepared transaction. The coordinator writes the row into the load's transaction
+-- before PREPARE TRANSACTION: a load whose part is still prepared on one shard and whose
+-- row is committed on another was decided (commit the rest); with no row anywhere, it
+-- was not (roll back). inami.prepared_loads reads them.
+CREATE TABLE inami.shard_load (
+    gid text PRIMARY KEY CHECK (gid LIKE 'inami\_load:%' AND pg_catalog.octet_length(gid) < 200),
+    source_name text NOT NULL CHECK (pg_catalog.btrim(source_name) <> ''),
+    loaded_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE inami.shard_load IS
+'On a shard: one row per sharded load (inami.load_flow_file_sharded) committed here through two-phase commit, written in the load''s transaction before it was prepared. A part still prepared on another shard under the same load (gid up to its last colon) was decided: COMMIT PREPARED it (inami.prepared_loads says so).';
+COMMENT ON COLUMN inami.shard_load.gid IS 'The prepared transaction''s name on this shard: inami_load:<coordinator database oid>:<coordinator transaction>.<microseconds>:<shard name>.';
+COMMENT ON COLUMN inami.shard_load.source_name IS 'The coordinator''s path of the file (the source_name of its inami.flow_file row).';
+COMMENT ON COLUMN inami.shard_load.loaded_at IS 'When the load''s transaction started on this shard.';
+SELECT pg_catalog.pg_extension_config_dump('inami.shard_load', '');
+
 CREATE FUNCTION inami._load_flow_part(part oid, path text, shard_position int, shards int,
                                       OUT kind text, OUT kept bigint, OUT listed bigint)
 LANGUAGE plpgsql AS $$
@@ -2038,6 +2070,15 @@ DECLARE
     k text;
     l bigint;
     committed text[] := '{}';
+    two_phase int;
+    no_two_phase text[] := '{}';
+    load_id text;
+    gid text;
+    prepared text[] := '{}';
+    prepared_gids text[] := '{}';
+    kept_prepared text[] := '{}';
+    left_prepared text[] := '{}';
+    i int;
 BEGIN
     SELECT pg_catalog.string_agg(u, ', ') INTO unknown
     FROM pg_catalog.unnest(shards) AS u WHERE u NOT IN (SELECT h.name FROM inami.shard h);
@@ -2063,6 +2104,12 @@ BEGIN
             EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)', dbl) USING c, s.name;
             conns := conns || c;
             EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, ''BEGIN'')', dbl) USING c;
+            -- Two-phase commit needs prepared transactions on every shard of the load.
+            EXECUTE pg_catalog.format('SELECT v FROM %I.dblink($1, $q$SELECT pg_catalog.current_setting(''max_prepared_transactions'')::int$q$) AS t(v int)', dbl)
+            INTO two_phase USING c;
+            IF two_phase = 0 THEN
+                no_two_phase := no_two_phase || s.name;
+            END IF;
             names := names || s.name;
             live := live || c;
             positions := positions || s.position;
@@ -2144,8 +2191,60 @@ BEGIN
                                              split_records, path),
                   HINT = 'Load the Syst01 of that control year first (inami.load_flow_file_sharded), or check that this file is of the right control year. No shard loaded the file.';
     END IF;
-    -- Every shard's part committed when every shard has loaded it; otherwise none is.
-    IF pg_catalog.cardinality(failed) = 0 THEN
+    -- Every shard's part committed when every shard has loaded it; otherwise none is. With
+    -- prepared transactions on every shard: PREPARE TRANSACTION on each (a failure rolls
+    -- back those prepared), then COMMIT PREPARED on each; a shard that fails then keeps its
+    -- part prepared, to be committed there. Without: COMMIT on each in turn.
+    IF pg_catalog.cardinality(failed) = 0 AND pg_catalog.cardinality(no_two_phase) = 0 THEN
+        load_id := pg_catalog.format('inami_load:%s:%s.%s', (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()),
+                                     pg_catalog.pg_current_xact_id(), (pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000000)::bigint);
+        FOR s IN SELECT * FROM pg_temp.inami_flow_part p ORDER BY p.shard
+        LOOP
+            gid := load_id || ':' || s.shard;
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dbl)
+                USING s.conn, pg_catalog.format('INSERT INTO inami.shard_load (gid, source_name) VALUES (%L, %L)', gid, path);
+                EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dbl)
+                USING s.conn, pg_catalog.format('PREPARE TRANSACTION %L', gid);
+                prepared := prepared || s.shard;
+                prepared_gids := prepared_gids || gid;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+                failed := failed || s.shard;
+                first_state := coalesce(first_state, st);
+                first_error := coalesce(first_error, pg_catalog.format('On shard %s, preparing: %s', s.shard, pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
+            END;
+            EXIT WHEN pg_catalog.cardinality(failed) > 0;
+        END LOOP;
+        FOR i IN 1 .. pg_catalog.cardinality(prepared)
+        LOOP
+            c := (SELECT p.conn FROM pg_temp.inami_flow_part p WHERE p.shard = prepared[i]);
+            BEGIN
+                IF pg_catalog.cardinality(failed) > 0 THEN
+                    EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dbl) USING c, pg_catalog.format('ROLLBACK PREPARED %L', prepared_gids[i]);
+                ELSE
+                    EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dbl) USING c, pg_catalog.format('COMMIT PREPARED %L', prepared_gids[i]);
+                    committed := committed || prepared[i];
+                END IF;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+                IF pg_catalog.cardinality(failed) > 0 THEN
+                    left_prepared := left_prepared || pg_catalog.format('ROLLBACK PREPARED %L; on shard %s', prepared_gids[i], prepared[i]);
+                ELSE
+                    kept_prepared := kept_prepared || prepared[i];
+                    left_prepared := left_prepared || pg_catalog.format('COMMIT PREPARED %L; on shard %s', prepared_gids[i], prepared[i]);
+                    first_state := coalesce(first_state, st);
+                    first_error := coalesce(first_error, pg_catalog.format('On shard %s, committing its prepared part %s: %s.', prepared[i], prepared_gids[i],
+                                                                          pg_catalog.concat_ws(' ', msg, NULLIF(det, ''))));
+                END IF;
+            END;
+        END LOOP;
+    ELSIF pg_catalog.cardinality(failed) = 0 THEN
+        RAISE WARNING 'the file % is committed on the shards in turn, without two-phase commit', path
+            USING ERRCODE = '01000',
+                  DETAIL = pg_catalog.format('Shards %s run with max_prepared_transactions = 0: a shard failing while the shards commit leaves the file on those that committed.',
+                                             pg_catalog.array_to_string(no_two_phase, ', ')),
+                  HINT = 'Set max_prepared_transactions (e.g. 10) in the postgresql.conf of those shards and restart them: the shards then prepare their parts first and commit all or none.';
         FOR s IN SELECT * FROM pg_temp.inami_flow_part p ORDER BY p.shard
         LOOP
             BEGIN
@@ -2168,13 +2267,25 @@ BEGIN
             NULL;
         END;
     END LOOP;
+    IF pg_catalog.cardinality(kept_prepared) > 0 THEN
+        RAISE EXCEPTION 'the file % is prepared but not committed on shard %', path, pg_catalog.array_to_string(kept_prepared, ', ')
+            USING ERRCODE = 'external_routine_exception',
+                  DETAIL = first_error || pg_catalog.format(' Every shard had prepared its part; %s committed. The part of %s is kept prepared on it.',
+                                                            coalesce(NULLIF(pg_catalog.array_to_string(committed, ', '), ''), 'none'),
+                                                            pg_catalog.array_to_string(kept_prepared, ', ')),
+                  HINT = pg_catalog.format('The load is decided: once the shard is back, finish it there: %s (SELECT * FROM inami.prepared_loads(); lists what is left). Do not load the file again.',
+                                           pg_catalog.array_to_string(left_prepared, ' '));
+    END IF;
     IF pg_catalog.cardinality(failed) > 0 THEN
         RAISE EXCEPTION 'the file % was not loaded on shard %', path, pg_catalog.array_to_string(failed, ', ')
             USING ERRCODE = 'external_routine_exception',
                   DETAIL = first_error || CASE WHEN pg_catalog.cardinality(committed) = 0
                                                THEN ' No shard loaded the file.'
                                                ELSE pg_catalog.format(' Shards %s committed their part before the failure.', pg_catalog.array_to_string(committed, ', ')) END,
-                  HINT = CASE WHEN pg_catalog.cardinality(committed) = 0
+                  HINT = CASE WHEN pg_catalog.cardinality(left_prepared) > 0
+                              THEN pg_catalog.format('A part stays prepared where it could not be rolled back: once the shard is back, %s Then fix the cause and load the file again.',
+                                                     pg_catalog.array_to_string(left_prepared, ' '))
+                              WHEN pg_catalog.cardinality(committed) = 0
                               THEN 'Fix the cause, then load the file again.'
                               ELSE pg_catalog.format('Once the cause is fixed, load it on those shards only: SELECT * FROM inami.load_flow_file_sharded(%L, %L); (a shard that has the file already refuses it: this shipment is already loaded).', path, failed::text) END;
     END IF;
@@ -2188,6 +2299,63 @@ END;
 $$;
 COMMENT ON FUNCTION inami.load_flow_file_sharded(text, text[]) IS
 'On a coordinator: loads an exchange file (Syst01, Syst04, Pro01, Pro03) of the coordinator''s server on every shard (or on those named). The coordinator reads it once (streamed) and sends each shard only its part (its households; Pro_03 persons, keyed by NISS, to every shard) into a large object there, in chunks; each shard loads its part with the one-node loader and its checks (the file row in its flow_file). A Syst04 none of whose households a Syst01 lists is judged on the whole file. The shards commit when all have loaded their part: a failure leaves the file on none (unless a shard fails while committing; the error names the shards to load it on). No shard reads the file. Returns the households (or persons) each shard loaded.';
+
+-- The sharded loads left prepared on the shards (the coordinator stopped between PREPARE
+-- TRANSACTION and COMMIT PREPARED, or a shard failed at COMMIT PREPARED), and what to do
+-- with each: a load one shard committed (its inami.shard_load row) was decided, its other
+-- parts are committed; a load no shard committed is rolled back.
+CREATE FUNCTION inami.prepared_loads()
+RETURNS TABLE (shard text, gid text, prepared timestamptz, committed_elsewhere boolean, finish text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    dbl text := inami._dblink_schema();
+    s record;
+    msg text;
+    loads text[];
+    found text[];
+    decided text[] := '{}';
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.inami_prepared_load (shard text, gid text, prepared timestamptz, load text);
+    TRUNCATE pg_temp.inami_prepared_load;
+    FOR s IN SELECT h.name FROM inami.shard h ORDER BY h.position
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format(
+                'INSERT INTO pg_temp.inami_prepared_load SELECT $1, t.gid, t.prepared, '
+                'pg_catalog.split_part(t.gid, '':'', 1) || '':'' || pg_catalog.split_part(t.gid, '':'', 2) || '':'' || pg_catalog.split_part(t.gid, '':'', 3) '
+                'FROM %I.dblink($1, $q$SELECT gid, prepared FROM pg_catalog.pg_prepared_xacts '
+                'WHERE gid LIKE ''inami\_load:%%'' AND database = pg_catalog.current_database()$q$) AS t(gid text, prepared timestamptz)', dbl)
+            USING s.name;
+        EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection THEN
+            GET STACKED DIAGNOSTICS msg = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'shard "%" cannot be reached', s.name
+                USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection',
+                      DETAIL = pg_catalog.concat_ws(' ', NULLIF(msg, ''), 'Whether it holds a prepared load, or committed a load prepared on another shard, cannot be told without it.'),
+                      HINT = 'Start the shard, then list again: SELECT * FROM inami.prepared_loads();';
+        END;
+    END LOOP;
+    SELECT pg_catalog.array_agg(DISTINCT p.load) INTO loads FROM pg_temp.inami_prepared_load p;
+    IF loads IS NULL THEN
+        RETURN;
+    END IF;
+    -- The loads some shard committed: their inami.shard_load row is there.
+    FOR s IN SELECT h.name FROM inami.shard h ORDER BY h.position
+    LOOP
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(t.load) FROM %I.dblink($1, $2) AS t(load text)', dbl)
+        INTO found
+        USING s.name, pg_catalog.format(
+            'SELECT DISTINCT l FROM (SELECT pg_catalog.split_part(gid, '':'', 1) || '':'' || pg_catalog.split_part(gid, '':'', 2) || '':'' '
+            '|| pg_catalog.split_part(gid, '':'', 3) AS l FROM inami.shard_load) x WHERE l = ANY (%L::text[])', loads);
+        decided := decided || coalesce(found, '{}');
+    END LOOP;
+    RETURN QUERY
+    SELECT p.shard, p.gid, p.prepared, p.load = ANY (decided),
+           pg_catalog.format('%s PREPARED %L', CASE WHEN p.load = ANY (decided) THEN 'COMMIT' ELSE 'ROLLBACK' END, p.gid)
+    FROM pg_temp.inami_prepared_load p ORDER BY p.gid;
+END;
+$$;
+COMMENT ON FUNCTION inami.prepared_loads() IS
+'On a coordinator: the parts of sharded loads (inami.load_flow_file_sharded) left prepared on its shards (pg_prepared_xacts, gid inami_load:...), one row per shard and part, with the statement that finishes each, to run on that shard: COMMIT PREPARED when another shard committed the same load (its inami.shard_load row: the load was decided), ROLLBACK PREPARED when none did (the coordinator stopped before the commit phase; load the file again). Every shard must be reachable.';
 
 ------------------------------------------------------------------------------------------
 -- Operations: the run log tied to pg_cron and interrupted runs (inami.control_run), the
@@ -2470,7 +2638,7 @@ DECLARE
     owner_routines text[] := ARRAY['load_flow_file', 'set_oa_security', '_grant_levels',
         -- the cluster's shape, and the sharded load of server files
         'add_shard', 'create_sharded_table', 'publish_parameters', '_shard_take_id_range', '_conninfo_options',
-        'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo'];
+        'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo', 'prepared_loads'];
     -- reading insured persons' data: analysts, not parameter maintainers
     data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_control_decisions',
         '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',

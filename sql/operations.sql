@@ -113,7 +113,8 @@ SELECT is_empty($$SELECT role, object, privilege FROM cells c WHERE actual LIKE 
                                      'inami.load_flow_file_sharded(text,text[])',
                                      'inami._split_flow_file(text,text,text[],text[],integer[],integer)',
                                      'inami._load_flow_part(oid,text,integer,integer)',
-                                     'inami._load_flow_lo(oid,text,text)')
+                                     'inami._load_flow_lo(oid,text,text)',
+                                     'inami.prepared_loads()')
                   AND NOT (object = 'inami.oa_access' AND privilege <> 'SELECT')$$,
                 'every refusal is of an object a level grants (inami.privileges names it), or the owner''s (writing inami.oa_access)');
 SELECT is((SELECT count(*) FROM cells WHERE role = 'ops_nobody' AND actual NOT LIKE 'denied: permission denied for %'),

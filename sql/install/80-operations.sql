@@ -171,7 +171,7 @@ DECLARE
     owner_routines text[] := ARRAY['load_flow_file', 'set_oa_security', '_grant_levels',
         -- the cluster's shape, and the sharded load of server files
         'add_shard', 'create_sharded_table', 'publish_parameters', '_shard_take_id_range', '_conninfo_options',
-        'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo'];
+        'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo', 'prepared_loads'];
     -- reading insured persons' data: analysts, not parameter maintainers
     data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_control_decisions',
         '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',

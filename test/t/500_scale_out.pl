@@ -576,6 +576,127 @@ is(($b1 + $b2) . '/' . ($bm1 + $bm2) . "/$b1ok/$b2ok", "330000/$members/$b1/$b2"
 is(join('/', map { $node{$_}->safe_psql('postgres', $lo_left) } qw(shard1 shard2)), '0/0',
 	'the shards dropped the large objects of their parts');
 
+# Two-phase commit. Both shards ran with max_prepared_transactions = 0 so far: the loads
+# above committed the shards in turn. With it on shard1 only, a load still commits in turn,
+# and says so, naming the shard without it.
+my $two_phase = q{SELECT (SELECT count(*) FROM pg_prepared_xacts) || ':' || (SELECT count(*) FROM inami.flow_file WHERE year = %d) || ':' || (SELECT count(*) FROM pg_largeobject_metadata)};
+$node{shard1}->append_conf('postgresql.conf', "max_prepared_transactions = 10\n");
+$node{shard1}->restart;
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || max_prepared_transactions || ':' || prepared_loads, ',' ORDER BY shard) FROM inami.check_shards()}),
+	'shard1:10:0,shard2:0:0', 'check_shards: each shard\'s max_prepared_transactions and its prepared loads');
+gen_file('syst01_2030.xml', '--kind', 'syst01', '--year', 2030, '--households', 40, '--seed', 7);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('syst01_2030.xml')});
+like($err, qr/WARNING:  the file syst01_2030\.xml is committed on the shards in turn, without two-phase commit\nDETAIL:  Shards shard2 run with max_prepared_transactions = 0: .*\nHINT:  Set max_prepared_transactions/s,
+	'a shard without prepared transactions: the load commits in turn, and warns naming the shard');
+like($out, qr/^shard1:\d+,shard2:\d+$/, '... and loads the file');
+is($node{shard1}->safe_psql('postgres', 'SELECT count(*) FROM inami.shard_load'), '0', '... not through two-phase commit');
+
+# Every shard with prepared transactions: each prepares its part, then each commits it.
+$node{shard2}->append_conf('postgresql.conf', "max_prepared_transactions = 10\n");
+$node{shard2}->restart;
+my $f2031 = gen_file('syst01_2031.xml', '--kind', 'syst01', '--year', 2031, '--households', 40, '--seed', 8);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT string_agg(shard || ':' || kept, ',' ORDER BY shard) FROM inami.load_flow_file_sharded('syst01_2031.xml')});
+is($err, '', 'every shard with prepared transactions: no warning');
+my ($k1, $k2) = $out =~ /^shard1:(\d+),shard2:(\d+)$/;
+is(($k1 // 0) + ($k2 // 0), count_in($f2031, qr/<Household /), 'two-phase commit: the file loads, every household once');
+is(join('/', map { $node{$_}->safe_psql('postgres', sprintf($two_phase, 2031)) } qw(shard1 shard2)), '0:1:0/0:1:0',
+	'two-phase commit: nothing left prepared, the file row on each shard, no large object');
+my @load_gids = map { $node{$_}->safe_psql('postgres', q{SELECT gid || ' ' || source_name FROM inami.shard_load}) } qw(shard1 shard2);
+like($load_gids[0], qr/^inami_load:\d+:\d+\.\d+:shard1 syst01_2031\.xml$/, 'each shard committed the prepared transaction named after the load and the shard');
+is($load_gids[1], $load_gids[0] =~ s/:shard1 /:shard2 /r, '... the same load on both shards');
+
+# A shard failing at PREPARE TRANSACTION (a deferred trigger of shard2 raises there): the
+# shard that had prepared rolls back; the file is on no shard, nothing left prepared.
+$node{shard2}->safe_psql('postgres', q{CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON inami.flow_file
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()});
+gen_file('syst01_2033.xml', '--kind', 'syst01', '--year', 2033, '--households', 40, '--seed', 9);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2033.xml')});
+like($err, qr/ERROR:  the file syst01_2033\.xml was not loaded on shard shard2\nDETAIL:  On shard shard2, preparing: refused at commit.* No shard loaded the file\.\nHINT:  Fix the cause, then load the file again\./s,
+	'a shard failing at PREPARE TRANSACTION: named; no shard loaded the file');
+is(join('/', map { $node{$_}->safe_psql('postgres', sprintf($two_phase, 2033)) } qw(shard1 shard2)), '0:0:0/0:0:0',
+	'... the prepared shard rolled back: nothing of the file, nothing prepared, on either shard');
+$node{shard2}->safe_psql('postgres', 'DROP TRIGGER refuse_at_commit ON inami.flow_file');
+
+# A shard failing at COMMIT PREPARED, once every shard prepared: a deferred trigger of
+# shard2 leaves its connection, once its transaction is prepared (by postgres, under the
+# role set for the transaction only), under a role that may not finish it; the COMMIT
+# PREPARED fails there before committing anything, as on a lost connection. shard1
+# commits; shard2 keeps its part prepared, through a restart, until COMMIT PREPARED there.
+$node{shard2}->safe_psql('postgres', q{
+	CREATE ROLE not_the_preparer;
+	CREATE FUNCTION leave_as_other() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('role', 'not_the_preparer', false); PERFORM set_config('role', 'none', true); RETURN NULL; END $$;
+	CREATE CONSTRAINT TRIGGER leave_as_other AFTER INSERT ON inami.flow_file
+	    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION leave_as_other();});
+my $f2034 = gen_file('syst01_2034.xml', '--kind', 'syst01', '--year', 2034, '--households', 40, '--seed', 10);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT * FROM inami.load_flow_file_sharded('syst01_2034.xml')});
+like($err, qr/ERROR:  the file syst01_2034\.xml is prepared but not committed on shard shard2\nDETAIL:  On shard shard2, committing its prepared part inami_load:\S+:shard2: permission denied to finish prepared transaction.* Every shard had prepared its part; shard1 committed\. The part of shard2 is kept prepared on it\.\nHINT:  The load is decided: once the shard is back, finish it there: COMMIT PREPARED 'inami_load:[^']+:shard2'; on shard shard2 /s,
+	'a shard failing at COMMIT PREPARED: named with its prepared transaction, and how to finish it');
+my ($gid) = $err =~ /COMMIT PREPARED '([^']+)'/;
+$gid //= '';
+like($gid, qr/^inami_load:\d+:\d+\.\d+:shard2$/, '... named after the load and the shard');
+is($node{shard2}->safe_psql('postgres', q{SELECT gid FROM pg_prepared_xacts}), $gid, '... its part is prepared on shard2');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ' ' || gid || ' ' || committed_elsewhere || ' ' || finish, E'\n') FROM inami.prepared_loads()}),
+	"shard2 $gid true COMMIT PREPARED '$gid'", 'prepared_loads: the part left, decided (shard1 committed the load): commit it');
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ':' || prepared_loads, ',' ORDER BY shard) FROM inami.check_shards()}),
+	'shard1:0,shard2:1', 'check_shards counts it');
+my $y2034 = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) FROM inami.syst01_household WHERE control_year = 2034};
+my ($c1) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($y2034, 0));
+is($node{shard2}->safe_psql('postgres', sprintf($y2034, 1)), '0:0', 'shard2 shows nothing of the file while its part is prepared');
+$node{shard2}->restart;
+is($node{shard2}->safe_psql('postgres', q{SELECT gid FROM pg_prepared_xacts}), $gid, 'the prepared part survives a restart of the shard');
+$node{shard2}->safe_psql('postgres', "COMMIT PREPARED '$gid'");
+$node{shard2}->safe_psql('postgres', 'DROP TRIGGER leave_as_other ON inami.flow_file; DROP FUNCTION leave_as_other(); DROP ROLE not_the_preparer');
+my ($c2, $c2ok) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($y2034, 1));
+is(($c1 + $c2) . "/$c2ok/" . $node{shard1}->safe_psql('postgres', sprintf($two_phase, 2034)) . '/' . $node{shard2}->safe_psql('postgres', sprintf($two_phase, 2034)),
+	count_in($f2034, qr/<Household /) . "/$c2/0:1:0/0:1:0", 'after COMMIT PREPARED: every household of the file once over the shards, nothing prepared');
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM inami.prepared_loads()}), '0', 'prepared_loads: nothing left');
+
+# A shard stopped once every shard prepared. shard1's COMMIT PREPARED is held (shard1
+# waits for a synchronous standby it does not have; its PREPARE, under synchronous_commit
+# = local for that transaction, did not wait); meanwhile shard2 stops. When shard1 is let
+# go, the coordinator's COMMIT PREPARED on shard2 finds its connection lost: shard2's part
+# stays prepared, on its disk, and is committed there once it is back.
+$node{shard1}->append_conf('postgresql.conf', "wal_level = replica\nmax_wal_senders = 2\n");
+$node{shard1}->restart;
+$node{shard1}->safe_psql('postgres', q{
+	CREATE FUNCTION prepare_locally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('synchronous_commit', 'local', true); RETURN NULL; END $$;
+	CREATE CONSTRAINT TRIGGER prepare_locally AFTER INSERT ON inami.flow_file
+	    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION prepare_locally();});
+$node{shard1}->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_standby_names = 'nobody'; SELECT pg_reload_conf();});
+my $f2035 = gen_file('syst01_2035.xml', '--kind', 'syst01', '--year', 2035, '--households', 40, '--seed', 12);
+my ($lout, $lerr) = ('', '');
+my $load = IPC::Run::start([ 'psql', '-X', '-d', $coord->connstr('postgres'), '-c',
+		q{SELECT * FROM inami.load_flow_file_sharded('syst01_2035.xml')} ], '>', \$lout, '2>', \$lerr);
+isnt(wait_for($node{shard1}, q{SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND query LIKE 'COMMIT PREPARED %'}), '',
+	'every shard prepared; shard1 commits its part');
+is($node{shard2}->safe_psql('postgres', q{SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'inami\_load:%:shard2'}), '1',
+	'shard2 has its part prepared');
+$node{shard2}->stop('immediate');
+$node{shard1}->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf();});
+$load->finish;
+like($lerr, qr/ERROR:  the file syst01_2035\.xml is prepared but not committed on shard shard2\nDETAIL:  On shard shard2, committing its prepared part inami_load:\S+:shard2: .* Every shard had prepared its part; shard1 committed\. The part of shard2 is kept prepared on it\.\nHINT:  The load is decided: once the shard is back, finish it there: COMMIT PREPARED 'inami_load:[^']+:shard2'; on shard shard2 /s,
+	'a shard stopped before its COMMIT PREPARED: named with its prepared transaction, and how to finish it');
+($gid) = $lerr =~ /COMMIT PREPARED '([^']+)'/;
+$gid //= '';
+$node{shard2}->start;
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ' ' || finish, E'\n') FROM inami.prepared_loads()}),
+	"shard2 COMMIT PREPARED '$gid'", 'the stopped shard is back: its part is prepared, to be committed');
+$node{shard2}->safe_psql('postgres', "COMMIT PREPARED '$gid'");
+$node{shard1}->safe_psql('postgres', 'DROP TRIGGER prepare_locally ON inami.flow_file; DROP FUNCTION prepare_locally()');
+my $y2035 = q{SELECT count(*) || ':' || count(*) FILTER (WHERE inami.shard_of(request_number, 2) = %d) || ':' || (SELECT count(*) FROM inami.flow_file WHERE year = 2035) || ':' || (SELECT count(*) FROM pg_prepared_xacts) FROM inami.syst01_household WHERE control_year = 2035};
+my ($d1, $d1ok, $d1f, $d1p) = split /:/, $node{shard1}->safe_psql('postgres', sprintf($y2035, 0));
+my ($d2, $d2ok, $d2f, $d2p) = split /:/, $node{shard2}->safe_psql('postgres', sprintf($y2035, 1));
+is(($d1 + $d2) . " $d1ok/$d2ok $d1f/$d2f $d1p/$d2p", count_in($f2035, qr/<Household /) . " $d1/$d2 1/1 0/0",
+	'after COMMIT PREPARED on the restarted shard: every household once, on its shard; the file row on each; nothing prepared');
+
+# A load the coordinator stopped before its commit phase: a part prepared on one shard, no
+# shard committed it. prepared_loads says to roll it back.
+$node{shard1}->safe_psql('postgres', q{BEGIN; INSERT INTO inami.shard_load (gid, source_name) VALUES ('inami_load:1:2.3:shard1', 'lost.xml');
+	PREPARE TRANSACTION 'inami_load:1:2.3:shard1';});
+is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ' ' || committed_elsewhere || ' ' || finish, E'\n') FROM inami.prepared_loads()}),
+	"shard1 false ROLLBACK PREPARED 'inami_load:1:2.3:shard1'", 'prepared_loads: a load no shard committed is rolled back');
+$node{shard1}->safe_psql('postgres', q{ROLLBACK PREPARED 'inami_load:1:2.3:shard1'});
+
 # Parameter replication: the coordinator publishes its operator rows, each shard subscribes
 # (without the first copy: add_shard found their rows equal); a row added or changed on
 # the coordinator reaches both shards, and check_shards finds them equal.
