@@ -298,12 +298,7 @@ split_parts(FlowSplit *s, ArrayType *names, ArrayType *conns, ArrayType *positio
 				nconns,
 				npositions;
 
-	if (shards < 1 || shards > INAMI_MAX_SHARDS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("number of shards must be between 1 and %d", INAMI_MAX_SHARDS),
-				 errdetail("The number of shards given is %d.", shards),
-				 errhint("Give the number of shards of the cluster: SELECT count(*) FROM inami.shard;")));
+	inami_check_shards(shards);
 	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &n, &nn, &nnames);
 	deconstruct_array(conns, TEXTOID, -1, false, TYPALIGN_INT, &c, &cn, &nconns);
 	deconstruct_array(positions, INT4OID, 4, true, TYPALIGN_INT, &p, &pn, &npositions);

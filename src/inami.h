@@ -211,6 +211,7 @@ extern bool inami_flow_load_part;
 
 /* shard.c: inami.shard_of(key, shards) over len bytes of key (1 <= shards <= INAMI_MAX_SHARDS) */
 extern int	inami_shard_position(const char *key, int len, int shards);
+extern void inami_check_shards(int shards);
 
 /* ---- control runs: declarations shared beyond their files ---- */
 

@@ -93,14 +93,21 @@ inami_shard_of(PG_FUNCTION_ARGS)
 	int32		shards = PG_GETARG_INT32(1);
 
 	check_collation(PG_GET_COLLATION());
+	inami_check_shards(shards);
+
+	PG_RETURN_INT32(inami_shard_position(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), shards));
+}
+
+/* A number of shards is 1 to INAMI_MAX_SHARDS. */
+void
+inami_check_shards(int shards)
+{
 	if (shards < 1 || shards > INAMI_MAX_SHARDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("number of shards must be between 1 and %d", INAMI_MAX_SHARDS),
 				 errdetail("The number of shards given is %d.", shards),
 				 errhint("Give the number of shards of the cluster: SELECT count(*) FROM inami.shard;")));
-
-	PG_RETURN_INT32(inami_shard_position(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), shards));
 }
 
 /* shard_of over len bytes of key, for 1 to INAMI_MAX_SHARDS shards (the caller checks). */

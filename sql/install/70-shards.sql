@@ -152,6 +152,26 @@ $$;
 COMMENT ON FUNCTION inami._dblink_schema() IS
 'The schema of the dblink extension in this database; an error when it is not installed.';
 
+-- Close the dblink connections named, whatever happened on them: closing one rolls back
+-- the transaction it left open on its shard; one already gone is no error.
+CREATE FUNCTION inami._dblink_close(dbl text, conns text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    c text;
+BEGIN
+    FOREACH c IN ARRAY coalesce(conns, '{}')
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION inami._dblink_close(text, text[]) IS
+'Internal to the coordinator: closes the dblink connections named (dblink in schema dbl), each in turn, an error on one ignored; closing one rolls back what it left open on its shard.';
+
 -- One shard against this node: same extension version, same library, same parameter
 -- rows. Every difference is an error naming the table and the shard.
 CREATE FUNCTION inami._check_shard(shard text) RETURNS void
@@ -530,14 +550,7 @@ BEGIN
         END IF;
     END LOOP;
     -- Every connection closed, whatever happened on it.
-    FOREACH c IN ARRAY conns
-    LOOP
-        BEGIN
-            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
-        EXCEPTION WHEN OTHERS THEN
-            NULL;
-        END;
-    END LOOP;
+    PERFORM inami._dblink_close(dbl, conns);
     SELECT pg_catalog.array_agg(r.shard ORDER BY r.shard), (pg_catalog.array_agg(r.error_message ORDER BY r.shard))[1],
            (pg_catalog.array_agg(r.error_sqlstate ORDER BY r.shard))[1]
     INTO failed, first_error, first_state
@@ -835,14 +848,7 @@ BEGIN
             SELECT f.kind, f.records, f.parts, f.part_records INTO split_kind, split_records, split_parts, split_sent
             FROM inami._split_flow_file(path, dbl, names, live, positions, n) f;
         EXCEPTION WHEN OTHERS OR query_canceled THEN
-            FOREACH c IN ARRAY conns
-            LOOP
-                BEGIN
-                    EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
-                EXCEPTION WHEN OTHERS THEN
-                    NULL;
-                END;
-            END LOOP;
+            PERFORM inami._dblink_close(dbl, conns);
             RAISE;
         END;
         -- Every shard loads its part at once.
@@ -885,14 +891,7 @@ BEGIN
     -- parts are already in).
     IF pg_catalog.cardinality(failed) = 0 AND shards IS NULL AND split_kind = 'Syst04' AND split_records > 0
        AND (SELECT sum(p.listed) FROM pg_temp.inami_flow_part p) = 0 THEN
-        FOREACH c IN ARRAY conns
-        LOOP
-            BEGIN
-                EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
-            EXCEPTION WHEN OTHERS THEN
-                NULL;
-            END;
-        END LOOP;
+        PERFORM inami._dblink_close(dbl, conns);
         RAISE EXCEPTION 'Syst04 answers no household that a Syst01 lists'
             USING ERRCODE = 'foreign_key_violation',
                   DETAIL = pg_catalog.format('None of the %s households of %s is in a loaded Syst01 of its control year on any shard.',
@@ -967,14 +966,7 @@ BEGIN
         END LOOP;
     END IF;
     -- Closing a connection rolls back what it left open.
-    FOREACH c IN ARRAY conns
-    LOOP
-        BEGIN
-            EXECUTE pg_catalog.format('SELECT %I.dblink_disconnect($1)', dbl) USING c;
-        EXCEPTION WHEN OTHERS THEN
-            NULL;
-        END;
-    END LOOP;
+    PERFORM inami._dblink_close(dbl, conns);
     IF pg_catalog.cardinality(kept_prepared) > 0 THEN
         RAISE EXCEPTION 'the file % is prepared but not committed on shard %', path, pg_catalog.array_to_string(kept_prepared, ', ')
             USING ERRCODE = 'external_routine_exception',

@@ -166,7 +166,7 @@ DECLARE
         '_control_lock_key', '_control_alive_key', '_progress_start', '_progress_end',
         -- the sharded runs, from the coordinator
         'run_systematic_control_sharded', 'run_proactive_flow_sharded', '_run_sharded', 'check_shards',
-        '_check_shard', '_dblink_schema'];
+        '_check_shard', '_dblink_schema', '_dblink_close'];
     -- the owner's (load_flow_file: pg_read_server_files, as since 0.1.0)
     owner_routines text[] := ARRAY['load_flow_file', 'set_oa_security', '_grant_levels',
         -- the cluster's shape, and the sharded load of server files
