@@ -233,23 +233,6 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION inami._control_run_start(kind text, year int) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    run bigint;
-BEGIN
-    IF year IS NULL THEN
-        RAISE EXCEPTION 'year must be between 1990 and 2200'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'The year given is NULL.',
-                  HINT = 'Give the control year (systematic control) or the year of the proactive flow, e.g. 2024.';
-    END IF;
-    PERFORM inami._check_year(year, 'year');
-    INSERT INTO inami.control_run (kind, year) VALUES (kind, year) RETURNING run_id INTO run;
-    RETURN run;
-END;
-$$;
-
 -- INSERT INTO target <query>, the target's foreign keys checked once for every row
 -- (insert_select.c): what the runs write their decisions with.
 CREATE FUNCTION inami._insert_select(target regclass, query text) RETURNS bigint
@@ -774,68 +757,6 @@ END;
 $$;
 COMMENT ON PROCEDURE inami.purge_expired(date) IS
 'R7 (Circ. O.A. 2024/165, 6; 2024/200, 3): removes everything about every year X whose keeping ended before as_of: the data of year X rest the reimbursements of X and X+1 (rights prolonged until 31 December X+1), each kept until the end of its year + 6 and no longer (the permission limits keeping to six years), so X goes when X+7 < year of as_of, and when X+6 < year of as_of the Syst_01 households of X go with their Syst_04 answers, events and decision unless their decision or received Syst_05 runs the right into X+1 or they were decided after X (households without a decision go too): loaded flows with their files, decisions, events, proactive outcomes and the runs of those years. Logs what it removed in inami.control_run (kind purge, counts per table); a purge whose session ended while it ran (a crash, a terminated backend) is marked interrupted by the next purge. Call it outside a transaction block; schedulable with pg_cron.';
-
-CREATE OR REPLACE FUNCTION inami.maf_ceiling(year int, household_income numeric, maf_social boolean)
-RETURNS numeric
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    social numeric;
-    bracket numeric;
-BEGIN
-    IF year IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM inami._check_year(year, 'MAF year');
-    IF maf_social IS NULL THEN
-        RAISE EXCEPTION 'maf_ceiling needs maf_social'
-            USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('maf_social is NULL for year %s.', year),
-                  HINT = 'Give true when the household has members in a MAF social household (inami.maf_household), false otherwise.';
-    END IF;
-    IF household_income IS NULL AND NOT maf_social THEN
-        RAISE EXCEPTION 'maf_ceiling needs the household income when MAF social does not apply'
-            USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('household_income is NULL and maf_social is false for year %s.', year),
-                  HINT = 'Give the household''s net taxable income of year - 2 (0 when the insurer may presume no income, Circ. O.A. 2024/245). A household of TP persons arrived in 2023 has the MAF social ceiling, with or without the IM: give maf_social true.';
-    END IF;
-    IF household_income < 0 THEN
-        RAISE EXCEPTION 'household income must not be negative'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The household income given is %s.', household_income),
-                  HINT = 'Give the household''s net taxable income of year - 2, 0 or more.';
-    END IF;
-    IF maf_social THEN
-        SELECT c.ceiling INTO social FROM inami.maf_social_ceiling c WHERE c.year = $1;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'no MAF social ceiling for year %', year
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('inami.maf_social_ceiling has no row with year = %s.', year),
-                      HINT = format('Add the ceiling of the year with its source: INSERT INTO inami.maf_social_ceiling (year, ceiling, source) VALUES (%s, ...).', year);
-        END IF;
-    END IF;
-    IF household_income IS NOT NULL THEN
-        PERFORM 1 FROM inami.maf_income_bracket b WHERE b.year = $1;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'no MAF income brackets for year %', year
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('inami.maf_income_bracket has no row with year = %s.', year),
-                      HINT = format('Add the brackets of the year with their source: INSERT INTO inami.maf_income_bracket (year, income_from, ceiling, label, source) VALUES (%s, 0.00, ...), ...', year);
-        END IF;
-        SELECT b.ceiling INTO bracket FROM inami.maf_income_bracket b
-        WHERE b.year = $1 AND b.income_from <= household_income
-        ORDER BY b.income_from DESC LIMIT 1;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'no MAF income bracket of year % holds an income of %', year, household_income
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('The lowest income_from of inami.maf_income_bracket for year %s is %s.',
-                                      year, (SELECT min(b.income_from) FROM inami.maf_income_bracket b WHERE b.year = $1)),
-                      HINT = format('Add the first bracket: INSERT INTO inami.maf_income_bracket (year, income_from, ceiling, label, source) VALUES (%s, 0.00, ...).', year);
-        END IF;
-    END IF;
-    -- MAF social and a lower income bracket: the lower applies (Circ. O.A. 2024/245, "MAF 250").
-    RETURN least(social, bracket);
-END;
-$$;
 
 COMMENT ON FUNCTION inami._control_lock_key(text) IS
 'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami._control_lock_key(kind), year).';
