@@ -92,7 +92,8 @@ static List *
 checkable_fkeys(Relation rel, bool *ok)
 {
 	TriggerDesc *td = rel->trigdesc;
-	List	   *fkeys = RelationGetFKeyList(rel);
+	/* a copy: the relcache may rebuild its own while the query runs */
+	List	   *fkeys = copyObject(RelationGetFKeyList(rel));
 	List	   *checks = NIL;
 	ListCell   *lc;
 
