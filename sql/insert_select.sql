@@ -19,7 +19,7 @@ INSERT INTO isel.household SELECT 2024, 'h' || i FROM generate_series(1, 5) i;
 INSERT INTO isel.household VALUES (2025, 'h1');
 INSERT INTO isel.run VALUES (1), (2);
 
-SELECT plan(30);
+SELECT plan(32);
 
 -- The rows, and their checks made once.
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h' || i, 1::bigint, i * 10.0 FROM generate_series(1, 3) i$$),
@@ -92,6 +92,13 @@ SELECT throws_ok($$SELECT inami._insert_select('isel.numbered', 'SELECT 7::bigin
 CREATE TABLE isel.late (id bigint REFERENCES isel.run DEFERRABLE INITIALLY DEFERRED);
 SELECT is(inami._insert_select('isel.late', 'SELECT 1::bigint'), 1::bigint, 'with a deferrable foreign key');
 
+-- A read-only transaction: refused, as the INSERT is.
+BEGIN;
+SET TRANSACTION READ ONLY;
+SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2025, ''h1'', 1::bigint, 1.0')$$,
+                 '25006', 'cannot execute INSERT in a read-only transaction', 'in a read-only transaction: refused');
+COMMIT;
+
 -- Privileges: those of the INSERT.
 CREATE ROLE isel_operator;
 GRANT inami_operator TO isel_operator;
@@ -113,25 +120,48 @@ SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2024, ''
                  '42501', 'new row violates row-level security policy for table "decision"', 'row-level security applies');
 RESET ROLE;
 ALTER TABLE isel.decision DISABLE ROW LEVEL SECURITY;
+-- The checks run as the referenced tables' owner: nothing of the caller's search_path runs
+-- there (a count of its own would otherwise run with the owner's rights).
+CREATE SCHEMA isel_evil;
+CREATE FUNCTION isel_evil.step(bigint) RETURNS bigint LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'the caller''s count ran as %', current_user; END $$;
+CREATE AGGREGATE isel_evil.count(*) (SFUNC = isel_evil.step, STYPE = bigint);
+GRANT USAGE ON SCHEMA isel_evil TO isel_operator;
+INSERT INTO isel.household VALUES (2025, 'h2');
+SET ROLE isel_operator;
+SET search_path = isel_evil, pg_catalog;
+SELECT inami._insert_select('isel.decision', $$SELECT 2025, 'h2', 1::bigint, 1.0$$) AS inserted \gset
+RESET search_path;
+RESET ROLE;
+SELECT is(:inserted::bigint, 1::bigint, 'a count() first on the caller''s search_path does not run in the checks');
 
 -- A control run's first run writes its decisions this way, a later run through MERGE: both
 -- are tested by the control suites; here, that the way is the one said.
-SELECT is((SELECT count(*) FROM isel.decision), 6::bigint, 'six decisions in the end');
-SELECT is((SELECT count(*) FROM isel.household WHERE year = 2025 AND xmax <> '0'), 1::bigint,
-          'the household of 2025 was locked by the operator''s insert');
+SELECT is((SELECT count(*) FROM isel.decision), 7::bigint, 'seven decisions in the end');
+SELECT is((SELECT count(*) FROM isel.household WHERE year = 2025 AND xmax <> '0'), 2::bigint,
+          'the households of 2025 were locked by the operator''s inserts');
 SELECT ok(has_function_privilege('inami_operator', 'inami._insert_select(regclass, text)', 'EXECUTE')
           AND NOT has_function_privilege('inami_analyst', 'inami._insert_select(regclass, text)', 'EXECUTE'),
           'operators may call it, analysts not');
 SELECT * FROM finish();
 
--- Which way the rows went (DEBUG1): checked at once, or through INSERT.
+-- Which way the rows went (DEBUG1): checked at once, or through INSERT (a trigger of the
+-- user, a typmod, a deferrable key, a key of a row type, the replication role).
+CREATE TYPE isel.pair AS (a int, b int);
+CREATE TABLE isel.pair_parent (p isel.pair PRIMARY KEY);
+CREATE TABLE isel.pair_child (p isel.pair REFERENCES isel.pair_parent);
 SET client_min_messages = debug1;
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);
 CREATE TRIGGER note AFTER INSERT ON isel.decision FOR EACH ROW EXECUTE FUNCTION isel.note();
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);
 SELECT inami._insert_select('isel.rounded', 'SELECT 1.26::numeric WHERE false');
 SELECT inami._insert_select('isel.late', 'SELECT 1::bigint WHERE false');
+SELECT inami._insert_select('isel.pair_child', 'SELECT ROW(1, NULL)::isel.pair WHERE false');
+DROP TRIGGER note ON isel.decision;
+SET session_replication_role = replica;
+SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);
+RESET session_replication_role;
 RESET client_min_messages;
 
-DROP SCHEMA isel CASCADE;
+DROP SCHEMA isel, isel_evil CASCADE;
 DROP ROLE isel_operator;

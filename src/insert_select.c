@@ -38,6 +38,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
@@ -45,6 +46,8 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
+#include "tcop/utility.h"
 
 #include "inami.h"
 
@@ -77,7 +80,12 @@ fkey_checkable(Relation rel, ForeignKeyCacheInfo *fk)
 
 		get_atttypetypmodcoll(RelationGetRelid(rel), fk->conkey[i], &type, &typmod, &coll);
 		get_atttypetypmodcoll(fk->confrelid, fk->confkey[i], &ptype, &ptypmod, &pcoll);
-		ok = type == ptype &&
+		/*
+		 * Not a row type (IS NOT NULL of a row is not the check's NULL test), and the key's
+		 * equality the type's own (DISTINCT and the check's join then agree with it).
+		 */
+		ok = type == ptype && !type_is_rowtype(type) &&
+			lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr == fk->conpfeqop[i] &&
 			(!OidIsValid(coll) || get_collation_isdeterministic(coll)) &&
 			(!OidIsValid(pcoll) || get_collation_isdeterministic(pcoll));
 	}
@@ -97,14 +105,16 @@ checkable_fkeys(Relation rel, bool *ok)
 	List	   *checks = NIL;
 	ListCell   *lc;
 
-	*ok = true;
+	*ok = SessionReplicationRole == SESSION_REPLICATION_ROLE_ORIGIN;
 	for (int i = 0; td != NULL && i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
 
 		if (!TRIGGER_FOR_INSERT(t->tgtype))
 			continue;
-		if (!(t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgisinternal))
+		/* a check that an INSERT would not make (disabled, or replication role) is left out there */
+		if (!(t->tgfoid == F_RI_FKEY_CHECK_INS && t->tgisinternal &&
+			  (t->tgenabled == TRIGGER_FIRES_ON_ORIGIN || t->tgenabled == TRIGGER_FIRES_ALWAYS)))
 			*ok = false;
 	}
 	foreach(lc, fkeys)
@@ -142,7 +152,22 @@ static void
 receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	InsertReceiver *r = (InsertReceiver *) self;
-	MemoryContext old = MemoryContextSwitchTo(r->mcxt);
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	MemoryContext old;
+
+	/* the rows are the table's, as checked when the query was prepared (it may be planned again) */
+	for (int i = 0, j = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped)
+			continue;
+		if (j >= typeinfo->natts || TupleDescAttr(typeinfo, j)->atttypid != a->atttypid ||
+			(a->atttypmod != -1 && TupleDescAttr(typeinfo, j)->atttypmod != a->atttypmod))
+			elog(ERROR, "inami._insert_select: the query's row type changed since it was checked");
+		j++;
+	}
+	old = MemoryContextSwitchTo(r->mcxt);
 
 	/*
 	 * Begun here, with the command id of the query's own snapshot: the rows it inserts are
@@ -271,6 +296,7 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 	StringInfoData q;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	HeapTuple	tup;
 	Oid			owner;
 	bool		isnull;
@@ -291,12 +317,19 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
+	/*
+	 * As the owner, with pg_catalog's names only: nothing of the caller's search_path may
+	 * run with the owner's rights.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	initStringInfo(&q);
-	appendStringInfo(&q, "WITH %s SELECT %s, (SELECT count(*) FROM (SELECT FROM k x JOIN ONLY %s p ON %s"
+	appendStringInfo(&q, "WITH %s SELECT %s, (SELECT pg_catalog.count(*) FROM (SELECT FROM k x JOIN ONLY %s p ON %s"
 					 " FOR KEY SHARE OF p) l)",
-					 k, pk != NULL && bms_is_subset(pk, fkcols) ? "NULL::bigint" : "(SELECT count(*) FROM k)",
+					 k, pk != NULL && bms_is_subset(pk, fkcols) ? "NULL::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM k)",
 					 parent, equal);
 	if (SPI_execute(q.data, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "checking foreign key %u failed", fk->conoid);
@@ -312,6 +345,7 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 		if (SPI_execute(q.data, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "checking foreign key %u failed", fk->conoid);
 	}
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (nkeys != nlocked)
@@ -407,6 +441,9 @@ inami_insert_select(PG_FUNCTION_ARGS)
 		j++;
 	}
 
+	/* as ExecCheckXactReadOnly: no INSERT into a table that is not temporary */
+	if (fast && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP)
+		PreventCommandIfReadOnly("INSERT");
 	if (!fast)
 	{
 		char	   *insert = psprintf("INSERT INTO %s %s",
