@@ -359,6 +359,7 @@ insert_rows(CopyFromState cstate, Relation rel, List *rtable)
 	TupleTableSlot *row;
 	ErrorContextCallback errcallback;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	uint64		n;
 
 	inami_row_writer_begin(&w, rel, rtable);
 	w.tag_target = &cstate->cur_lineno;
@@ -381,9 +382,11 @@ insert_rows(CopyFromState cstate, Relation rel, List *rtable)
 	}
 	MemoryContextSwitchTo(oldcxt);
 
+	/* the last batch goes in with the context that names a row's line */
+	n = inami_row_writer_end(&w);
 	error_context_stack = errcallback.previous;
 	ExecDropSingleTupleTableSlot(row);
-	return inami_row_writer_end(&w);
+	return n;
 }
 
 /*
