@@ -66,6 +66,7 @@ typedef struct CheckContext
 {
 	Oid			nspid;			/* the schema inami */
 	List	   *bodies;			/* the SQL functions whose body is being walked */
+	List	   *walked;			/* those whose body was walked already: once a statement */
 } CheckContext;
 
 /* Whether role may do what was refused (arg: what to check). */
@@ -215,8 +216,11 @@ check_function(Oid funcid, FuncExpr *call, CheckContext *cx)
 					GetUserId(), form->proowner, ACL_EXECUTE, ACLMASK_ANY) == 0)
 			refuse_function(funcid, form);
 	}
-	if (call != NULL && list_length(cx->bodies) < MAX_BODY_DEPTH && !list_member_oid(cx->bodies, funcid))
+	if (call != NULL && list_length(cx->bodies) < MAX_BODY_DEPTH && !list_member_oid(cx->walked, funcid))
+	{
 		body = sql_body(tup, call);
+		cx->walked = lappend_oid(cx->walked, funcid);
+	}
 	ReleaseSysCache(tup);
 	if (body != NULL)
 	{
@@ -354,6 +358,7 @@ static bool
 check_start(CheckContext *cx)
 {
 	cx->bodies = NIL;
+	cx->walked = NIL;
 	cx->nspid = InvalidOid;
 	if (!IsTransactionState() || superuser())
 		return false;
