@@ -49,8 +49,10 @@ $(EXT_SCRIPT): $(sort $(wildcard $(srcdir)/sql/install/*.sql)) inami.control
 
 $(UPGRADE_SCRIPTS): inami--%.sql: $(srcdir)/sql/upgrade/inami--%.sql $(wildcard $(srcdir)/sql/install/*.sql)
 	awk -v src='$(srcdir)' 'NR == 1 { print "-- assembled by make from sql/upgrade/$@; edit that, not this." } \
-	    /^-- @include [^ ]+$$/ { f = src "/" $$3; if ((getline l < f) <= 0) { print "no file " f > "/dev/stderr"; exit 1 } \
-	    print "-- " $$3; print l; while ((getline l < f) > 0) print l; close(f); next } { print }' $< >$@
+	    /^-- @include/ { if (NF != 3 || $$0 ~ /\r/) { print "malformed: " $$0 > "/dev/stderr"; exit 1 } \
+	    f = src "/" $$3; if ((getline l < f) <= 0) { print "no file " f > "/dev/stderr"; exit 1 } \
+	    print "-- " $$3; print l; while ((getline l < f) > 0) print l; close(f); next } { print }' $< >$@.tmp
+	mv $@.tmp $@
 
 # The documentation, the client examples and the schemas of the exchange formats, which the
 # readers' HINTs name, installed beside PostgreSQL's own extension docs.
