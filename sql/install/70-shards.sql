@@ -973,8 +973,10 @@ BEGIN
                   DETAIL = first_error || pg_catalog.format(' Every shard had prepared its part; %s committed. The part of %s is kept prepared on it.',
                                                             coalesce(NULLIF(pg_catalog.array_to_string(committed, ', '), ''), 'none'),
                                                             pg_catalog.array_to_string(kept_prepared, ', ')),
-                  HINT = pg_catalog.format('The load is decided: once the shard is back, finish it there: %s (SELECT * FROM inami.prepared_loads(); lists what is left). Do not load the file again.',
-                                           pg_catalog.array_to_string(left_prepared, ' '));
+                  HINT = CASE WHEN pg_catalog.cardinality(committed) > 0
+                              THEN pg_catalog.format('The load is decided: once the shard is back, finish it there: %s (SELECT * FROM inami.prepared_loads(); lists what is left). Do not load the file again.',
+                                                     pg_catalog.array_to_string(left_prepared, ' '))
+                              ELSE 'No shard has committed its part yet: finish every part the same way, as SELECT * FROM inami.prepared_loads(); says once every shard is back (it rolls back a load no shard committed; then load the file again).' END;
     END IF;
     IF pg_catalog.cardinality(failed) > 0 THEN
         RAISE EXCEPTION 'the file % was not loaded on shard %', path, pg_catalog.array_to_string(failed, ', ')
@@ -1048,11 +1050,18 @@ BEGIN
             '|| pg_catalog.split_part(gid, '':'', 3) AS l FROM inami.shard_load) x WHERE l = ANY (%L::text[])', loads);
         decided := decided || coalesce(found, '{}');
     END LOOP;
+    -- A load of this database whose transaction is still in progress is still committing
+    -- its parts: nothing to finish by hand (finish NULL).
     RETURN QUERY
     SELECT p.shard, p.gid, p.prepared, p.load = ANY (decided),
-           pg_catalog.format('%s PREPARED %L', CASE WHEN p.load = ANY (decided) THEN 'COMMIT' ELSE 'ROLLBACK' END, p.gid)
+           CASE WHEN pg_catalog.split_part(p.gid, ':', 2) = (SELECT d.oid::text FROM pg_catalog.pg_database d
+                                                               WHERE d.datname = pg_catalog.current_database())
+                     AND pg_catalog.pg_xact_status(pg_catalog.split_part(pg_catalog.split_part(p.gid, ':', 3), '.', 1)::xid8)
+                         = 'in progress'
+                THEN NULL
+                ELSE pg_catalog.format('%s PREPARED %L', CASE WHEN p.load = ANY (decided) THEN 'COMMIT' ELSE 'ROLLBACK' END, p.gid) END
     FROM pg_temp.inami_prepared_load p ORDER BY p.gid;
 END;
 $$;
 COMMENT ON FUNCTION inami.prepared_loads() IS
-'On a coordinator: the parts of sharded loads (inami.load_flow_file_sharded) left prepared on its shards (pg_prepared_xacts, gid inami_load:...), one row per shard and part, with the statement that finishes each, to run on that shard: COMMIT PREPARED when another shard committed the same load (its inami.shard_load row: the load was decided), ROLLBACK PREPARED when none did (the coordinator stopped before the commit phase; load the file again). Every shard must be reachable.';
+'On a coordinator: the parts of sharded loads (inami.load_flow_file_sharded) left prepared on its shards (pg_prepared_xacts, gid inami_load:...), one row per shard and part, with the statement that finishes each, to run on that shard: COMMIT PREPARED when another shard committed the same load (its inami.shard_load row: the load was decided), ROLLBACK PREPARED when none did (the coordinator stopped before the commit phase; load the file again); NULL while the load that prepared it is still running (its transaction on this coordinator in progress). Every shard must be reachable.';

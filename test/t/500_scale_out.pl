@@ -697,6 +697,21 @@ is($coord->safe_psql('postgres', q{SELECT string_agg(shard || ' ' || committed_e
 	"shard1 false ROLLBACK PREPARED 'inami_load:1:2.3:shard1'", 'prepared_loads: a load no shard committed is rolled back');
 $node{shard1}->safe_psql('postgres', q{ROLLBACK PREPARED 'inami_load:1:2.3:shard1'});
 
+# A part prepared by a load still running (its transaction on the coordinator in
+# progress): nothing to finish by hand while it runs; once it has ended without any
+# shard committing, roll back.
+is($coord->safe_psql('postgres', q{
+	BEGIN;
+	SELECT FROM dblink_exec('shard1', pg_catalog.format('BEGIN; INSERT INTO inami.shard_load (gid, source_name) VALUES (%1$L, ''running.xml''); PREPARE TRANSACTION %1$L',
+		'inami_load:' || (SELECT oid FROM pg_database WHERE datname = current_database()) || ':' || pg_current_xact_id() || '.1:shard1'));
+	SELECT shard || ' ' || coalesce(finish, 'NULL') FROM inami.prepared_loads();
+	ROLLBACK;
+	SELECT shard || ' ' || split_part(finish, ' ', 1) FROM inami.prepared_loads();}),
+	"shard1 NULL\nshard1 ROLLBACK", 'prepared_loads: a part of a load still running is left to it (finish NULL), rolled back once it ended');
+$node{shard1}->safe_psql('postgres', q{SELECT 'ROLLBACK PREPARED ' || quote_literal(gid) FROM pg_prepared_xacts WHERE gid LIKE 'inami\_load:%'}) =~ /(.+)/
+	and $node{shard1}->safe_psql('postgres', $1);
+is($node{shard1}->safe_psql('postgres', q{SELECT count(*) FROM pg_prepared_xacts}), '0', 'and nothing is left prepared on the shard');
+
 # Parameter replication: the coordinator publishes its operator rows, each shard subscribes
 # (without the first copy: add_shard found their rows equal); a row added or changed on
 # the coordinator reaches both shards, and check_shards finds them equal.
