@@ -128,6 +128,30 @@ checkable_fkeys(Relation rel, bool *ok)
 	return *ok ? checks : NIL;
 }
 
+/*
+ * Are the columns of rows (a query's) the table's, in order, of the same types and
+ * typmods, none of them a GENERATED ALWAYS identity (whose value the INSERT refuses)?
+ */
+static bool
+rows_are_the_tables(TupleDesc desc, TupleDesc rows)
+{
+	int			j = 0;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped)
+			continue;
+		if (j >= rows->natts || a->attidentity == ATTRIBUTE_IDENTITY_ALWAYS ||
+			TupleDescAttr(rows, j)->atttypid != a->atttypid ||
+			(a->atttypmod != -1 && TupleDescAttr(rows, j)->atttypmod != a->atttypmod))
+			return false;
+		j++;
+	}
+	return j == rows->natts;
+}
+
 /* The query's rows into the row writer; the key columns also into a tuplestore. */
 typedef struct InsertReceiver
 {
@@ -152,21 +176,11 @@ static void
 receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	InsertReceiver *r = (InsertReceiver *) self;
-	TupleDesc	desc = RelationGetDescr(r->rel);
 	MemoryContext old;
 
 	/* the rows are the table's, as checked when the query was prepared (it may be planned again) */
-	for (int i = 0, j = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(desc, i);
-
-		if (a->attisdropped)
-			continue;
-		if (j >= typeinfo->natts || TupleDescAttr(typeinfo, j)->atttypid != a->atttypid ||
-			(a->atttypmod != -1 && TupleDescAttr(typeinfo, j)->atttypmod != a->atttypmod))
-			elog(ERROR, "inami._insert_select: the query's row type changed since it was checked");
-		j++;
-	}
+	if (!rows_are_the_tables(RelationGetDescr(r->rel), typeinfo))
+		elog(ERROR, "inami._insert_select: the query's row type changed since it was checked");
 	old = MemoryContextSwitchTo(r->mcxt);
 
 	/*
@@ -292,6 +306,7 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 	char	   *equal = key_equality(fk, relid, "p", "x");
 	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	Bitmapset  *fkcols = NULL;
+	bool		keys_unique;	/* they hold the table's primary key: distinct already */
 	char	   *k;
 	StringInfoData q;
 	Oid			save_userid;
@@ -305,7 +320,8 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 
 	for (int i = 0; i < fk->nkeys; i++)
 		fkcols = bms_add_member(fkcols, fk->conkey[i] - FirstLowInvalidHeapAttributeNumber);
-	if (pk != NULL && bms_is_subset(pk, fkcols))
+	keys_unique = pk != NULL && bms_is_subset(pk, fkcols);
+	if (keys_unique)
 		k = psprintf("k AS (SELECT %s FROM " KEYS_RELATION " x WHERE %s IS NOT NULL)", keys, notnull);
 	else
 		k = psprintf("k AS MATERIALIZED (SELECT DISTINCT %s FROM " KEYS_RELATION " x WHERE %s IS NOT NULL)",
@@ -329,11 +345,11 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 	initStringInfo(&q);
 	appendStringInfo(&q, "WITH %s SELECT %s, (SELECT pg_catalog.count(*) FROM (SELECT FROM k x JOIN ONLY %s p ON %s"
 					 " FOR KEY SHARE OF p) l)",
-					 k, pk != NULL && bms_is_subset(pk, fkcols) ? "NULL::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM k)",
+					 k, keys_unique ? "NULL::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM k)",
 					 parent, equal);
 	if (SPI_execute(q.data, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "checking foreign key %u failed", fk->conoid);
-	if (!(pk != NULL && bms_is_subset(pk, fkcols)))
+	if (!keys_unique)
 		nkeys = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	nlocked = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	if (nkeys != nlocked)
@@ -386,7 +402,6 @@ inami_insert_select(PG_FUNCTION_ARGS)
 	CachedPlanSource *source;
 	List	   *fkeys;
 	bool		fast;
-	int			ncols = 0;
 	int			ret;
 	uint64		n;
 
@@ -399,11 +414,8 @@ inami_insert_select(PG_FUNCTION_ARGS)
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
 	for (int i = 0; i < desc->natts; i++)
 		if (!TupleDescAttr(desc, i)->attisdropped)
-		{
 			nsitem->p_rte->insertedCols = bms_add_member(nsitem->p_rte->insertedCols,
 														 i + 1 - FirstLowInvalidHeapAttributeNumber);
-			ncols++;
-		}
 	ExecCheckRTPerms(pstate->p_rtable, true);
 
 	fkeys = checkable_fkeys(rel, &fast);
@@ -426,20 +438,7 @@ inami_insert_select(PG_FUNCTION_ARGS)
 				 errhint("Give one SELECT whose columns are those of table \"%s\", in order.",
 						 RelationGetRelationName(rel))));
 	/* the query's columns, the table's: else INSERT says what is wrong, or converts */
-	if (source->resultDesc->natts != ncols)
-		fast = false;
-	for (int i = 0, j = 0; fast && i < desc->natts; i++)
-	{
-		if (TupleDescAttr(desc, i)->attisdropped)
-			continue;
-		/* a value for GENERATED ALWAYS AS IDENTITY: the INSERT refuses it */
-		if (TupleDescAttr(desc, i)->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
-			fast = false;
-		fast = fast && TupleDescAttr(desc, i)->atttypid == TupleDescAttr(source->resultDesc, j)->atttypid &&
-			(TupleDescAttr(desc, i)->atttypmod == -1 ||
-			 TupleDescAttr(desc, i)->atttypmod == TupleDescAttr(source->resultDesc, j)->atttypmod);
-		j++;
-	}
+	fast = fast && rows_are_the_tables(desc, source->resultDesc);
 
 	/* as ExecCheckXactReadOnly: no INSERT into a table that is not temporary */
 	if (fast && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP)
