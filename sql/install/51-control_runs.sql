@@ -137,14 +137,23 @@ END;
 COMMENT ON FUNCTION inami._control_rule(text, text, text) IS
 'R4: the circular and section behind a reason (verdict and the income''s own reason complete STOPSYST, KEEPADV and KEEPDSH).';
 
--- R4: every candidate end of right of the households of a control year, in precedence order.
-CREATE FUNCTION inami.systematic_candidates(control_year int, request_number text DEFAULT NULL)
+-- R4: every candidate end of right of the households of a control year, in precedence order,
+-- each with every candidate of its household as JSON (what a decision keeps). One stream:
+-- the rule's text is computed at the top, so that a caller that does not read it (the
+-- control run) does not pay for it; a household's candidates are ranked and gathered by
+-- one window, over the households with events only.
+CREATE FUNCTION inami._systematic_candidates(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[],
                precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text,
-               provisional boolean, cadastral_income numeric, moved boolean)
+               provisional boolean, cadastral_income numeric, moved boolean, candidates jsonb)
 LANGUAGE sql STABLE BEGIN ATOMIC
+  SELECT c.request_number, c.oa, c.household_size, c.income_year, c.shipment, c.sent_total, c.household_total,
+         c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events, c.precedence, c.reason, c.right_end,
+         c.trigger_date, c.event_id, inami._control_rule(c.reason, c.verdict, c.income_reason), c.provisional,
+         c.cadastral_income, c.moved, c.candidates
+  FROM (
     WITH per_household AS (
         SELECT h.request_number, h.oa, h.sent_total, h.household_size, h.income_year, h.shipment,
                h.household_total AS total, coalesce(h.cadastral_income, 0) AS sent_cadastral,
@@ -216,10 +225,11 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         -- the income says and whenever the income's end falls ("presenting an excess ...
         -- joined another OA without a DSH allowing a re-examination"): the income's
         -- candidate comes after every event then; events rank by the end they give.
-        SELECT c.*, row_number() OVER (PARTITION BY c.request_number
-                                       ORDER BY c.class = 1 AND c.moved, c.right_end, c.class, c.trigger_date NULLS LAST,
-                                                array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason),
-                                                c.event_id)::int AS precedence
+        SELECT c.*, row_number() OVER ranked::int AS precedence,
+               -- every candidate of the household, in the same order (control_decision.candidates)
+               jsonb_agg(jsonb_build_object('reason', c.reason, 'right_end', c.right_end,
+                                            'from', coalesce('event ' || c.event_id, 'income')))
+                 OVER (ranked ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS candidates
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
                      o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
                      o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(o.reason, $1, NULL) AS right_end,
@@ -238,17 +248,29 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                                                       WHEN 'oa_change' THEN 'STOPOA' END AS reason) r
               WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
                 AND e.event IN ('composition_change', 'death', 'oa_change')) c
+        WINDOW ranked AS (PARTITION BY c.request_number
+                          ORDER BY c.class = 1 AND c.moved, c.right_end, c.class, c.trigger_date NULLS LAST,
+                                   array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason), c.event_id)
     )
-    -- Households without events have one candidate: no sort for them.
+    -- Households without events have one candidate: no sort for them, and their candidates'
+    -- JSON is one of a few (the reason's, taken from a table of them rather than built a
+    -- million times; built for a reason the table would lack).
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
            o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
            inami._control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           inami._control_rule(o.reason, o.verdict, o.income_reason), o.awaiting, o.cadastral_income, false
-    FROM income_candidate o WHERE o.events IS NULL
+           o.income_reason, o.awaiting, o.cadastral_income, false,
+           coalesce(j.candidates, jsonb_build_array(jsonb_build_object(
+               'reason', o.reason, 'right_end', inami._control_right_end(o.reason, $1, NULL), 'from', 'income')))
+    FROM income_candidate o
+    LEFT JOIN (SELECT r.reason, jsonb_build_array(jsonb_build_object(
+                   'reason', r.reason, 'right_end', inami._control_right_end(r.reason, $1, NULL), 'from', 'income'))
+               FROM unnest(ARRAY['KEEPSYST', 'STOPSYST', 'STOPFISC']) AS r(reason)) AS j(reason, candidates)
+      ON j.reason = o.reason
+    WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
            w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
-           w.right_end, w.trigger_date, w.event_id, inami._control_rule(w.reason, w.verdict, w.income_reason),
+           w.right_end, w.trigger_date, w.event_id, w.income_reason,
            -- Reported, this candidate waits for the next shipment when the income can still
            -- change it: it is the income's, or ends after 31 December X, where the income's
            -- end would come first if the income ends the right (not after a move: then the
@@ -257,8 +279,27 @@ LANGUAGE sql STABLE BEGIN ATOMIC
            -- says whether its data came here (then this OA sends its feedback, E 5.2).
            w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))
                            OR (coalesce(w.moved, false) AND w.shipment IS NULL)),
-           w.cadastral_income, coalesce(w.moved, false)
-    FROM with_events w;
+           w.cadastral_income, coalesce(w.moved, false), w.candidates
+    FROM with_events w
+  ) AS c (request_number, oa, household_size, income_year, shipment, sent_total, household_total, extra_income,
+          ceiling, ceiling_source, verdict, events, precedence, reason, right_end, trigger_date, event_id,
+          income_reason, provisional, cadastral_income, moved, candidates);
+END;
+COMMENT ON FUNCTION inami._systematic_candidates(int, text) IS
+'Internal to inami.systematic_candidates and the control run: its rows, each with candidates, every candidate of the household in precedence order as JSON (as inami.control_decision.candidates keeps them).';
+
+-- R4: every candidate end of right of the households of a control year, in precedence order.
+CREATE FUNCTION inami.systematic_candidates(control_year int, request_number text DEFAULT NULL)
+RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
+               sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
+               ceiling_source text, verdict text, events bigint[],
+               precedence int, reason text, right_end date, trigger_date date, event_id bigint, rule text,
+               provisional boolean, cadastral_income numeric, moved boolean)
+LANGUAGE sql STABLE BEGIN ATOMIC
+    SELECT c.request_number, c.oa, c.household_size, c.income_year, c.shipment, c.sent_total, c.household_total,
+           c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events, c.precedence, c.reason, c.right_end,
+           c.trigger_date, c.event_id, c.rule, c.provisional, c.cadastral_income, c.moved
+    FROM inami._systematic_candidates($1, $2) c;
 END;
 COMMENT ON FUNCTION inami.systematic_candidates(int, text) IS
 'R4: every candidate reason and end of right of each Syst_01 household of a control year (or of one household), with what it was made from and the rule behind it; precedence 1 is the one reported: the earliest end of right, an event before the income on the same day (E 5.3, example 2), then the earlier event; a household that moved to another OA before the feedback (an oa_change dated before 1 May X+1) has its events before the income whatever their dates (E 2.3, 5.3, end of the examination; moved says so), a later move competes like any event, by its end; when both a social advantage and a new DSH keep the right, KEEPADV (the income''s candidate, like STOPFISC and KEEPDSH). provisional: reported, the candidate could still change, the income deciding and not final yet: before any later shipment is loaded, a household no answer lists, or unknown only through members answered in shipment 1 with a code of inami.return_code_asked_again (E 4.1, 4.3); or, the income under the ceiling, a cadastral income sent that no cadastral_income event assessed (on that amount sent, E 4.4). cadastral_income: the part the OA counts (its assessment made on the CadastralIncome sent now), added to household_total for the verdict.';
@@ -427,37 +468,25 @@ COMMENT ON FUNCTION inami._insert_select(regclass, text) IS
 'Internal to the control runs: INSERT INTO target <query> (one SELECT of the table''s columns, in order), returning the rows inserted; with the privileges, constraints and errors of that INSERT, but the foreign keys checked once for all the rows, set-based, after they are in, their referenced rows locked FOR KEY SHARE as per-row checks lock them. A table with other triggers, rules, row-level security for the caller, or keys that are deferrable, MATCH FULL, or between different types, gets the plain INSERT.';
 
 -- R4: the decision of every Syst_01 household of a control year, as the run writes it: the
--- first candidate of each, with every candidate when events compete (only the columns
--- kept: the rule's text of a million candidates is not).
+-- first candidate of each, with every candidate as JSON (only the columns kept: the rule's
+-- text of a million candidates is not computed).
 CREATE FUNCTION inami._control_decisions(control_year int)
 RETURNS TABLE (request_number text, oa text, reason text, right_end date, household_size int, income_year int,
                shipment int, sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
                ceiling_source text, verdict text, events bigint[], candidates jsonb, sends_feedback boolean,
                provisional boolean, cadastral_income numeric)
 LANGUAGE sql STABLE BEGIN ATOMIC
-    WITH c AS MATERIALIZED (
-        SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
-               c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict,
-               c.events, c.precedence, c.event_id, c.provisional, c.cadastral_income, c.moved
-        FROM inami.systematic_candidates($1) c)
     SELECT c.request_number, c.oa, c.reason, c.right_end, c.household_size, c.income_year, c.shipment,
            c.sent_total, c.household_total, c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events,
-           coalesce(x.candidates, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-               'reason', c.reason, 'right_end', c.right_end, 'from', 'income'))),
+           c.candidates,
            -- E 2.3, 5.2: the OA that receives the fiscal data sends the feedback; those
            -- of a household that moved before any answer here went to its new OA
            NOT (c.moved AND c.shipment IS NULL), c.provisional, c.cadastral_income
-    FROM c
-    LEFT JOIN (SELECT c2.request_number,
-                      pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('reason', c2.reason, 'right_end', c2.right_end,
-                                                   'from', coalesce('event ' || c2.event_id, 'income'))
-                                ORDER BY c2.precedence) AS candidates
-               FROM c c2 WHERE c2.events IS NOT NULL GROUP BY c2.request_number) x
-      ON x.request_number = c.request_number
+    FROM inami._systematic_candidates($1) c
     WHERE c.precedence = 1;
 END;
 COMMENT ON FUNCTION inami._control_decisions(int) IS
-'Internal to inami.run_systematic_control: the decision of every Syst_01 household of control_year, with what it was made from (the columns of inami.control_decision but the year and the run): the first of inami.systematic_candidates, every candidate as JSON, and whether this OA sends its feedback.';
+'Internal to inami.run_systematic_control: the decision of every Syst_01 household of control_year, with what it was made from (the columns of inami.control_decision but the year and the run): the first of inami._systematic_candidates, with every candidate as JSON, and whether this OA sends its feedback.';
 
 -- R4: decide every Syst_01 household of a control year and store the Syst_05 feedback.
 CREATE PROCEDURE inami.run_systematic_control(control_year int)

@@ -173,7 +173,7 @@ DECLARE
         'add_shard', 'create_sharded_table', 'publish_parameters', '_shard_take_id_range', '_conninfo_options',
         'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo', 'prepared_loads'];
     -- reading insured persons' data: analysts, not parameter maintainers
-    data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_control_decisions',
+    data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_systematic_candidates', '_control_decisions',
         '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',
         'explain_decision', 'proactive_statistics', 'syst01_document', 'syst05_document', 'pro01_document',
         'pro04_document', 'read_syst01', 'read_syst04', 'read_syst05', 'read_pro01', 'read_pro03', 'read_pro04',
