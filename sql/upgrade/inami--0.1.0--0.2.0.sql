@@ -309,6 +309,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     y int := $1;
     run bigint := inami._control_run_start('systematic_control', $1);
+    stale text[];
+    tally jsonb;
     st text; msg text; det text; hnt text; ctx text; sch text; tbl text; col text; typ text; con text;
 BEGIN
     -- The log row is committed before the work: a failed run stays in the log.
@@ -357,20 +359,30 @@ BEGIN
             -- A household left without members has no decision any more (the others all have
             -- one, and a household removed from Syst_01 takes its decision with it: ON DELETE
             -- CASCADE). A decision this run wrote has members: only the others are looked at.
-            DELETE FROM inami.control_decision d
+            -- Found by a query of its own, which PostgreSQL may run in parallel (a DELETE
+            -- never is), then deleted by key, the condition checked again.
+            SELECT pg_catalog.array_agg(d.request_number) INTO stale
+            FROM inami.control_decision d
             WHERE d.control_year = y AND d.run_id <> run
               AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
                               WHERE m.control_year = y AND m.request_number = d.request_number);
+            IF stale IS NOT NULL THEN
+                DELETE FROM inami.control_decision d
+                WHERE d.control_year = y AND d.request_number = ANY (stale)
+                  AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
+                                  WHERE m.control_year = y AND m.request_number = d.request_number);
+            END IF;
         END IF;
+        -- The decisions per reason, and those waiting for the second shipment when there are
+        -- any: one read of the year's decisions (a query of its own, as above).
+        SELECT coalesce(pg_catalog.jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
+               || CASE WHEN sum(s.provisional) > 0
+                       THEN pg_catalog.jsonb_build_object('provisional', sum(s.provisional)::bigint) ELSE '{}' END
+        INTO tally
+        FROM (SELECT d.reason, count(*) AS n, count(*) FILTER (WHERE d.provisional) AS provisional
+              FROM inami.control_decision d WHERE d.control_year = y GROUP BY d.reason) s;
         UPDATE inami.control_run r
-        SET status = 'succeeded', ended_at = clock_timestamp(),
-            counts = (SELECT coalesce(pg_catalog.jsonb_object_agg(s.reason, s.n ORDER BY s.reason), '{}')
-                      FROM (SELECT d.reason, count(*) AS n FROM inami.control_decision d
-                            WHERE d.control_year = y GROUP BY d.reason) s)
-                     -- decisions waiting for the second shipment, when there are any
-                     || (SELECT CASE WHEN count(*) > 0 THEN pg_catalog.jsonb_build_object('provisional', count(*))
-                                     ELSE '{}' END
-                         FROM inami.control_decision d WHERE d.control_year = y AND d.provisional)
+        SET status = 'succeeded', ended_at = clock_timestamp(), counts = tally
         WHERE r.run_id = run;
     -- OTHERS leaves out query_canceled: a cancelled run (pg_cancel_backend, statement_timeout,
     -- a pg_cron job stopped) must be logged as failed too, not left "running".
