@@ -107,7 +107,7 @@ RETURNS TABLE (request_number text, oa text, household_size int, income_year int
                provisional boolean, cadastral_income numeric, moved boolean, candidates jsonb)
 LANGUAGE sql STABLE BEGIN ATOMIC
   SELECT c.request_number, c.oa, c.household_size, c.income_year, c.shipment, c.sent_total, c.household_total,
-         c.extra_income, c.ceiling, c.ceiling_source, c.verdict, c.events, c.precedence, c.reason, c.right_end,
+         c.extra_income, c.ceiling, ic.source, c.verdict, c.events, c.precedence, c.reason, c.right_end,
          c.trigger_date, c.event_id, inami._control_rule(c.reason, c.verdict, c.income_reason), c.provisional,
          c.cadastral_income, c.moved, c.candidates
   FROM (
@@ -152,7 +152,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                p.awaiting_answer
                  OR (p.sent_cadastral <> 0 AND k.cadastral_income IS NULL
                      AND inami.im_verdict(p.total, p.household_size, p.income_year) = 'OK') AS awaiting,
-               inami.im_plafond(p.household_size, p.income_year) AS ceiling, c.source AS ceiling_source,
+               inami.im_plafond(p.household_size, p.income_year) AS ceiling,
                inami.im_verdict(t.income, p.household_size, p.income_year) AS verdict,
                -- The income decides (E 5.1), unless the OA's own data (E 4.4) end the right.
                CASE WHEN inami.im_verdict(t.income, p.household_size, p.income_year) <> 'OK' THEN 'STOPSYST'
@@ -162,7 +162,6 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                     ELSE 'KEEPSYST' END AS income_reason
         FROM per_household p
         LEFT JOIN ev ON ev.request_number = p.request_number
-        LEFT JOIN inami.im_ceiling c ON c.income_year = p.income_year
         -- The OA's assessment counts when made on the CadastralIncome sent now (E 4.4) ...
         CROSS JOIN LATERAL (SELECT CASE WHEN ev.cadastral_basis = p.sent_cadastral THEN ev.cadastral_amount END
                                    AS cadastral_income) k
@@ -188,7 +187,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
                                             'from', coalesce('event ' || c.event_id, 'income')))
                  OVER (ranked ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS candidates
         FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, o.reason,
+                     o.extra_income, o.ceiling, o.verdict, o.events, o.income_reason, o.reason,
                      o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(o.reason, $1, NULL) AS right_end,
                      CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
                                    WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
@@ -196,7 +195,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
               FROM income_candidate o WHERE o.events IS NOT NULL
               UNION ALL
               SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-                     o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, o.income_reason, r.reason,
+                     o.extra_income, o.ceiling, o.verdict, o.events, o.income_reason, r.reason,
                      o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
               FROM inami.household_event e
               JOIN income_candidate o ON o.request_number = e.request_number
@@ -213,7 +212,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     -- JSON is one of a few (the reason's, taken from a table of them rather than built a
     -- million times; built for a reason the table would lack).
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-           o.extra_income, o.ceiling, o.ceiling_source, o.verdict, o.events, 1, o.reason,
+           o.extra_income, o.ceiling, o.verdict, o.events, 1, o.reason,
            inami._control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
            o.income_reason, o.awaiting, o.cadastral_income, false,
            coalesce(j.candidates, jsonb_build_array(jsonb_build_object(
@@ -226,7 +225,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
     WHERE o.events IS NULL
     UNION ALL
     SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
-           w.extra_income, w.ceiling, w.ceiling_source, w.verdict, w.events, w.precedence, w.reason,
+           w.extra_income, w.ceiling, w.verdict, w.events, w.precedence, w.reason,
            w.right_end, w.trigger_date, w.event_id, w.income_reason,
            -- Reported, this candidate waits for the next shipment when the income can still
            -- change it: it is the income's, or ends after 31 December X, where the income's
@@ -239,8 +238,10 @@ LANGUAGE sql STABLE BEGIN ATOMIC
            w.cadastral_income, coalesce(w.moved, false), w.candidates
     FROM with_events w
   ) AS c (request_number, oa, household_size, income_year, shipment, sent_total, household_total, extra_income,
-          ceiling, ceiling_source, verdict, events, precedence, reason, right_end, trigger_date, event_id,
-          income_reason, provisional, cadastral_income, moved, candidates);
+          ceiling, verdict, events, precedence, reason, right_end, trigger_date, event_id,
+          income_reason, provisional, cadastral_income, moved, candidates)
+  -- the ceiling's source, joined here: not carried through the households' rows
+  LEFT JOIN inami.im_ceiling ic ON ic.income_year = c.income_year;
 END;
 COMMENT ON FUNCTION inami._systematic_candidates(int, text) IS
 'Internal to inami.systematic_candidates and the control run: its rows, each with candidates, every candidate of the household in precedence order as JSON (as inami.control_decision.candidates keeps them).';
