@@ -5,11 +5,12 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" inami.control)
 MODULE_big = inami
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # The install script of the current version is built from the per-domain sources in
-# sql/install/, in the order of their numbers; the upgrade script to it from
-# sql/upgrade/, where a line "-- @include sql/install/FILE" stands for a whole domain that
-# the version adds. The install scripts of released versions and the upgrade scripts
-# between them are kept in sql/ as they shipped: a database made with an older version
-# reaches this one through ALTER EXTENSION inami UPDATE.
+# sql/install/, in the order of their numbers; the upgrade script to it from sql/upgrade/,
+# where a line "-- @include sql/install/FILE [NAME]" stands for a whole domain that the
+# version adds, or for one function or procedure it adds or changes
+# (tools/assemble_upgrade.awk). The install scripts of released versions and the upgrade
+# scripts between them are kept in sql/ as they shipped: a database made with an older
+# version reaches this one through ALTER EXTENSION inami UPDATE.
 EXT_SCRIPT = inami--$(EXTVERSION).sql
 UPGRADE_SCRIPTS = $(notdir $(wildcard $(srcdir)/sql/upgrade/inami--*.sql))
 DATA_built = $(EXT_SCRIPT) $(UPGRADE_SCRIPTS)
@@ -47,11 +48,9 @@ $(EXT_SCRIPT): $(sort $(wildcard $(srcdir)/sql/install/*.sql)) inami.control
 	  printf -- '\\echo Use "CREATE EXTENSION inami" to load this file. \\quit\n'; \
 	  for f in $(sort $(wildcard $(srcdir)/sql/install/*.sql)); do printf '\n-- %s\n' "$${f#$(srcdir)/}"; cat "$$f"; done; } >$@
 
-$(UPGRADE_SCRIPTS): inami--%.sql: $(srcdir)/sql/upgrade/inami--%.sql $(wildcard $(srcdir)/sql/install/*.sql)
-	awk -v src='$(srcdir)' 'NR == 1 { print "-- assembled by make from sql/upgrade/$@; edit that, not this." } \
-	    /^-- @include/ { if (NF != 3 || $$0 ~ /\r/) { print "malformed: " $$0 > "/dev/stderr"; exit 1 } \
-	    f = src "/" $$3; if ((getline l < f) <= 0) { print "no file " f > "/dev/stderr"; exit 1 } \
-	    print "-- " $$3; print l; while ((getline l < f) > 0) print l; close(f); next } { print }' $< >$@.tmp
+$(UPGRADE_SCRIPTS): inami--%.sql: $(srcdir)/sql/upgrade/inami--%.sql $(wildcard $(srcdir)/sql/install/*.sql) \
+		$(srcdir)/tools/assemble_upgrade.awk
+	awk -v src='$(srcdir)' -v name='sql/upgrade/$@' -f $(srcdir)/tools/assemble_upgrade.awk $< >$@.tmp
 	mv $@.tmp $@
 
 # The documentation, the client examples and the schemas of the exchange formats, which the
