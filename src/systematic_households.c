@@ -23,11 +23,15 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
 #include "common/int.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -46,15 +50,24 @@
 /* Up to this many columns are read from a table, besides its key. */
 #define MAX_COLUMNS 6
 
-/* One table read in primary-key order, with its current row. */
+/*
+ * One table read in primary-key order, with its current row. When every column read is in
+ * the key (the members of Syst_01: request number and NISS), the rows come from the index
+ * alone wherever the visibility map says their page is visible to all, as an index-only
+ * scan reads them: no visit to the heap, the part of the pass that costs most.
+ */
 typedef struct KeyScan
 {
 	const char *name;
 	Relation	heap;
 	Relation	index;
-	SysScanDesc scan;
+	SysScanDesc scan;			/* through the heap */
+	IndexScanDesc iscan;		/* or from the index (NULL: through the heap) */
+	AttrNumber *heap_att;		/* index-only: the table's column of each index column */
+	Buffer		vmbuffer;		/* index-only: the visibility map page last read */
+	TupleTableSlot *slot;		/* index-only: a row whose page is not all-visible */
 	MemoryContext cxt;			/* where the scan lives: the index AM allocates in it as it goes */
-	HeapTuple	tuple;			/* current row; NULL when the scan is over */
+	bool		valid;			/* there is a current row (false: the scan is over) */
 	AttrNumber	key_att;		/* request_number */
 	char		key[NAMEDATALEN];	/* the current row's request number */
 	int			key_len;
@@ -119,6 +132,38 @@ key_cmp(const char *a, int alen, const char *b, int blen)
 	return c != 0 ? c : alen - blen;
 }
 
+/*
+ * Index-only: the next row of the index, deformed into the scan's values (false at the
+ * end). Its index entry gives the row when its page is all-visible; otherwise the row is
+ * fetched from the heap, as an index-only scan does, and skipped if not visible.
+ */
+static bool
+index_only_next(KeyScan *s)
+{
+	TupleDesc	itupdesc;
+	ItemPointer tid;
+
+	while ((tid = index_getnext_tid(s->iscan, ForwardScanDirection)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!VM_ALL_VISIBLE(s->heap, ItemPointerGetBlockNumber(tid), &s->vmbuffer))
+		{
+			if (!index_fetch_heap(s->iscan, s->slot))
+				continue;
+			slot_getallattrs(s->slot);
+			memcpy(s->values, s->slot->tts_values, sizeof(Datum) * s->slot->tts_nvalid);
+			memcpy(s->nulls, s->slot->tts_isnull, sizeof(bool) * s->slot->tts_nvalid);
+			return true;
+		}
+		itupdesc = s->iscan->xs_itupdesc;
+		for (int i = 0; i < itupdesc->natts; i++)
+			s->values[s->heap_att[i] - 1] = index_getattr(s->iscan->xs_itup, i + 1, itupdesc,
+													   &s->nulls[s->heap_att[i] - 1]);
+		return true;
+	}
+	return false;
+}
+
 /* Move a scan to its next row and keep that row's request number. */
 static void
 scan_next(KeyScan *s)
@@ -128,6 +173,7 @@ scan_next(KeyScan *s)
 	text	   *t;
 	int			len;
 	MemoryContext old;
+	HeapTuple	tuple = NULL;
 
 	/*
 	 * In the scan's own context: a B-tree scan allocates as it reads (the array of the
@@ -135,11 +181,15 @@ scan_next(KeyScan *s)
 	 * each household, would free that under it.
 	 */
 	old = MemoryContextSwitchTo(s->cxt);
-	s->tuple = systable_getnext_ordered(s->scan, ForwardScanDirection);
+	if (s->iscan != NULL)
+		s->valid = index_only_next(s);
+	else
+		s->valid = (tuple = systable_getnext_ordered(s->scan, ForwardScanDirection)) != NULL;
 	MemoryContextSwitchTo(old);
-	if (s->tuple == NULL)
+	if (!s->valid)
 		return;
-	heap_deform_tuple(s->tuple, RelationGetDescr(s->heap), s->values, s->nulls);
+	if (tuple != NULL)
+		heap_deform_tuple(tuple, RelationGetDescr(s->heap), s->values, s->nulls);
 	d = s->values[s->key_att - 1];
 	isnull = s->nulls[s->key_att - 1];
 	if (isnull)
@@ -157,6 +207,38 @@ scan_next(KeyScan *s)
 				 errhint("Request numbers are 18 digits; REINDEX TABLE inami.%s.", s->name)));
 	memcpy(s->key, VARDATA_ANY(t), len);
 	s->key_len = len;
+}
+
+/*
+ * Are the request number and every column the scan reads columns of its index's key?
+ * Then heap_att maps each index column to the table's.
+ */
+static bool
+in_key(KeyScan *s)
+{
+	int			n = IndexRelationGetNumberOfKeyAttributes(s->index);
+	bool		found;
+
+	if (n != IndexRelationGetNumberOfAttributes(s->index))
+		return false;
+	s->heap_att = palloc(sizeof(AttrNumber) * n);
+	for (int j = 0; j < n; j++)
+	{
+		s->heap_att[j] = s->index->rd_index->indkey.values[j];
+		if (s->heap_att[j] == 0 || !index_can_return(s->index, j + 1))	/* an expression, or not returned */
+			return false;
+	}
+	for (int i = -1; i < s->natts; i++)
+	{
+		AttrNumber	att = i < 0 ? s->key_att : s->atts[i];
+
+		found = false;
+		for (int j = 0; j < n; j++)
+			found |= s->heap_att[j] == att;
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -202,7 +284,21 @@ scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
 		keys[1].sk_collation = TupleDescAttr(RelationGetDescr(s->heap), s->key_att - 1)->attcollation;
 		nkeys = 2;
 	}
-	s->scan = systable_beginscan_ordered(s->heap, s->index, GetActiveSnapshot(), nkeys, keys);
+	if (in_key(s))
+	{
+		/* the keys name the index's columns, as systable_beginscan_ordered makes them */
+		for (int i = 0; i < nkeys; i++)
+			for (int j = 0; j < IndexRelationGetNumberOfKeyAttributes(s->index); j++)
+				if (s->heap_att[j] == keys[i].sk_attno)
+					keys[i].sk_attno = j + 1;
+		s->slot = table_slot_create(s->heap, NULL);
+		s->vmbuffer = InvalidBuffer;
+		s->iscan = index_beginscan(s->heap, s->index, GetActiveSnapshot(), nkeys, 0);
+		s->iscan->xs_want_itup = true;
+		index_rescan(s->iscan, keys, nkeys, NULL, 0);
+	}
+	else
+		s->scan = systable_beginscan_ordered(s->heap, s->index, GetActiveSnapshot(), nkeys, keys);
 	scan_next(s);
 }
 
@@ -210,7 +306,15 @@ scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
 static void
 scan_close(KeyScan *s)
 {
-	systable_endscan_ordered(s->scan);
+	if (s->iscan != NULL)
+	{
+		index_endscan(s->iscan);
+		if (BufferIsValid(s->vmbuffer))
+			ReleaseBuffer(s->vmbuffer);
+		ExecDropSingleTupleTableSlot(s->slot);
+	}
+	else
+		systable_endscan_ordered(s->scan);
 	index_close(s->index, NoLock);
 	table_close(s->heap, NoLock);
 }
@@ -219,12 +323,12 @@ scan_close(KeyScan *s)
 static bool
 scan_at(KeyScan *s, const char *key, int key_len)
 {
-	while (s->tuple != NULL && key_cmp(s->key, s->key_len, key, key_len) < 0)
+	while (s->valid && key_cmp(s->key, s->key_len, key, key_len) < 0)
 	{
 		CHECK_FOR_INTERRUPTS();	/* a long run of unlisted households is skipped here */
 		scan_next(s);
 	}
-	return s->tuple != NULL && key_cmp(s->key, s->key_len, key, key_len) == 0;
+	return s->valid && key_cmp(s->key, s->key_len, key, key_len) == 0;
 }
 
 /* Read the scan's columns of the current row (copies, in the current memory context). */
@@ -416,7 +520,7 @@ rows_present(Oid nsp, const char *name, int32 year, text *only)
 	int64		n = 0;
 
 	scan_open(&s, nsp, name, (const char *const[]) {NULL}, year, only);
-	for (; s.tuple != NULL; scan_next(&s))
+	for (; s.valid; scan_next(&s))
 		n++;
 	scan_close(&s);
 	return n;
@@ -548,7 +652,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 
 	household_cxt = AllocSetContextCreate(CurrentMemoryContext, "inami systematic household",
 										  ALLOCSET_DEFAULT_SIZES);
-	while (scans[HH].tuple != NULL)
+	while (scans[HH].valid)
 	{
 		char		key[NAMEDATALEN];
 		int			key_len = scans[HH].key_len;

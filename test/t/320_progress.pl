@@ -146,10 +146,11 @@ wait_for("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.a
 my $jobid = $node->safe_psql('postgres', q{SELECT cron.schedule('im-control', '* * * * *', 'CALL inami.run_systematic_control(2024)')});
 is(wait_for("SELECT started_by FROM inami.progress WHERE kind = 'systematic_control'"), 'pg_cron',
 	'a run started by a pg_cron job: started_by pg_cron');
-is($node->safe_psql('postgres', qq{
+# (pg_cron marks its job's run "running" once the job's session is under way: waited for)
+is(wait_for(qq{
 	SELECT r.cron_jobid || ' ' || d.status || ' ' || (d.job_pid = p.pid)
 	FROM inami.control_run r JOIN cron.job_run_details d ON d.runid = r.cron_runid
-	JOIN inami.progress p ON p.run_id = r.run_id WHERE r.status = 'running'}),
+	JOIN inami.progress p ON p.run_id = r.run_id WHERE r.status = 'running' AND d.status = 'running'}),
 	"$jobid running true", 'inami.control_run: the job and run, joined to cron.job_run_details');
 send_sql($holder, "SELECT pg_advisory_unlock(inami._control_lock_key('systematic_control'), 2024);\n");
 is(wait_for(qq{SELECT d.status FROM inami.control_run r JOIN cron.job_run_details d ON d.runid = r.cron_runid
