@@ -32,6 +32,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "common/int.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -155,6 +156,8 @@ index_only_next(KeyScan *s)
 			memcpy(s->nulls, s->slot->tts_isnull, sizeof(bool) * s->slot->tts_nvalid);
 			return true;
 		}
+		/* no heap tuple read to take the predicate lock on: its page, as an index-only scan does */
+		PredicateLockPage(s->heap, ItemPointerGetBlockNumber(tid), s->iscan->xs_snapshot);
 		itupdesc = s->iscan->xs_itupdesc;
 		for (int i = 0; i < itupdesc->natts; i++)
 			s->values[s->heap_att[i] - 1] = index_getattr(s->iscan->xs_itup, i + 1, itupdesc,
@@ -290,7 +293,10 @@ scan_open(KeyScan *s, Oid nsp, const char *name, const char *const *columns,
 		for (int i = 0; i < nkeys; i++)
 			for (int j = 0; j < IndexRelationGetNumberOfKeyAttributes(s->index); j++)
 				if (s->heap_att[j] == keys[i].sk_attno)
+				{
 					keys[i].sk_attno = j + 1;
+					break;
+				}
 		s->slot = table_slot_create(s->heap, NULL);
 		s->vmbuffer = InvalidBuffer;
 		s->iscan = index_beginscan(s->heap, s->index, GetActiveSnapshot(), nkeys, 0);
