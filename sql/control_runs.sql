@@ -104,7 +104,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(81);
+SELECT plan(86);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -323,6 +323,15 @@ SELECT set_eq($$SELECT control_year, request_number, oa, reason, right_end, hous
 CREATE TEMP TABLE fx_gone AS
 SELECT m.* FROM inami.syst01_member m JOIN fx_hh h USING (request_number) WHERE h.hh = 1;
 DELETE FROM inami.syst01_member m USING fx_hh h WHERE m.request_number = h.request_number AND h.hh = 1;
+-- The pass over the year counts the households it meets without members (a run looks for
+-- decisions left without members only when there are some): in its transaction only.
+BEGIN;
+SELECT is(inami._systematic_memberless(2024), NULL::bigint, 'no pass yet in this transaction: no count');
+SELECT lives_ok('SELECT * FROM inami.systematic_households(2024)', 'a pass over the year');
+SELECT is(inami._systematic_memberless(2024), 1::bigint, 'it met one household without members');
+SELECT is(inami._systematic_memberless(2023), NULL::bigint, 'and says nothing of another year');
+COMMIT;
+SELECT is(inami._systematic_memberless(2024), NULL::bigint, 'nor in the next transaction');
 CALL inami.run_systematic_control(2024);
 SELECT is(count(*), 0::bigint, 'a household without members loses its decision')
 FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1;

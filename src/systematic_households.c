@@ -33,6 +33,7 @@
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "storage/predicate.h"
+#include "storage/proc.h"
 #include "common/int.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -598,6 +599,15 @@ rls_allows(Oid nsp, const char *const *names, int32 year, text *only)
 	return true;
 }
 
+/*
+ * The Syst_01 households without members that the last pass over a whole year found, in
+ * this transaction (inami._systematic_memberless): a control run looks for decisions left
+ * without members only when the pass it decided from met such a household.
+ */
+static LocalTransactionId memberless_lxid = InvalidLocalTransactionId;
+static int32 memberless_year;
+static int64 memberless_count;
+
 PG_FUNCTION_INFO_V1(inami_systematic_households);
 /*
  * For each Syst_01 household of control_year (or only request_number) with members:
@@ -634,6 +644,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	bool		asked[100] = {false};
 	bool		report;
 	int64		ndone = 0;
+	int64		nmemberless = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -764,6 +775,7 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 		/* a household without members is not decided (as in the SQL form) */
 		if (nmembers == 0)
 		{
+			nmemberless++;
 			MemoryContextSwitchTo(oldcxt);
 			continue;
 		}
@@ -830,9 +842,29 @@ inami_systematic_households(PG_FUNCTION_ARGS)
 	}
 	if (report)
 		inami_progress_what("writing the decisions");
+	if (only == NULL)
+	{
+		memberless_lxid = MyProc->lxid;
+		memberless_year = year;
+		memberless_count = nmemberless;
+	}
 
 	for (int i = 0; i < NSCANS; i++)
 		scan_close(&scans[i]);
 	MemoryContextDelete(household_cxt);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(inami_systematic_memberless);
+/*
+ * inami._systematic_memberless(control_year): how many Syst_01 households without members
+ * the last pass of this transaction over the whole of control_year found (NULL: no such
+ * pass in this transaction).
+ */
+Datum
+inami_systematic_memberless(PG_FUNCTION_ARGS)
+{
+	if (memberless_lxid != MyProc->lxid || memberless_year != PG_GETARG_INT32(0))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(memberless_count);
 }

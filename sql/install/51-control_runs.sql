@@ -87,6 +87,14 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION inami.systematic_households(int, text) IS
 'R3 per Syst_01 household with members of a control year (or one household): OA, household size (Syst_01 members), income year, the Syst_04 shipment whose answer counts (the latest; NULL without one), its HouseholdTotal as sent, the household income (inami.household_income over inami.systematic_members of the household; NULL when unknown), the sum of the members'' CadastralIncome (NULL when no answer carries one), and asked_again: the income is unknown only through members whose latest answer is a shipment-1 code the SCA asks again (inami.return_code_asked_again, E 4.3), every other member known. Reads the tables in primary-key order in one pass: what the control run decides from.';
 
+-- How many Syst_01 households without members the last pass over a whole control year
+-- found in this transaction (the run's MERGE reads such a pass).
+CREATE FUNCTION inami._systematic_memberless(control_year int) RETURNS bigint
+AS 'MODULE_PATHNAME', 'inami_systematic_memberless'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION inami._systematic_memberless(int) IS
+'Internal to inami.run_systematic_control: how many Syst_01 households without members the last inami.systematic_households pass over the whole of control_year found in this transaction; NULL when no such pass ran in it.';
+
 -- E 4.1: has a Syst_04 shipment after the first been loaded for the control year? A file
 -- without households counts (the SCA sent no October answer for this OA).
 CREATE FUNCTION inami._syst04_later_shipment_loaded(control_year int) RETURNS boolean
@@ -544,14 +552,18 @@ BEGIN
                         n.candidates, n.sends_feedback, n.provisional, n.cadastral_income);
             -- A household left without members has no decision any more (the others all have
             -- one, and a household removed from Syst_01 takes its decision with it: ON DELETE
-            -- CASCADE). A decision this run wrote has members: only the others are looked at.
-            -- Found by a query of its own, which PostgreSQL may run in parallel (a DELETE
-            -- never is), then deleted by key, the condition checked again.
-            SELECT pg_catalog.array_agg(d.request_number) INTO stale
-            FROM inami.control_decision d
-            WHERE d.control_year = y AND d.run_id <> run
-              AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
-                              WHERE m.control_year = y AND m.request_number = d.request_number);
+            -- CASCADE). The pass the MERGE decided from counted the households it met without
+            -- members: when there were none, every decision of the year is one it just matched
+            -- or wrote, and none is looked for. Otherwise they are found by a query of their
+            -- own, which PostgreSQL may run in parallel (a DELETE never is; a decision this run
+            -- wrote has members), then deleted by key, the condition checked again.
+            IF inami._systematic_memberless(y) IS DISTINCT FROM 0 THEN
+                SELECT pg_catalog.array_agg(d.request_number) INTO stale
+                FROM inami.control_decision d
+                WHERE d.control_year = y AND d.run_id <> run
+                  AND NOT EXISTS (SELECT 1 FROM inami.syst01_member m
+                                  WHERE m.control_year = y AND m.request_number = d.request_number);
+            END IF;
             IF stale IS NOT NULL THEN
                 DELETE FROM inami.control_decision d
                 WHERE d.control_year = y AND d.request_number = ANY (stale)

@@ -162,6 +162,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     -- operators: the writers of rows and their plumbing
     operator_routines text[] := ARRAY['load_flow', 'adopt_unlisted_households', 'run_systematic_control', '_insert_select',
+                                       '_systematic_memberless',
         'run_proactive_flow', 'purge_expired', '_control_run_start', '_control_run_fail', '_control_run_raise',
         '_control_lock_key', '_control_alive_key', '_progress_start', '_progress_end',
         -- the sharded runs, from the coordinator

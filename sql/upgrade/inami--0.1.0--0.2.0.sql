@@ -70,9 +70,12 @@ ALTER FUNCTION inami.syst04_later_shipment_loaded(integer) RENAME TO _syst04_lat
 -- @include sql/install/51-control_runs.sql _insert_select
 
 -- R4: the decision of every Syst_01 household of a control year, as the run writes it: the
--- first candidate of each, with every candidate when events compete (only the columns
--- kept: the rule's text of a million candidates is not).
+-- first candidate of each, with every candidate as JSON (only the columns kept).
 -- @include sql/install/51-control_runs.sql _control_decisions
+
+-- The households without members the run's pass met: a rerun looks for decisions left
+-- without members only when there are some.
+-- @include sql/install/51-control_runs.sql _systematic_memberless
 
 -- @include sql/install/51-control_runs.sql run_systematic_control
 
