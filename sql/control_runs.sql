@@ -10,6 +10,8 @@ SET client_min_messages = warning;
 -- The suites share one database: start from empty flow and run tables.
 DELETE FROM inami.proactive_outcome; DELETE FROM inami.control_decision; DELETE FROM inami.proactive_decision;
 DELETE FROM inami.household_event; DELETE FROM inami.flow_file; DELETE FROM inami.control_run;
+-- Event ids from 1 whatever ran before (the explanations below name them).
+ALTER TABLE inami.household_event ALTER COLUMN event_id RESTART;
 
 -- A NISS for a birth date and a serial number (R9: check digits, 2 prefix from 2000 on).
 CREATE FUNCTION pg_temp.niss(born date, seq int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -104,7 +106,7 @@ UPDATE inami.syst04_member s SET ipcal_code = ipcal_code || '1460'::text, ipcal_
 FROM fx_hh h WHERE h.hh = 1 AND s.request_number = h.request_number AND s.shipment = 1
   AND s.niss = pg_temp.niss('1985-07-30', 1);
 
-SELECT plan(86);
+SELECT plan(88);
 
 -- 0. R3 per household in one ordered pass (what the runs decide from) equals
 -- systematic_members grouped by household (what explain_decision shows), edge by edge:
@@ -239,6 +241,23 @@ SELECT results_eq($$SELECT household_size, income_year, shipment, household_tota
                     FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1$$,
                   $$VALUES (3, 2022, 1, 27000.00, 31932.20, 'OK', true)$$,
                   'R3 example: 27,000.00 < ceiling(3, 2022) = 31,932.20 -> OK, with what it was made from');
+-- The ceiling's source is not blank: refused when empty or spaces only, as btrim(x) <> ''
+-- refuses it (each value tried in a subtransaction, the decision left as it was).
+CREATE FUNCTION pg_temp.source_accepted(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE inami.control_decision SET ceiling_source = v
+    WHERE request_number = (SELECT request_number FROM fx_hh WHERE hh = 1);
+    RAISE EXCEPTION 'accepted' USING ERRCODE = 'P0001';
+EXCEPTION
+    WHEN check_violation THEN RETURN false;
+    WHEN raise_exception THEN RETURN true;
+END;
+$$;
+SELECT results_eq($$SELECT v, pg_temp.source_accepted(v) FROM unnest(ARRAY['', ' ', '   ', ' a', 'a ', '  a  ', E'\t', E' \t', 'é', ' é', NULL]) WITH ORDINALITY AS u(v, i) ORDER BY i$$,
+                  $$SELECT v, (btrim(v) <> '') IS NOT FALSE FROM unnest(ARRAY['', ' ', '   ', ' a', 'a ', '  a  ', E'\t', E' \t', 'é', ' é', NULL]) WITH ORDINALITY AS u(v, i) ORDER BY i$$,
+                  'a decision''s ceiling source: empty or spaces refused, anything else (a tab, a leading space) kept, as btrim(x) <> ''''');
+SELECT is(ceiling_source ~ '2024/165', true, 'the source tried is left as the run wrote it')
+FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 1;
 SELECT results_eq($$SELECT shipment, household_total, verdict FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 3$$,
                   $$VALUES (NULL::int, NULL::numeric, 'ONHOLD')$$, 'no shipment answered: no fiscal data, ONHOLD -> STOPSYST');
 SELECT results_eq($$SELECT shipment, household_total FROM inami.control_decision JOIN fx_hh h USING (request_number) WHERE h.hh = 13$$,

@@ -93,7 +93,10 @@ ALTER TABLE inami.control_decision
     ADD COLUMN household_total numeric CHECK (household_total >= 0 AND household_total = round(household_total, 2)),
     ADD COLUMN extra_income numeric CHECK (extra_income = round(extra_income, 2)),
     ADD COLUMN ceiling numeric CHECK (ceiling > 0),
-    ADD COLUMN ceiling_source text CHECK (btrim(ceiling_source) <> ''),
+    -- not blank, as btrim(ceiling_source) <> '': only a source that starts with a space is
+    -- walked (btrim reads every character; on a million decisions that was a tenth of their
+    -- write)
+    ADD COLUMN ceiling_source text CHECK (ceiling_source <> '' AND (left(ceiling_source, 1) <> ' ' OR btrim(ceiling_source) <> '')),
     ADD COLUMN verdict text CHECK (verdict IN ('OK', 'NOK', 'ONHOLD')),
     ADD COLUMN events bigint[],
     ADD COLUMN candidates jsonb CHECK (jsonb_typeof(candidates) = 'array'),

@@ -85,6 +85,12 @@ ALTER FUNCTION inami.syst04_later_shipment_loaded(integer) RENAME TO _syst04_lat
 
 -- @include sql/install/53-retention.sql purge_expired
 
+-- A decision's ceiling source stays not blank, by a CHECK that walks only a source starting
+-- with a space (as in sql/install/50-control.sql).
+ALTER TABLE inami.control_decision DROP CONSTRAINT control_decision_ceiling_source_check,
+    ADD CONSTRAINT control_decision_ceiling_source_check
+        CHECK (ceiling_source <> '' AND (left(ceiling_source, 1) <> ' ' OR btrim(ceiling_source) <> ''));
+
 COMMENT ON FUNCTION inami._control_lock_key(text) IS
 'First key of the transaction advisory lock (kind, year) a control run holds while it writes: pg_advisory_xact_lock(inami._control_lock_key(kind), year).';
 
