@@ -145,11 +145,18 @@ END;
 COMMENT ON FUNCTION inami._control_rule(text, text, text) IS
 'R4: the circular and section behind a reason (verdict and the income''s own reason complete STOPSYST, KEEPADV and KEEPDSH).';
 
+-- R4: one candidate of a household as control_decision.candidates lists it.
+CREATE FUNCTION inami._candidate_json(reason text, right_end date, event_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN jsonb_build_object('reason', reason, 'right_end', right_end, 'from', coalesce('event ' || event_id, 'income'));
+COMMENT ON FUNCTION inami._candidate_json(text, date, bigint) IS
+'Internal to the systematic control: a candidate as inami.control_decision.candidates lists it, {reason, right_end, from: "income" or "event <event_id>"}.';
+
 -- R4: every candidate end of right of the households of a control year, in precedence order,
--- each with every candidate of its household as JSON (what a decision keeps). One stream:
--- the rule's text is computed at the top, so that a caller that does not read it (the
--- control run) does not pay for it; a household's candidates are ranked and gathered by
--- one window, over the households with events only.
+-- each with every candidate of its household as JSON (what a decision keeps). One stream,
+-- nothing of it stored: the rule's text is computed at the top, so that a caller that does
+-- not read it (the control run) does not pay for it; a household's candidates are ranked
+-- and gathered by one window, for the households with events only.
 CREATE FUNCTION inami._systematic_candidates(control_year int, request_number text DEFAULT NULL)
 RETURNS TABLE (request_number text, oa text, household_size int, income_year int, shipment int,
                sent_total numeric, household_total numeric, extra_income numeric, ceiling numeric,
@@ -195,7 +202,7 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         GROUP BY e.request_number
     ), basis AS (
         SELECT p.*, ev.extra_income, k.cadastral_income, ev.events, ev.fisc_date, ev.advantage_date, ev.dsh_date,
-               ev.moved,
+               coalesce(ev.moved, false) AS moved,
                -- The income can still change: an answer still to come (E 4.1, 4.3), or a
                -- cadastral income sent that the OA has not assessed (or assessed on another
                -- amount sent) while the income is under the ceiling (E 4.4: the part counted
@@ -220,74 +227,71 @@ LANGUAGE sql STABLE BEGIN ATOMIC
         CROSS JOIN LATERAL (SELECT p.total + coalesce(k.cadastral_income, 0) AS income) t
     ), income_candidate AS (
         -- A kept right replaces an end by the income: a social advantage, a new DSH in time.
+        -- (Computed here once, the joins above it not flattened into the query below: the
+        -- households' columns are what the candidates of events read, not expressions
+        -- evaluated again.)
         SELECT b.*,
                CASE WHEN b.income_reason = 'KEEPSYST' THEN 'KEEPSYST'
                     WHEN b.advantage_date IS NOT NULL THEN 'KEEPADV'
                     WHEN b.dsh_date IS NOT NULL THEN 'KEEPDSH'
                     ELSE b.income_reason END AS reason
         FROM basis b
-    ), with_events AS (
-        -- Households with events: the income's candidate and one per ending event, ranked.
-        -- E 5.3: a household that moved to another OA ends the examination here, whatever
-        -- the income says and whenever the income's end falls ("presenting an excess ...
-        -- joined another OA without a DSH allowing a re-examination"): the income's
-        -- candidate comes after every event then; events rank by the end they give.
-        SELECT c.*, row_number() OVER ranked::int AS precedence,
-               -- every candidate of the household, in the same order (control_decision.candidates)
-               jsonb_agg(jsonb_build_object('reason', c.reason, 'right_end', c.right_end,
-                                            'from', coalesce('event ' || c.event_id, 'income')))
-                 OVER (ranked ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS candidates
-        FROM (SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-                     o.extra_income, o.ceiling, o.verdict, o.events, o.income_reason, o.reason,
-                     o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(o.reason, $1, NULL) AS right_end,
-                     CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
-                                   WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
-                     NULL::bigint AS event_id, 1 AS class
-              FROM income_candidate o WHERE o.events IS NOT NULL
-              UNION ALL
-              SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-                     o.extra_income, o.ceiling, o.verdict, o.events, o.income_reason, r.reason,
-                     o.moved, o.awaiting, o.cadastral_income, inami._control_right_end(r.reason, $1, e.event_date), e.event_date, e.event_id, 0
-              FROM inami.household_event e
-              JOIN income_candidate o ON o.request_number = e.request_number
-              CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
-                                                      WHEN 'death' THEN 'STOPDEATH'
-                                                      WHEN 'oa_change' THEN 'STOPOA' END AS reason) r
-              WHERE e.control_year = $1 AND ($2 IS NULL OR e.request_number = $2)
-                AND e.event IN ('composition_change', 'death', 'oa_change')) c
-        WINDOW ranked AS (PARTITION BY c.request_number
-                          ORDER BY c.class = 1 AND c.moved, c.right_end, c.class, c.trigger_date NULLS LAST,
-                                   array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason), c.event_id)
+        OFFSET 0
     )
-    -- Households without events have one candidate: no sort for them, and their candidates'
-    -- JSON is one of a few (the reason's, taken from a table of them rather than built a
-    -- million times; built for a reason the table would lack).
+    -- One row per candidate. A household without events has one, the income's: first, and
+    -- its candidates' JSON is one of a few (built once each, not a million times). A
+    -- household with events gets the income's candidate and one per ending event, ranked
+    -- by the subquery beside it, which runs for those households only.
     SELECT o.request_number, o.oa, o.household_size, o.income_year, o.shipment, o.sent_total, o.total,
-           o.extra_income, o.ceiling, o.verdict, o.events, 1, o.reason,
-           inami._control_right_end(o.reason, $1, NULL), NULL::date, NULL::bigint,
-           o.income_reason, o.awaiting, o.cadastral_income, false,
-           coalesce(j.candidates, jsonb_build_array(jsonb_build_object(
-               'reason', o.reason, 'right_end', inami._control_right_end(o.reason, $1, NULL), 'from', 'income')))
-    FROM income_candidate o
-    LEFT JOIN (SELECT r.reason, jsonb_build_array(jsonb_build_object(
-                   'reason', r.reason, 'right_end', inami._control_right_end(r.reason, $1, NULL), 'from', 'income'))
-               FROM unnest(ARRAY['KEEPSYST', 'STOPSYST', 'STOPFISC']) AS r(reason)) AS j(reason, candidates)
-      ON j.reason = o.reason
-    WHERE o.events IS NULL
-    UNION ALL
-    SELECT w.request_number, w.oa, w.household_size, w.income_year, w.shipment, w.sent_total, w.total,
-           w.extra_income, w.ceiling, w.verdict, w.events, w.precedence, w.reason,
-           w.right_end, w.trigger_date, w.event_id, w.income_reason,
+           o.extra_income, o.ceiling, o.verdict, o.events, coalesce(w.precedence, 1), coalesce(w.reason, o.reason),
+           CASE WHEN w.precedence IS NULL THEN inami._control_right_end(o.reason, $1, NULL) ELSE w.right_end END,
+           w.trigger_date, w.event_id, o.income_reason,
            -- Reported, this candidate waits for the next shipment when the income can still
            -- change it: it is the income's, or ends after 31 December X, where the income's
            -- end would come first if the income ends the right (not after a move: then the
            -- events come first whatever the income).
            -- A household that moved and no answer lists yet waits too: the next shipment
            -- says whether its data came here (then this OA sends its feedback, E 5.2).
-           w.awaiting AND (w.event_id IS NULL OR (NOT coalesce(w.moved, false) AND w.right_end > make_date($1, 12, 31))
-                           OR (coalesce(w.moved, false) AND w.shipment IS NULL)),
-           w.cadastral_income, coalesce(w.moved, false), w.candidates
-    FROM with_events w
+           o.awaiting AND (w.event_id IS NULL OR (NOT o.moved AND w.right_end > make_date($1, 12, 31))
+                           OR (o.moved AND o.shipment IS NULL)),
+           o.cadastral_income, o.moved,
+           CASE WHEN w.precedence IS NOT NULL THEN w.candidates
+                WHEN o.reason = 'KEEPSYST'
+                THEN (SELECT jsonb_build_array(inami._candidate_json('KEEPSYST', inami._control_right_end('KEEPSYST', $1, NULL), NULL)))
+                WHEN o.reason = 'STOPSYST'
+                THEN (SELECT jsonb_build_array(inami._candidate_json('STOPSYST', inami._control_right_end('STOPSYST', $1, NULL), NULL)))
+                ELSE jsonb_build_array(inami._candidate_json(o.reason, inami._control_right_end(o.reason, $1, NULL), NULL)) END
+    FROM income_candidate o
+    LEFT JOIN LATERAL (
+        -- E 5.3: a household that moved to another OA ends the examination here, whatever
+        -- the income says and whenever the income's end falls ("presenting an excess ...
+        -- joined another OA without a DSH allowing a re-examination"): the income's
+        -- candidate comes after every event then; events rank by the end they give.
+        SELECT r.*
+        FROM (SELECT c.reason, c.right_end, c.trigger_date, c.event_id, row_number() OVER ranked::int AS precedence,
+                     -- every candidate of the household, in the same order (control_decision.candidates)
+                     jsonb_agg(inami._candidate_json(c.reason, c.right_end, c.event_id))
+                       OVER (ranked ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS candidates
+              FROM (SELECT o.reason, inami._control_right_end(o.reason, $1, NULL) AS right_end,
+                           CASE o.reason WHEN 'STOPFISC' THEN o.fisc_date WHEN 'KEEPADV' THEN o.advantage_date
+                                         WHEN 'KEEPDSH' THEN o.dsh_date END AS trigger_date,
+                           NULL::bigint AS event_id, 1 AS class
+                    UNION ALL
+                    SELECT x.reason, inami._control_right_end(x.reason, $1, e.event_date), e.event_date, e.event_id, 0
+                    FROM inami.household_event e
+                    CROSS JOIN LATERAL (SELECT CASE e.event WHEN 'composition_change' THEN 'STOPFAM'
+                                                            WHEN 'death' THEN 'STOPDEATH'
+                                                            WHEN 'oa_change' THEN 'STOPOA' END AS reason) x
+                    WHERE e.control_year = $1 AND e.request_number = o.request_number
+                      AND e.event IN ('composition_change', 'death', 'oa_change')) c
+              WINDOW ranked AS (ORDER BY c.class = 1 AND o.moved, c.right_end, c.class, c.trigger_date NULLS LAST,
+                                array_position(ARRAY['STOPDEATH', 'STOPOA', 'STOPFAM'], c.reason), c.event_id)
+              OFFSET 0) r
+        -- (both OFFSET 0 keep this test above the ranking: a household without events
+        -- skips the subquery, its sort and window included)
+        WHERE o.events IS NOT NULL
+        OFFSET 0
+    ) w ON true
   ) AS c (request_number, oa, household_size, income_year, shipment, sent_total, household_total, extra_income,
           ceiling, verdict, events, precedence, reason, right_end, trigger_date, event_id,
           income_reason, provisional, cadastral_income, moved, candidates)

@@ -175,7 +175,7 @@ DECLARE
         'load_flow_file_sharded', '_split_flow_file', '_load_flow_part', '_load_flow_lo', 'prepared_loads'];
     -- reading insured persons' data: analysts, not parameter maintainers
     data_routines text[] := ARRAY['systematic_members', 'systematic_households', 'systematic_candidates', '_systematic_candidates', '_control_decisions',
-        '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule',
+        '_syst04_later_shipment_loaded', '_proactive_members', '_control_right_end', '_control_rule', '_candidate_json',
         'explain_decision', 'proactive_statistics', 'syst01_document', 'syst05_document', 'pro01_document',
         'pro04_document', 'read_syst01', 'read_syst04', 'read_syst05', 'read_pro01', 'read_pro03', 'read_pro04',
         '_progress', '_progress_available', '_oa_visible',

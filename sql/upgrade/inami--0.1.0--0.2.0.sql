@@ -53,11 +53,14 @@ ALTER FUNCTION inami.syst04_later_shipment_loaded(integer) RENAME TO _syst04_lat
 -- when it runs, and a BEGIN ATOMIC body keeps the old name as a column alias.
 -- @include sql/install/20-rules.sql contribution_minimum
 
+-- R4: one candidate of a household as control_decision.candidates lists it.
+-- @include sql/install/51-control_runs.sql _candidate_json
+
 -- R4: every candidate end of right of the households of a control year, in precedence order,
--- each with every candidate of its household as JSON (what a decision keeps). One stream:
--- the rule's text is computed at the top, so that a caller that does not read it (the
--- control run) does not pay for it; a household's candidates are ranked and gathered by
--- one window, over the households with events only.
+-- each with every candidate of its household as JSON (what a decision keeps). One stream,
+-- nothing of it stored: the rule's text is computed at the top, so that a caller that does
+-- not read it (the control run) does not pay for it; a household's candidates are ranked
+-- and gathered by one window, for the households with events only.
 -- @include sql/install/51-control_runs.sql _systematic_candidates
 
 -- R4: every candidate end of right of the households of a control year, in precedence order.
