@@ -19,7 +19,7 @@ INSERT INTO isel.household SELECT 2024, 'h' || i FROM generate_series(1, 5) i;
 INSERT INTO isel.household VALUES (2025, 'h1');
 INSERT INTO isel.run VALUES (1), (2);
 
-SELECT plan(36);
+SELECT plan(42);
 
 -- The rows, and their checks made once.
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h' || i, 1::bigint, i * 10.0 FROM generate_series(1, 3) i$$),
@@ -32,6 +32,17 @@ SELECT is((SELECT array_agg(number ORDER BY number) FROM isel.household WHERE xm
 SELECT is((SELECT array_agg(id) FROM isel.run WHERE xmax <> '0'), ARRAY[1::bigint], 'and the run they reference');
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h4', NULL::bigint, NULL::numeric$$), 1::bigint,
           'a NULL key is not checked (MATCH SIMPLE)');
+-- Every row with the same run (or none): that one key checked alone; two runs: both.
+CREATE TABLE isel.step (k int PRIMARY KEY, run bigint REFERENCES isel.run);
+INSERT INTO isel.run VALUES (3), (4), (5);
+SELECT is(inami._insert_select('isel.step', $$SELECT k, CASE WHEN k > 1 THEN 3::bigint END FROM generate_series(1, 3) k$$),
+          3::bigint, 'rows with one run or none: inserted');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM isel.run WHERE id > 2 AND xmax <> '0'), ARRAY[3::bigint],
+          'the run they share is locked, no other');
+SELECT is(inami._insert_select('isel.step', $$SELECT k, k::bigint FROM generate_series(4, 5) k$$), 2::bigint,
+          'rows with two runs: inserted');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM isel.run WHERE id > 2 AND xmax <> '0'), ARRAY[3::bigint, 4, 5],
+          'both are locked');
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h' || i, 1::bigint, 0.0 FROM generate_series(1, 0) i$$),
           0::bigint, 'no row: 0');
 
@@ -54,6 +65,10 @@ SELECT is(pg_temp.detail_of($$SELECT inami._insert_select('isel.decision', 'SELE
 SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2024, ''h5'', 7::bigint, 1.0')$$,
                  '23503', 'insert or update on table "decision" violates foreign key constraint "decision_run_fkey"',
                  'a run that does not exist');
+SELECT is(pg_temp.detail_of($$SELECT inami._insert_select('isel.decision', 'SELECT y, n, 7::bigint, 1.0 FROM (VALUES (2024, ''h5''), (2025, ''h1'')) v(y, n)')$$),
+          'Key (run)=(7) is not present in table "run".', 'the one key of every row missing: named');
+SELECT is(pg_temp.detail_of($$SELECT inami._insert_select('isel.decision', 'SELECT y, n, r, 1.0 FROM (VALUES (2024, ''h5'', 1::bigint), (2025, ''h1'', 7)) v(y, n, r)')$$),
+          'Key (run)=(7) is not present in table "run".', 'a key missing among two: named');
 SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2025, ''h2'', 1::bigint, 1.0')$$,
                  '23503', NULL, 'a household of another year: every column of the key counts');
 SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2024, ''h5'', 1::bigint, -1.0')$$,
@@ -167,6 +182,7 @@ CREATE TABLE isel.pair_parent (p isel.pair PRIMARY KEY);
 CREATE TABLE isel.pair_child (p isel.pair REFERENCES isel.pair_parent);
 SET client_min_messages = debug1;
 SELECT inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, 1::bigint, 1.0 FROM generate_series(4, 5) i$$);
+SELECT inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, i - 5::bigint, 1.0 FROM generate_series(6, 7) i$$);
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);
 CREATE TRIGGER note AFTER INSERT ON isel.decision FOR EACH ROW EXECUTE FUNCTION isel.note();
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);

@@ -38,6 +38,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -170,6 +171,9 @@ typedef struct InsertReceiver
 	bool	   *knulls;
 	List	   *fkeys;
 	int64	   *nonnull;		/* per foreign key: rows whose key has no NULL */
+	Datum	   *kfirst;			/* per key column: its first value not NULL, */
+	bool	   *kseen;			/* whether there is one, */
+	bool	   *ksame;			/* and whether every other is that value, byte for byte */
 } InsertReceiver;
 
 static void
@@ -222,8 +226,21 @@ receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 	{
 		for (int j = 0; j < r->nkeys; j++)
 		{
+			Form_pg_attribute a = TupleDescAttr(r->keydesc, j);
+
 			r->kvalues[j] = r->row->tts_values[r->keycols[j] - 1];
 			r->knulls[j] = r->row->tts_isnull[r->keycols[j] - 1];
+			if (r->knulls[j] || !r->ksame[j])
+				continue;
+			if (!r->kseen[j])
+			{
+				MemoryContextSwitchTo(r->mcxt);
+				r->kfirst[j] = datumCopy(r->kvalues[j], a->attbyval, a->attlen);
+				MemoryContextSwitchTo(inami_row_writer_row_context(&r->writer));
+				r->kseen[j] = true;
+			}
+			else
+				r->ksame[j] = datumIsEqual(r->kfirst[j], r->kvalues[j], a->attbyval, a->attlen);
 		}
 		tuplestore_putvalues(r->keys, r->keydesc, r->kvalues, r->knulls);
 		for (int f = 0; f < list_length(r->fkeys); f++)
@@ -292,11 +309,13 @@ key_equality(ForeignKeyCacheInfo *fk, Oid relid, const char *parent, const char 
  * Every key the inserted rows carry (none of its columns NULL: MATCH SIMPLE, nonnull of
  * them) must be in the referenced table, whose rows are locked FOR KEY SHARE: as many rows
  * locked as distinct keys (the referenced columns are a primary key or unique). The keys
- * are distinct already when they hold the table's primary key. As ri_triggers.c does: as
- * the referenced table's owner, its row-level security not applied.
+ * are distinct already when they hold the table's primary key, and one when every row that
+ * has the key has the same (single: its values, given as parameters; a run's id on each
+ * of its decisions). As ri_triggers.c does: as the referenced table's owner, its row-level
+ * security not applied.
  */
 static void
-check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
+check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *single)
 {
 	Oid			relid = RelationGetRelid(rel);
 	char	   *parent = quote_qualified_identifier(get_namespace_name(get_rel_namespace(fk->confrelid)),
@@ -319,11 +338,28 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 	int64		nlocked;
 	float4		parent_rows;
 	bool		probe;
+	Oid			argtypes[INDEX_MAX_KEYS];
 
 	for (int i = 0; i < fk->nkeys; i++)
 		fkcols = bms_add_member(fkcols, fk->conkey[i] - FirstLowInvalidHeapAttributeNumber);
-	keys_unique = pk != NULL && bms_is_subset(pk, fkcols);
-	if (keys_unique)
+	keys_unique = single != NULL || (pk != NULL && bms_is_subset(pk, fkcols));
+	if (single != NULL)
+	{
+		StringInfoData cols;
+
+		initStringInfo(&cols);
+		for (int i = 0; i < fk->nkeys; i++)
+		{
+			argtypes[i] = get_atttype(relid, fk->conkey[i]);
+			appendStringInfo(&cols, "%s$%d AS %s", i > 0 ? ", " : "", i + 1,
+							 quote_identifier(get_attname(relid, fk->conkey[i], false)));
+		}
+		k = psprintf("k AS (SELECT %s)", cols.data);
+		nkeys = 1;
+		elog(DEBUG1, "inami._insert_select: the rows of %s have one key, checked alone",
+			 get_constraint_name(fk->conoid));
+	}
+	else if (keys_unique)
 		k = psprintf("k AS (SELECT %s FROM " KEYS_RELATION " x WHERE %s IS NOT NULL)", keys, notnull);
 	else
 		k = psprintf("k AS MATERIALIZED (SELECT DISTINCT %s FROM " KEYS_RELATION " x WHERE %s IS NOT NULL)",
@@ -367,7 +403,8 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 					 " FOR KEY SHARE OF p) l)",
 					 k, keys_unique ? "NULL::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM k)",
 					 parent, equal);
-	if (SPI_execute(q.data, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_with_args(q.data, single ? fk->nkeys : 0, argtypes, single, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
 		elog(ERROR, "checking foreign key %u failed", fk->conoid);
 	if (!keys_unique)
 		nkeys = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -378,7 +415,7 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull)
 		resetStringInfo(&q);
 		appendStringInfo(&q, "WITH %s SELECT %s FROM k x WHERE NOT EXISTS (SELECT FROM ONLY %s p WHERE %s) LIMIT 1",
 						 k, keys, parent, equal);
-		if (SPI_execute(q.data, false, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args(q.data, single ? fk->nkeys : 0, argtypes, single, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "checking foreign key %u failed", fk->conoid);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
@@ -523,6 +560,10 @@ inami_insert_select(PG_FUNCTION_ARGS)
 			r.keys = tuplestore_begin_heap(false, false, work_mem);
 			r.kvalues = palloc(sizeof(Datum) * r.nkeys);
 			r.knulls = palloc(sizeof(bool) * r.nkeys);
+			r.kfirst = palloc(sizeof(Datum) * r.nkeys);
+			r.kseen = palloc0(sizeof(bool) * r.nkeys);
+			r.ksame = palloc(sizeof(bool) * r.nkeys);
+			memset(r.ksame, true, sizeof(bool) * r.nkeys);
 		}
 		r.fkeys = fkeys;
 		r.nonnull = palloc0(sizeof(int64) * (list_length(fkeys) + 1));
@@ -559,7 +600,20 @@ inami_insert_select(PG_FUNCTION_ARGS)
 			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
 				elog(ERROR, "SPI_register_relation failed");
 			for (int f = 0; f < list_length(fkeys); f++)
-				check_fkey(rel, list_nth_node(ForeignKeyCacheInfo, fkeys, f), r.nonnull[f]);
+			{
+				ForeignKeyCacheInfo *fk = list_nth_node(ForeignKeyCacheInfo, fkeys, f);
+				Datum		single[INDEX_MAX_KEYS];
+				bool		one = r.nonnull[f] > 0;
+
+				for (int i = 0; i < fk->nkeys; i++)
+					for (int j = 0; j < r.nkeys; j++)
+						if (r.keycols[j] == fk->conkey[i])
+						{
+							one = one && r.kseen[j] && r.ksame[j];
+							single[i] = r.kfirst[j];
+						}
+				check_fkey(rel, fk, r.nonnull[f], one ? single : NULL);
+			}
 		}
 		if (r.keys)
 			tuplestore_end(r.keys);
