@@ -19,7 +19,7 @@ INSERT INTO isel.household SELECT 2024, 'h' || i FROM generate_series(1, 5) i;
 INSERT INTO isel.household VALUES (2025, 'h1');
 INSERT INTO isel.run VALUES (1), (2);
 
-SELECT plan(42);
+SELECT plan(45);
 
 -- The rows, and their checks made once.
 SELECT is(inami._insert_select('isel.decision', $$SELECT 2024, 'h' || i, 1::bigint, i * 10.0 FROM generate_series(1, 3) i$$),
@@ -165,9 +165,18 @@ SELECT throws_ok($$SELECT inami._insert_select('isel.decision', 'SELECT 2030, ''
 SELECT is(pg_temp.detail_of($$SELECT inami._insert_select('isel.decision', 'SELECT 2030, ''p4'', 1::bigint, 1.0 UNION ALL SELECT 2030, ''q1'', 1::bigint, 1.0')$$),
           'Key (year, number)=(2030, q1) is not present in table "household".', 'naming the key missing');
 
+-- Many keys of one year: only the households of that year are read, hashed (the DEBUG
+-- lines say so); the same locks and errors.
+SELECT is(inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, 1::bigint, 1.0 FROM generate_series(201, 350) i$$),
+          150::bigint, '150 decisions of one year, their keys joined to that year''s households only');
+SELECT is((SELECT count(*) FROM isel.household WHERE year = 2030 AND substr(number, 2)::int BETWEEN 8 AND 350 AND xmax <> '0'),
+          150::bigint, 'their 150 households are locked, and none of p8 to p200');
+SELECT is(pg_temp.detail_of($$SELECT inami._insert_select('isel.decision', 'SELECT 2030, ''p'' || i, 1::bigint, 1.0 FROM generate_series(351, 500) i')$$),
+          'Key (year, number)=(2030, p401) is not present in table "household".', 'a key missing among them: named');
+
 -- A control run's first run writes its decisions this way, a later run through MERGE: both
 -- are tested by the control suites; here, that the way is the one said.
-SELECT is((SELECT count(*) FROM isel.decision), 10::bigint, 'ten decisions in the end');
+SELECT is((SELECT count(*) FROM isel.decision), 160::bigint, '160 decisions in the end');
 SELECT is((SELECT count(*) FROM isel.household WHERE year = 2025 AND xmax <> '0'), 2::bigint,
           'the households of 2025 were locked by the operator''s inserts');
 SELECT ok(has_function_privilege('inami_operator', 'inami._insert_select(regclass, text)', 'EXECUTE')
@@ -183,6 +192,7 @@ CREATE TABLE isel.pair_child (p isel.pair REFERENCES isel.pair_parent);
 SET client_min_messages = debug1;
 SELECT inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, 1::bigint, 1.0 FROM generate_series(4, 5) i$$);
 SELECT inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, i - 5::bigint, 1.0 FROM generate_series(6, 7) i$$);
+SELECT inami._insert_select('isel.decision', $$SELECT 2030, 'p' || i, 1::bigint, 1.0 FROM generate_series(8, 200) i$$);
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);
 CREATE TRIGGER note AFTER INSERT ON isel.decision FOR EACH ROW EXECUTE FUNCTION isel.note();
 SELECT inami._insert_select('isel.decision', $$SELECT 2024, 'h5', 2::bigint, 5.0 WHERE false$$);

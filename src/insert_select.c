@@ -281,25 +281,34 @@ column_list(Oid relid, int n, const AttrNumber *cols, const char *prefix, const 
 	return s.data;
 }
 
-/* "p.a OPERATOR(ns.=) k.a AND ..." */
+/*
+ * "p.a OPERATOR(ns.=) k.a AND ...", of the key's columns (those of only, when given); with
+ * no child, the key's column i is the parameter $i+1.
+ */
 static char *
-key_equality(ForeignKeyCacheInfo *fk, Oid relid, const char *parent, const char *child)
+key_equality(ForeignKeyCacheInfo *fk, Oid relid, const char *parent, const char *child, const bool *only)
 {
 	StringInfoData s;
 
 	initStringInfo(&s);
 	for (int i = 0; i < fk->nkeys; i++)
 	{
-		HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(fk->conpfeqop[i]));
+		HeapTuple	tup;
 		Form_pg_operator op;
 
+		if (only != NULL && !only[i])
+			continue;
+		tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(fk->conpfeqop[i]));
 		if (!HeapTupleIsValid(tup))
 			elog(ERROR, "cache lookup failed for operator %u", fk->conpfeqop[i]);
 		op = (Form_pg_operator) GETSTRUCT(tup);
-		appendStringInfo(&s, "%s%s.%s OPERATOR(%s.%s) %s.%s", i > 0 ? " AND " : "",
+		appendStringInfo(&s, "%s%s.%s OPERATOR(%s.%s) ", s.len > 0 ? " AND " : "",
 						 parent, quote_identifier(get_attname(fk->confrelid, fk->confkey[i], false)),
-						 quote_identifier(get_namespace_name(op->oprnamespace)), NameStr(op->oprname),
-						 child, quote_identifier(get_attname(relid, fk->conkey[i], false)));
+						 quote_identifier(get_namespace_name(op->oprnamespace)), NameStr(op->oprname));
+		if (child != NULL)
+			appendStringInfo(&s, "%s.%s", child, quote_identifier(get_attname(relid, fk->conkey[i], false)));
+		else
+			appendStringInfo(&s, "$%d", i + 1);
 		ReleaseSysCache(tup);
 	}
 	return s.data;
@@ -309,20 +318,21 @@ key_equality(ForeignKeyCacheInfo *fk, Oid relid, const char *parent, const char 
  * Every key the inserted rows carry (none of its columns NULL: MATCH SIMPLE, nonnull of
  * them) must be in the referenced table, whose rows are locked FOR KEY SHARE: as many rows
  * locked as distinct keys (the referenced columns are a primary key or unique). The keys
- * are distinct already when they hold the table's primary key, and one when every row that
- * has the key has the same (single: its values, given as parameters; a run's id on each
- * of its decisions). As ri_triggers.c does: as the referenced table's owner, its row-level
- * security not applied.
+ * are distinct already when they hold the table's primary key. Where every row that has
+ * the key has the same value in a column of it (same; first: that value, given as a
+ * parameter), the referenced rows read are only those with it (a control year's); where
+ * in every column, the key is that one alone (a run's id on each of its decisions). As
+ * ri_triggers.c does: as the referenced table's owner, its row-level security not applied.
  */
 static void
-check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *single)
+check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *first, const bool *same)
 {
 	Oid			relid = RelationGetRelid(rel);
 	char	   *parent = quote_qualified_identifier(get_namespace_name(get_rel_namespace(fk->confrelid)),
 													get_rel_name(fk->confrelid));
 	char	   *keys = column_list(relid, fk->nkeys, fk->conkey, "x.", ", ");
 	char	   *notnull = column_list(relid, fk->nkeys, fk->conkey, "x.", " IS NOT NULL AND ");
-	char	   *equal = key_equality(fk, relid, "p", "x");
+	char	   *equal = key_equality(fk, relid, "p", "x", NULL);
 	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	Bitmapset  *fkcols = NULL;
 	bool		keys_unique;	/* they hold the table's primary key: distinct already */
@@ -339,21 +349,35 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *single)
 	float4		parent_rows;
 	bool		probe;
 	Oid			argtypes[INDEX_MAX_KEYS];
+	char		argnulls[INDEX_MAX_KEYS];
+	int			nsame = 0;
+	bool		single;
+	char	   *restrict_to = "";	/* the referenced rows that have the keys' shared values */
+	StringInfoData shared;		/* the names of those columns */
 
 	for (int i = 0; i < fk->nkeys; i++)
+	{
 		fkcols = bms_add_member(fkcols, fk->conkey[i] - FirstLowInvalidHeapAttributeNumber);
-	keys_unique = single != NULL || (pk != NULL && bms_is_subset(pk, fkcols));
-	if (single != NULL)
+		argtypes[i] = get_atttype(relid, fk->conkey[i]);
+		argnulls[i] = same[i] ? ' ' : 'n';	/* (not a parameter the query reads) */
+		nsame += same[i];
+	}
+	single = nonnull > 0 && nsame == fk->nkeys;
+	initStringInfo(&shared);
+	for (int i = 0; i < fk->nkeys; i++)
+		if (same[i])
+			appendStringInfo(&shared, "%s%s", shared.len > 0 ? ", " : "", get_attname(relid, fk->conkey[i], false));
+	if (nsame > 0 && !single)
+		restrict_to = psprintf(" AND %s", key_equality(fk, relid, "p", NULL, same));
+	keys_unique = single || (pk != NULL && bms_is_subset(pk, fkcols));
+	if (single)
 	{
 		StringInfoData cols;
 
 		initStringInfo(&cols);
 		for (int i = 0; i < fk->nkeys; i++)
-		{
-			argtypes[i] = get_atttype(relid, fk->conkey[i]);
 			appendStringInfo(&cols, "%s$%d AS %s", i > 0 ? ", " : "", i + 1,
 							 quote_identifier(get_attname(relid, fk->conkey[i], false)));
-		}
 		k = psprintf("k AS (SELECT %s)", cols.data);
 		nkeys = 1;
 		elog(DEBUG1, "inami._insert_select: the rows of %s have one key, checked alone",
@@ -398,12 +422,27 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *single)
 		elog(DEBUG1, "inami._insert_select: " INT64_FORMAT " keys of %s looked up one by one in %s (%.0f rows)",
 			 nkeys, get_constraint_name(fk->conoid), get_rel_name(fk->confrelid), parent_rows);
 	}
+	else if (*restrict_to != '\0')
+	{
+		/*
+		 * Only the referenced rows with the shared values are hashed: a year's of a table
+		 * that keeps several. The join is a hash: the planner's estimate of those rows may
+		 * be far too low (a year loaded and not analyzed yet), and a nested loop over them
+		 * would read the keys once per row.
+		 */
+		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		elog(DEBUG1, "inami._insert_select: " INT64_FORMAT " keys of %s, of one %s, joined to the rows of %s that have it",
+			 nkeys, get_constraint_name(fk->conoid), shared.data, get_rel_name(fk->confrelid));
+	}
 	initStringInfo(&q);
-	appendStringInfo(&q, "WITH %s SELECT %s, (SELECT pg_catalog.count(*) FROM (SELECT FROM k x JOIN ONLY %s p ON %s"
+	appendStringInfo(&q, "WITH %s SELECT %s, (SELECT pg_catalog.count(*) FROM (SELECT FROM k x JOIN ONLY %s p ON %s%s"
 					 " FOR KEY SHARE OF p) l)",
 					 k, keys_unique ? "NULL::pg_catalog.int8" : "(SELECT pg_catalog.count(*) FROM k)",
-					 parent, equal);
-	if (SPI_execute_with_args(q.data, single ? fk->nkeys : 0, argtypes, single, NULL, false, 1) != SPI_OK_SELECT ||
+					 parent, equal, restrict_to);
+	if (SPI_execute_with_args(q.data, nsame > 0 ? fk->nkeys : 0, argtypes, first, argnulls, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "checking foreign key %u failed", fk->conoid);
 	if (!keys_unique)
@@ -415,7 +454,7 @@ check_fkey(Relation rel, ForeignKeyCacheInfo *fk, int64 nonnull, Datum *single)
 		resetStringInfo(&q);
 		appendStringInfo(&q, "WITH %s SELECT %s FROM k x WHERE NOT EXISTS (SELECT FROM ONLY %s p WHERE %s) LIMIT 1",
 						 k, keys, parent, equal);
-		if (SPI_execute_with_args(q.data, single ? fk->nkeys : 0, argtypes, single, NULL, false, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args(q.data, nsame > 0 ? fk->nkeys : 0, argtypes, first, argnulls, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "checking foreign key %u failed", fk->conoid);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
@@ -602,17 +641,17 @@ inami_insert_select(PG_FUNCTION_ARGS)
 			for (int f = 0; f < list_length(fkeys); f++)
 			{
 				ForeignKeyCacheInfo *fk = list_nth_node(ForeignKeyCacheInfo, fkeys, f);
-				Datum		single[INDEX_MAX_KEYS];
-				bool		one = r.nonnull[f] > 0;
+				Datum		first[INDEX_MAX_KEYS];
+				bool		same[INDEX_MAX_KEYS];
 
 				for (int i = 0; i < fk->nkeys; i++)
 					for (int j = 0; j < r.nkeys; j++)
 						if (r.keycols[j] == fk->conkey[i])
 						{
-							one = one && r.kseen[j] && r.ksame[j];
-							single[i] = r.kfirst[j];
+							same[i] = r.kseen[j] && r.ksame[j];
+							first[i] = r.kfirst[j];
 						}
-				check_fkey(rel, fk, r.nonnull[f], one ? single : NULL);
+				check_fkey(rel, fk, r.nonnull[f], first, same);
 			}
 		}
 		if (r.keys)
