@@ -599,7 +599,7 @@ inami_insert_select(PG_FUNCTION_ARGS)
 			r.keys = tuplestore_begin_heap(false, false, work_mem);
 			r.kvalues = palloc(sizeof(Datum) * r.nkeys);
 			r.knulls = palloc(sizeof(bool) * r.nkeys);
-			r.kfirst = palloc(sizeof(Datum) * r.nkeys);
+			r.kfirst = palloc0(sizeof(Datum) * r.nkeys);
 			r.kseen = palloc0(sizeof(bool) * r.nkeys);
 			r.ksame = palloc(sizeof(bool) * r.nkeys);
 			memset(r.ksame, true, sizeof(bool) * r.nkeys);
