@@ -3,7 +3,7 @@
 \set VERBOSITY default
 -- The file_id in the messages below must not depend on the suites run before this one.
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000, false); END $$;
-SELECT plan(194);
+SELECT plan(205);
 
 -- The documents of the tests; mutations are made with replace().
 CREATE TEMP TABLE doc (name text PRIMARY KEY, x text NOT NULL);
@@ -417,6 +417,56 @@ SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2033
 ALTER TABLE public.members_by_year DETACH PARTITION inami.syst01_member;
 DROP TABLE public.members_by_year;
 DELETE FROM inami.flow_file WHERE year = 2033;
+-- Columns a DBA changed. A column added with a default gets it on the loader's rows, as
+-- COPY gives it; a column of another type (a smaller integer, a domain) gets the loader's
+-- value through its text and the type's input function, as COPY would, checks included.
+ALTER TABLE inami.syst01_member ADD COLUMN noted_by name DEFAULT current_user;
+SELECT is(inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2034"'), '3002024', '3002034')),
+          3::bigint, 'with a column added with a default, a Syst01 of 2034 loads');
+SELECT is((SELECT count(*) FROM inami.syst01_member WHERE control_year = 2034 AND noted_by = current_user), 6::bigint,
+          'and each of its six members has the column''s default');
+ALTER TABLE inami.syst01_member DROP COLUMN noted_by;
+ALTER TABLE inami.syst05_feedback_received ALTER COLUMN control_year TYPE smallint;
+SELECT is(inami.load_flow(replace(replace(pg_temp.d('syst05'), 'controlYear="2024"', 'controlYear="2034"'), '3002024', '3002034')),
+          2::bigint, 'with its control year a smallint, a Syst05 of 2034 loads');
+SELECT results_eq($$SELECT control_year, pg_typeof(control_year)::text, reason, right_end FROM inami.syst05_feedback_received
+                    WHERE control_year = 2034 ORDER BY request_number$$,
+                  $$SELECT 2034::smallint, 'smallint', reason, right_end FROM inami.read_syst05(pg_temp.d('syst05')) ORDER BY request_number$$,
+                  'and its rows hold the file''s values');
+ALTER TABLE inami.syst05_feedback_received ALTER COLUMN control_year TYPE int;
+CREATE DOMAIN public.requester AS text CHECK (VALUE <> '03040500661');
+ALTER TABLE inami.syst01_household ALTER COLUMN requester_niss TYPE public.requester;
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2035"'), '3002024', '3002035'), '</Syst01>',
+                   '<Household requestNumber="300203503040500661"><Requester niss="03040500661"/><Member niss="03040500661"/></Household></Syst01>'))$$,
+                 '23514', 'value for domain requester violates check constraint "requester_check"',
+                 'a domain of a loaded column refuses the loader''s value');
+SELECT is((SELECT count(*) FROM inami.syst01_household WHERE control_year = 2035), 0::bigint, 'and nothing of the file stays');
+ALTER TABLE inami.syst01_household ALTER COLUMN requester_niss TYPE text;
+DROP DOMAIN public.requester;
+-- A trigger that changes a column the load has yet to fill: the load stops.
+CREATE DOMAIN public.any_sheet AS text;
+CREATE FUNCTION public.change_members() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN ALTER TABLE inami.syst04_member ALTER COLUMN tax_sheet TYPE public.any_sheet; RETURN NEW; END $$;
+CREATE TRIGGER change_members BEFORE INSERT ON inami.syst04_household FOR EACH ROW EXECUTE FUNCTION public.change_members();
+SELECT throws_ok($$SELECT inami.load_flow(replace(replace(replace(pg_temp.d('syst04_1'), 'controlYear="2024" incomeYear="2022"', 'controlYear="2034" incomeYear="2032"'),
+                                                 '3002024', '3002034'), 'shipment="1"', 'shipment="3"'))$$,
+                 '55000', 'column "tax_sheet" of syst04_member changed during the load',
+                 'a column changed by a trigger in the middle of a load stops it');
+SELECT is((SELECT count(*) FROM inami.syst04_household WHERE control_year = 2034), 0::bigint, 'and nothing of the file stays');
+DROP TRIGGER change_members ON inami.syst04_household;
+DROP FUNCTION public.change_members();
+SELECT is((SELECT atttypid::regtype::text FROM pg_attribute WHERE attrelid = 'inami.syst04_member'::regclass AND attname = 'tax_sheet'),
+          'text', 'and the column is as it was');
+DROP DOMAIN public.any_sheet;
+-- An amount into a numeric with a typmod.
+ALTER TABLE inami.syst04_member ALTER COLUMN personal_total TYPE numeric(12, 2);
+SELECT is(inami.load_flow(replace(replace(pg_temp.d('syst04_1'), 'controlYear="2024" incomeYear="2022"', 'controlYear="2034" incomeYear="2032"'), '3002024', '3002034')),
+          2::bigint, 'with personal_total a numeric(12, 2), a Syst04 of 2034 loads');
+SELECT results_eq($$SELECT niss, personal_total, tax_sheet FROM inami.syst04_member WHERE control_year = 2034 ORDER BY niss$$,
+                  $$SELECT DISTINCT niss, personal_total, tax_sheet FROM inami.read_syst04(pg_temp.d('syst04_1')) ORDER BY niss$$,
+                  'and its members hold the file''s amounts');
+ALTER TABLE inami.syst04_member ALTER COLUMN personal_total TYPE numeric;
+DELETE FROM inami.flow_file WHERE year = 2034;
 -- A foreign key of the DBA's to other columns of the household (a member must be a
 -- requester) is not one the load's own rows answer: checked row by row.
 ALTER TABLE inami.syst01_household ADD CONSTRAINT requester_once UNIQUE (control_year, requester_niss);

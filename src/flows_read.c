@@ -6,7 +6,8 @@
  *		streamed reader of flow_parse.c; this file raises its errors, checks what needs
  *		the database (the shipment already loaded, the Syst_01 / Pro_01 households a file
  *		answers, the same household twice in a file) and inserts the records in batches of
- *		FLOW_BATCH through COPY's own insert path (copy_rows.c).
+ *		FLOW_BATCH through COPY's own insert path (copy_rows.c), as values of the columns'
+ *		types.
  *
  * Memory: a per-record context reset after each record, a batch context reset after
  * each batch, and the reader's own buffers (libxml2, freed in PG_FINALLY); nothing
@@ -263,7 +264,7 @@ batch_bytes(const FlowLoad *l)
 	int64		n = 0;
 
 	for (int i = 0; i < l->ntables; i++)
-		n += l->t[i].data.len;
+		n += l->t[i].bytes;
 	return n;
 }
 
@@ -477,30 +478,30 @@ prepare_kind(FlowLoad *l)
 
 /*
  * A member's IPCAL items, in document order, as the two array values of its row
- * (ipcal_code, ipcal_amount): four-digit codes and amounts need no quoting.
+ * (ipcal_code, ipcal_amount).
  */
 static void
 copy_items(InamiCopyRows *t, const FlowRecord *rec, const FlowMember *mb)
 {
-	StringInfo	buf = inami_copy_raw(t);
+	Datum	   *codes = palloc(sizeof(Datum) * Max(mb->n_items, 1));
+	Datum	   *amounts = palloc(sizeof(Datum) * Max(mb->n_items, 1));
 
-	appendStringInfoChar(buf, '{');
 	for (int it = 0; it < mb->n_items; it++)
 	{
-		if (it)
-			appendStringInfoChar(buf, ',');
-		appendStringInfoString(buf, rec->items[mb->first_item + it].code);
+		const FlowItem *item = &rec->items[mb->first_item + it];
+
+		codes[it] = CStringGetTextDatum(item->code);
+		amounts[it] = inami_cents_to_numeric(item->amount);
 	}
-	appendStringInfoChar(buf, '}');
-	buf = inami_copy_raw(t);
-	appendStringInfoChar(buf, '{');
+	inami_copy_array(t, TEXTOID, codes, mb->n_items);
+	inami_copy_array(t, NUMERICOID, amounts, mb->n_items);
 	for (int it = 0; it < mb->n_items; it++)
 	{
-		if (it)
-			appendStringInfoChar(buf, ',');
-		inami_cents_append(buf, rec->items[mb->first_item + it].amount);
+		pfree(DatumGetPointer(codes[it]));
+		pfree(DatumGetPointer(amounts[it]));
 	}
-	appendStringInfoChar(buf, '}');
+	pfree(codes);
+	pfree(amounts);
 }
 
 /* Add one record to the batch. */
@@ -527,13 +528,13 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 			inami_copy_text(t0, h->oa);
 			inami_copy_text(t0, rec->requester);
 			inami_copy_int(t0, l->file_id);
-			inami_copy_end_row(t0);
+			inami_copy_end_row(t0, rec->line);
 			for (int m = 0; m < rec->n_members; m++)
 			{
 				inami_copy_int(t1, h->year);
 				inami_copy_text(t1, rec->request_number);
 				inami_copy_text(t1, rec->members[m].niss);
-				inami_copy_end_row(t1);
+				inami_copy_end_row(t1, rec->members[m].line);
 			}
 			break;
 		case FLOW_SYST04:
@@ -544,7 +545,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 			inami_copy_text(t0, rec->requester);
 			inami_copy_cents(t0, rec->has_total, rec->total);
 			inami_copy_int(t0, l->file_id);
-			inami_copy_end_row(t0);
+			inami_copy_end_row(t0, rec->line);
 			for (int m = 0; m < rec->n_members; m++)
 			{
 				const FlowMember *mb = &rec->members[m];
@@ -558,7 +559,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 				inami_copy_cents(t1, mb->has_cadastral, mb->cadastral);
 				inami_copy_cents(t1, mb->has_personal, mb->personal);
 				copy_items(t1, rec, mb);
-				inami_copy_end_row(t1);
+				inami_copy_end_row(t1, mb->line);
 			}
 			break;
 		case FLOW_PRO03:
@@ -572,7 +573,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 				inami_copy_text(t0, mb->return_code);
 				inami_copy_int(t0, l->file_id);
 				copy_items(t0, rec, mb);
-				inami_copy_end_row(t0);
+				inami_copy_end_row(t0, rec->line);
 			}
 			break;
 		case FLOW_SYST05:
@@ -582,7 +583,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 			inami_copy_text(t0, rec->reason);
 			inami_copy_text(t0, rec->right_end);
 			inami_copy_int(t0, l->file_id);
-			inami_copy_end_row(t0);
+			inami_copy_end_row(t0, rec->line);
 			break;
 		case FLOW_PRO04:
 			inami_copy_int(t0, h->year);
@@ -590,7 +591,7 @@ add_record(FlowLoad *l, const FlowRecord *rec)
 			inami_copy_text(t0, rec->request_number);
 			inami_copy_text(t0, rec->code);
 			inami_copy_int(t0, l->file_id);
-			inami_copy_end_row(t0);
+			inami_copy_end_row(t0, rec->line);
 			break;
 	}
 }

@@ -82,14 +82,39 @@ extern int64 inami_cents_div_round(int64 cents, int64 divisor);
 
 /* ---- copy_rows.c: rows inserted as COPY FROM inserts them ---- */
 
+/* A column the rows fill, and how a value of another type becomes one of its own. */
+typedef struct InamiCopyColumn
+{
+	AttrNumber	attnum;
+	Oid			typid;
+	int32		typmod;
+	Oid			typioparam;
+	int16		typlen;
+	Oid			elemtype;		/* of an array column; InvalidOid otherwise */
+	int16		elemlen;
+	bool		elembyval;
+	char		elemalign;
+	FmgrInfo	in;				/* the column type's input function */
+	FmgrInfo	out;			/* and its output function (the rows printed for CopyFrom) */
+} InamiCopyColumn;
+
 typedef struct InamiCopyRows
 {
 	Oid			relid;
+	char	   *relname;
 	List	   *columns;		/* String nodes */
-	StringInfoData data;		/* the rows in COPY's text format */
+	int			ncolumns;
+	InamiCopyColumn *column;
+	Datum	   *values;			/* nrows x ncolumns, in the column's type */
+	bool	   *nulls;
+	int		   *lines;			/* the line in the file of each row, for messages */
 	int64		nrows;
-	bool		in_row;			/* a value of the current row is written */
+	int64		maxrows;
+	int			next;			/* the column of the row being written that comes next */
+	int64		bytes;			/* about how much the values written since the last flush hold */
+	uint64		current;		/* the row being inserted, while rows are */
 	List	   *parents;		/* referenced tables whose rows the caller wrote */
+	MemoryContext cxt;			/* where the arrays above live */
 } InamiCopyRows;
 
 extern void inami_copy_rows_init(InamiCopyRows *rows, const char *schema, const char *table,
@@ -98,8 +123,8 @@ extern void inami_copy_rows_parent_written(InamiCopyRows *rows, const char *sche
 extern void inami_copy_text(InamiCopyRows *rows, const char *s);
 extern void inami_copy_int(InamiCopyRows *rows, int64 v);
 extern void inami_copy_cents(InamiCopyRows *rows, bool present, int64 cents);
-extern StringInfo inami_copy_raw(InamiCopyRows *rows);
-extern void inami_copy_end_row(InamiCopyRows *rows);
+extern void inami_copy_array(InamiCopyRows *rows, Oid elemtype, Datum *elems, int n);
+extern void inami_copy_end_row(InamiCopyRows *rows, int line);
 extern uint64 inami_copy_rows_flush(InamiCopyRows *rows);
 
 /* The row writer (copy_rows.c): rows into a plain table without triggers, in batches. */
