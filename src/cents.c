@@ -64,7 +64,7 @@ inami_cents_append(StringInfo buf, int64 cents)
 	char		digits[MAXINT8LEN + 1];
 	int			cent = (int) (abs % 100);
 
-	/* by hand, not appendStringInfo: the loaders write an amount per row */
+	/* by hand, not appendStringInfo: a file split for the shards has an amount per item */
 	if (cents < 0)
 		appendStringInfoChar(buf, '-');
 	appendBinaryStringInfo(buf, digits, pg_ulltoa_n(abs / 100, digits));

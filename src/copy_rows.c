@@ -81,13 +81,14 @@ inami_copy_rows_init(InamiCopyRows *rows, const char *schema, const char *table,
 	{
 		InamiCopyColumn *c = &rows->column[i++];
 		Oid			func;
+		Oid			collation;
 		bool		varlena;
 
 		rows->columns = lappend(rows->columns, makeString(pstrdup(lfirst(lc))));
 		c->attnum = get_attnum(rows->relid, lfirst(lc));
 		if (c->attnum == InvalidAttrNumber)
 			elog(ERROR, "column \"%s\" of %s.%s does not exist", (char *) lfirst(lc), schema, table);
-		get_atttypetypmodcoll(rows->relid, c->attnum, &c->typid, &c->typmod, &func);
+		get_atttypetypmodcoll(rows->relid, c->attnum, &c->typid, &c->typmod, &collation);
 		c->typlen = get_typlen(c->typid);
 		getTypeInputInfo(c->typid, &func, &c->typioparam);
 		fmgr_info(func, &c->in);
