@@ -490,6 +490,10 @@ SELECT inami.load_flow(replace(pg_temp.d('syst04_1'), '<Member niss="92020200538
 SELECT setval(pg_get_serial_sequence('inami.flow_file', 'file_id'), 1000000) IS NOT NULL AS ids_from_1000001;  -- file_id in the message below does not depend on earlier suites
 SELECT inami.load_flow(pg_temp.d('syst01'));
 SELECT inami.load_flow(pg_temp.d('syst01'));
+-- A row that a CHECK of the table refuses: the CONTEXT names the row's line in the document.
+ALTER TABLE inami.syst01_member ADD CONSTRAINT not_this_member CHECK (niss <> '92020200538') NOT VALID;
+SELECT inami.load_flow(replace(replace(pg_temp.d('syst01'), 'controlYear="2024"', 'controlYear="2036"'), '3002024', '3002036'));
+ALTER TABLE inami.syst01_member DROP CONSTRAINT not_this_member;
 -- The progress of a load as a user reads it: a NOTICE every inami.flow_progress_every
 -- records (2 here: one NOTICE for three households), none with 0. Rolled back.
 BEGIN;
